@@ -1,0 +1,242 @@
+//! Synchronous calls between services: targets exist, no self-calls, no
+//! cycles, a lint for deep chains, and health checks that name real
+//! dependencies.
+
+use crate::ast::Service;
+use crate::diagnostic::{Code, Diagnostic, Diagnostics, suggest};
+use crate::resolve::Model;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+/// Chains of this many calls or more get W0004.
+pub const DEEP_CHAIN: usize = 3;
+
+/// The operations a service offers to callers: route operations and state
+/// transitions.
+pub fn operations(service: &Service) -> Vec<&str> {
+    let mut ops: Vec<&str> = service
+        .routes
+        .iter()
+        .filter_map(|r| r.operation.as_ref())
+        .map(|o| o.value.as_str())
+        .collect();
+    if let Some(sm) = &service.state {
+        ops.extend(sm.transitions.iter().map(|t| t.name.value.as_str()));
+    }
+    ops
+}
+
+/// Runs the call checks.
+pub fn check(model: &Model, out: &mut Diagnostics) {
+    let mut graph: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for s in &model.ast.services {
+        let edges = graph.entry(&s.name.value).or_default();
+        for call in &s.calls {
+            let target = &call.value;
+            if target.service == s.name.value {
+                out.push(
+                    Diagnostic::error(
+                        Code::E0322,
+                        call.span,
+                        format!(
+                            "`{}` calls its own operation `{}`",
+                            s.name.value, target.operation
+                        ),
+                    )
+                    .label("a call to itself")
+                    .help(
+                        "call the code directly inside the service; `calls` is for other services",
+                    ),
+                );
+                continue;
+            }
+            let Some(callee) = model.service(&target.service) else {
+                if !model.incomplete {
+                    let d = Diagnostic::error(
+                        Code::E0320,
+                        call.span,
+                        format!("unknown service `{}`", target.service),
+                    )
+                    .label("no service with this name");
+                    out.push(d.maybe_help(suggest::did_you_mean(
+                        &target.service,
+                        model.service_names(),
+                    )));
+                }
+                continue;
+            };
+            let ops = operations(callee);
+            if !ops.contains(&target.operation.as_str()) {
+                let d = Diagnostic::error(
+                    Code::E0320,
+                    call.span,
+                    format!(
+                        "`{}` has no operation `{}`",
+                        target.service, target.operation
+                    ),
+                )
+                .label("unknown operation")
+                .secondary(callee.name.span, "the service");
+                out.push(d.maybe_help(suggest::did_you_mean(
+                    &target.operation,
+                    ops.iter().copied(),
+                )));
+                continue;
+            }
+            edges.insert(&callee.name.value);
+        }
+        check_health(s, out);
+        check_version(s, out);
+    }
+    cycles(model, &graph, out);
+    deep_chains(model, &graph, out);
+}
+
+fn check_health(s: &Service, out: &mut Diagnostics) {
+    let called: Vec<&str> = s.calls.iter().map(|c| c.value.service.as_str()).collect();
+    for check in &s.health {
+        if check.value != "database" && !called.contains(&check.value.as_str()) {
+            let mut options = called.clone();
+            options.push("database");
+            let d = Diagnostic::error(
+                Code::E0326,
+                check.span,
+                format!("unknown health check `{}`", check.value),
+            )
+            .label("neither `database` nor a service this one calls");
+            out.push(d.maybe_help(suggest::did_you_mean(&check.value, options)));
+        }
+    }
+}
+
+fn check_version(s: &Service, out: &mut Diagnostics) {
+    let Some(v) = &s.version else { return };
+    if !is_semver(&v.value) {
+        out.push(
+            Diagnostic::error(
+                Code::E0110,
+                v.span,
+                format!("`{}` is not a semantic version", v.value),
+            )
+            .label("expected MAJOR.MINOR.PATCH")
+            .help("write for example `1.2.0`"),
+        );
+    }
+}
+
+/// `1.2.3`, optionally with `-pre` and `+build`.
+pub fn is_semver(v: &str) -> bool {
+    let core = v.split(['-', '+']).next().unwrap_or("");
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && (p.len() == 1 || !p.starts_with('0'))
+        })
+}
+
+fn cycles(model: &Model, graph: &BTreeMap<&str, BTreeSet<&str>>, out: &mut Diagnostics) {
+    let mut reported: HashSet<Vec<&str>> = HashSet::new();
+    for &start in graph.keys() {
+        let mut path = vec![start];
+        find_cycle(graph, start, &mut path, &mut |cycle| {
+            let mut key = cycle.to_vec();
+            key.sort_unstable();
+            if !reported.insert(key) {
+                return;
+            }
+            report_cycle(model, cycle, out);
+        });
+    }
+}
+
+fn find_cycle<'g>(
+    graph: &BTreeMap<&'g str, BTreeSet<&'g str>>,
+    start: &'g str,
+    path: &mut Vec<&'g str>,
+    report: &mut dyn FnMut(&[&'g str]),
+) {
+    let Some(&current) = path.last() else { return };
+    for &next in graph.get(current).into_iter().flatten() {
+        if next == start {
+            report(path);
+        } else if !path.contains(&next) && next > start {
+            // only explore cycles whose smallest member is `start`: each cycle once
+            path.push(next);
+            find_cycle(graph, start, path, report);
+            path.pop();
+        }
+    }
+}
+
+fn call_span(model: &Model, from: &str, to: &str) -> Option<crate::source::Span> {
+    model
+        .service(from)?
+        .calls
+        .iter()
+        .find(|c| c.value.service == to)
+        .map(|c| c.span)
+}
+
+fn report_cycle(model: &Model, cycle: &[&str], out: &mut Diagnostics) {
+    let mut names: Vec<&str> = cycle.to_vec();
+    names.push(cycle[0]);
+    let Some(first) = call_span(model, cycle[0], cycle.get(1).copied().unwrap_or(cycle[0])) else {
+        return;
+    };
+    let mut d = Diagnostic::error(
+        Code::E0321,
+        first,
+        format!("synchronous calls form a cycle: {}", names.join(" -> ")),
+    )
+    .label("this call starts the cycle")
+    .help("break the cycle: replace one call with an event the other service subscribes to");
+    for pair in names.windows(2).skip(1) {
+        if let Some(span) = call_span(model, pair[0], pair[1]) {
+            d = d.secondary(span, format!("`{}` calls `{}`", pair[0], pair[1]));
+        }
+    }
+    out.push(d);
+}
+
+/// The longest chain of calls starting at `from` (cycles cut).
+fn longest_chain<'g>(
+    graph: &BTreeMap<&'g str, BTreeSet<&'g str>>,
+    from: &'g str,
+    seen: &mut Vec<&'g str>,
+) -> Vec<&'g str> {
+    if seen.contains(&from) || seen.len() > 64 {
+        return Vec::new();
+    }
+    seen.push(from);
+    let mut best: Vec<&str> = Vec::new();
+    for &next in graph.get(from).into_iter().flatten() {
+        let chain = longest_chain(graph, next, seen);
+        if chain.len() > best.len() {
+            best = chain;
+        }
+    }
+    seen.pop();
+    let mut chain = vec![from];
+    chain.extend(best);
+    chain
+}
+
+fn deep_chains(model: &Model, graph: &BTreeMap<&str, BTreeSet<&str>>, out: &mut Diagnostics) {
+    for &service in graph.keys() {
+        let chain = longest_chain(graph, service, &mut Vec::new());
+        if chain.len() > DEEP_CHAIN {
+            let Some(span) = chain
+                .get(1)
+                .and_then(|next| call_span(model, service, next))
+            else {
+                continue;
+            };
+            out.push(
+                Diagnostic::error(Code::W0004, span, format!("`{service}` depends on a chain of {} synchronous calls: {}", chain.len() - 1, chain.join(" -> ")))
+                    .label("first call of the chain")
+                    .help("every link adds latency and a way to fail; publish an event instead, or keep a copy of the data you need"),
+            );
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! Project-wide event checks: one publisher per event, every subscription
+//! has a publisher (or is external), and every published event is consumed.
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics, suggest};
+use crate::resolve::Model;
+use crate::source::Span;
+use crate::syntax::reference::parse_event;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Who publishes an event.
+#[derive(Clone, Debug)]
+pub struct Publisher {
+    /// Service or saga name.
+    pub owner: String,
+    /// The event key.
+    pub span: Span,
+}
+
+/// Every published event with its first publisher (services, then sagas).
+pub fn publishers(model: &Model) -> BTreeMap<String, Vec<Publisher>> {
+    let mut map: BTreeMap<String, Vec<Publisher>> = BTreeMap::new();
+    for s in &model.ast.services {
+        for p in &s.publishes {
+            map.entry(p.event.value.0.clone())
+                .or_default()
+                .push(Publisher {
+                    owner: s.name.value.clone(),
+                    span: p.event.span,
+                });
+        }
+    }
+    for doc in model.ast.others.iter().filter(|d| d.kind == "Saga") {
+        for e in doc
+            .root
+            .get("publishes")
+            .and_then(|n| n.as_map())
+            .unwrap_or(&[])
+        {
+            if let Ok(name) = parse_event(&e.key.value) {
+                map.entry(name.0).or_default().push(Publisher {
+                    owner: doc.name.value.clone(),
+                    span: e.key.span,
+                });
+            }
+        }
+    }
+    map
+}
+
+/// Runs the project-wide event checks.
+pub fn check(model: &Model, out: &mut Diagnostics) {
+    let publishers = publishers(model);
+    for (event, list) in &publishers {
+        if let [first, rest @ ..] = list.as_slice() {
+            for again in rest {
+                out.push(
+                    Diagnostic::error(Code::E0313, again.span, format!("`{event}` is published by both `{}` and `{}`", first.owner, again.owner))
+                        .label(format!("published by `{}`", again.owner))
+                        .secondary(first.span, format!("first published by `{}`", first.owner))
+                        .help("an event has one publisher: rename one of them (for example `Subject.predicate` with another subject)"),
+                );
+            }
+        }
+    }
+    let mut consumed: BTreeSet<String> = BTreeSet::new();
+    for s in &model.ast.services {
+        for sub in &s.subscribes {
+            consumed.insert(sub.event.value.0.clone());
+            let external = sub.external.as_ref().is_some_and(|e| e.value);
+            if external {
+                if sub.payload.is_none() {
+                    out.push(
+                        Diagnostic::error(
+                            Code::E0312,
+                            sub.event.span,
+                            format!("external event `{}` needs a `payload`", sub.event.value.0),
+                        )
+                        .label("payload type unknown")
+                        .help("add `payload: <type>` next to `external: true`"),
+                    );
+                }
+                continue;
+            }
+            if !publishers.contains_key(&sub.event.value.0) && !model.incomplete {
+                let d = Diagnostic::error(
+                    Code::E0312,
+                    sub.event.span,
+                    format!(
+                        "`{}` subscribes to `{}`, which no service publishes",
+                        s.name.value, sub.event.value.0
+                    ),
+                )
+                .label("never published");
+                let help = suggest::did_you_mean(
+                    &sub.event.value.0,
+                    publishers.keys().map(String::as_str),
+                )
+                .unwrap_or_else(|| {
+                    "publish it from a service, or mark it `external: true` with a `payload`"
+                        .to_string()
+                });
+                out.push(d.help(help));
+            }
+        }
+    }
+    for doc in model.ast.others.iter().filter(|d| d.kind == "Saga") {
+        if let Some(t) = doc.root.get("trigger").and_then(|n| n.as_str())
+            && let Ok(name) = parse_event(t)
+        {
+            consumed.insert(name.0);
+        }
+    }
+    for (event, list) in &publishers {
+        if consumed.contains(event) {
+            continue;
+        }
+        if let Some(first) = list.first() {
+            out.push(
+                Diagnostic::error(Code::W0003, first.span, format!("`{event}` is published but never consumed"))
+                    .label("no service or saga subscribes to it")
+                    .help("subscribe to it somewhere, or stop publishing it; silence with `# svcc: allow W0003`"),
+            );
+        }
+    }
+}

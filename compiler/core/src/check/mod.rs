@@ -1,0 +1,36 @@
+//! Stage 4, check: the semantic rules of MANIFESTS.md over the resolved model.
+//!
+//! One module per area. Each check reads the [`Model`] and writes
+//! diagnostics; none of them stops the others, so one run reports every
+//! independent problem.
+
+mod auth;
+pub mod calls;
+pub mod cron;
+mod events;
+mod jobs;
+mod lints;
+mod naming;
+mod routes;
+mod state;
+pub mod types;
+pub use calls::is_semver;
+mod values;
+
+use crate::diagnostic::Diagnostics;
+use crate::resolve::Model;
+
+/// Runs every check.
+pub fn check(model: &Model, out: &mut Diagnostics) {
+    types::check(model, out);
+    for service in &model.ast.services {
+        routes::check(model, service, out);
+        auth::check(model, service, out);
+        state::check(model, service, out);
+        jobs::check(service, out);
+    }
+    events::check(model, out);
+    calls::check(model, out);
+    naming::check(model, out);
+    lints::unused_types(model, out);
+}

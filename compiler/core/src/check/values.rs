@@ -1,0 +1,283 @@
+//! Does a literal value (a `default` or `example`) fit a type and its
+//! constraints? The same rules the generated `validate()` enforces at run
+//! time, applied at compile time to the values written in manifests.
+
+use crate::ast::{Constraints, Primitive, TypeBody, TypeExpr, TypeExprKind};
+use crate::load::{Node, NodeKind};
+use crate::resolve::Model;
+use crate::source::Span;
+
+/// Why a value does not fit.
+#[derive(Debug)]
+pub struct Problem {
+    /// The offending (part of the) value.
+    pub span: Span,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn problem(node: &Node, message: impl Into<String>) -> Result<(), Problem> {
+    Err(Problem {
+        span: node.span,
+        message: message.into(),
+    })
+}
+
+/// Checks `node` against `ty` and the field's constraints.
+pub fn fits(model: &Model, ty: &TypeExpr, c: &Constraints, node: &Node) -> Result<(), Problem> {
+    fits_type(model, ty, node, 0)?;
+    fits_constraints(c, node)
+}
+
+fn fits_constraints(c: &Constraints, node: &Node) -> Result<(), Problem> {
+    if let Some(n) = number_of(node) {
+        if let Some(min) = &c.min
+            && n < min.value
+        {
+            return problem(node, format!("{n} is below `min` {}", min.value));
+        }
+        if let Some(max) = &c.max
+            && n > max.value
+        {
+            return problem(node, format!("{n} is above `max` {}", max.value));
+        }
+        if let Some(m) = &c.exclusive_min
+            && n <= m.value
+        {
+            return problem(node, format!("{n} is not above `exclusiveMin` {}", m.value));
+        }
+        if let Some(m) = &c.exclusive_max
+            && n >= m.value
+        {
+            return problem(node, format!("{n} is not below `exclusiveMax` {}", m.value));
+        }
+    }
+    if let Some(s) = node.as_str() {
+        let len = s.chars().count() as u64;
+        if let Some(min) = &c.min_length
+            && len < min.value
+        {
+            return problem(
+                node,
+                format!("{len} characters, fewer than `minLength` {}", min.value),
+            );
+        }
+        if let Some(max) = &c.max_length
+            && len > max.value
+        {
+            return problem(
+                node,
+                format!("{len} characters, more than `maxLength` {}", max.value),
+            );
+        }
+        if let Some((pattern, _)) = &c.pattern
+            && let Ok(re) = regex::Regex::new(pattern)
+            && !re.is_match(s)
+        {
+            return problem(node, format!("does not match `pattern` {pattern}"));
+        }
+    }
+    if let Some(items) = node.as_seq() {
+        let n = items.len() as u64;
+        if let Some(min) = &c.min_items
+            && n < min.value
+        {
+            return problem(
+                node,
+                format!("{n} items, fewer than `minItems` {}", min.value),
+            );
+        }
+        if let Some(max) = &c.max_items
+            && n > max.value
+        {
+            return problem(
+                node,
+                format!("{n} items, more than `maxItems` {}", max.value),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn number_of(node: &Node) -> Option<f64> {
+    match &node.kind {
+        NodeKind::Int(i) => Some(*i as f64),
+        NodeKind::Float(f, _) => Some(*f),
+        _ => None,
+    }
+}
+
+fn fits_type(model: &Model, ty: &TypeExpr, node: &Node, depth: usize) -> Result<(), Problem> {
+    if depth > 32 {
+        return Ok(());
+    }
+    match &ty.kind {
+        TypeExprKind::Optional(inner) => {
+            if matches!(node.kind, NodeKind::Null) {
+                Ok(())
+            } else {
+                fits_type(model, inner, node, depth + 1)
+            }
+        }
+        TypeExprKind::Primitive(p) => fits_primitive(*p, node),
+        TypeExprKind::List(inner) | TypeExprKind::Set(inner) => match node.as_seq() {
+            Some(items) => items
+                .iter()
+                .try_for_each(|i| fits_type(model, inner, i, depth + 1)),
+            None => problem(node, format!("expected a list, found {}", node.describe())),
+        },
+        TypeExprKind::Map(inner) => match node.as_map() {
+            Some(entries) => entries
+                .iter()
+                .try_for_each(|e| fits_type(model, inner, &e.value, depth + 1)),
+            None => problem(
+                node,
+                format!("expected a mapping, found {}", node.describe()),
+            ),
+        },
+        TypeExprKind::Enum(values) => fits_enum(values.iter().map(|(v, _)| v.as_str()), node),
+        TypeExprKind::Named { .. } => match model.named(ty) {
+            None => Ok(()),
+            Some(def) => match &def.body {
+                TypeBody::Enum(values) => fits_enum(values.iter().map(|v| v.value.as_str()), node),
+                TypeBody::Object { .. } => fits_object(model, def, node, depth),
+                TypeBody::OneOf { .. } | TypeBody::Invalid => Ok(()),
+            },
+        },
+    }
+}
+
+fn fits_enum<'a>(mut values: impl Iterator<Item = &'a str>, node: &Node) -> Result<(), Problem> {
+    match node.scalar_text() {
+        Some(s) if values.any(|v| v == s) => Ok(()),
+        _ => problem(node, "not one of the enum's values"),
+    }
+}
+
+fn fits_object(
+    model: &Model,
+    def: &crate::ast::TypeDef,
+    node: &Node,
+    depth: usize,
+) -> Result<(), Problem> {
+    let Some(entries) = node.as_map() else {
+        return problem(
+            node,
+            format!(
+                "expected a `{}` object, found {}",
+                def.name.value,
+                node.describe()
+            ),
+        );
+    };
+    let fields = model.all_fields(def);
+    for e in entries {
+        match fields.iter().find(|(f, _)| f.name.value == e.key.value) {
+            Some((f, _)) => {
+                if let Some(ty) = &f.ty {
+                    fits_type(model, ty, &e.value, depth + 1)?;
+                    fits_constraints(&f.constraints, &e.value)?;
+                }
+            }
+            None => {
+                return Err(Problem {
+                    span: e.key.span,
+                    message: format!("`{}` has no field `{}`", def.name.value, e.key.value),
+                });
+            }
+        }
+    }
+    for (f, _) in fields {
+        if f.is_required()
+            && !f.constraints.read_only
+            && !entries.iter().any(|e| e.key.value == f.name.value)
+        {
+            return problem(node, format!("missing required field `{}`", f.name.value));
+        }
+    }
+    Ok(())
+}
+
+fn fits_primitive(p: Primitive, node: &Node) -> Result<(), Problem> {
+    let ok = match (p, &node.kind) {
+        (Primitive::Json, _) => true,
+        (Primitive::Boolean, NodeKind::Bool(_)) => true,
+        (Primitive::Integer, NodeKind::Int(_)) => true,
+        (Primitive::Int32, NodeKind::Int(i)) => i32::try_from(*i).is_ok(),
+        (Primitive::Number, NodeKind::Int(_) | NodeKind::Float(..)) => true,
+        (Primitive::Decimal, NodeKind::Int(_)) => true,
+        (Primitive::Decimal, NodeKind::Float(f, _)) => f.is_finite(),
+        (Primitive::Decimal, NodeKind::Str(s)) => is_decimal(s),
+        (_, NodeKind::Str(s)) if p.is_stringy() => string_format_ok(p, s),
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        problem(
+            node,
+            format!(
+                "`{}` is not a valid `{}`",
+                node.scalar_text()
+                    .unwrap_or_else(|| node.describe().to_string()),
+                p.name()
+            ),
+        )
+    }
+}
+
+fn is_decimal(s: &str) -> bool {
+    let body = s.strip_prefix('-').unwrap_or(s);
+    let mut parts = body.splitn(2, '.');
+    let int = parts.next().unwrap_or("");
+    let frac = parts.next();
+    !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn digits(s: &str, n: usize) -> bool {
+    s.len() == n && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_date(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    matches!(parts.as_slice(), [y, m, d] if digits(y, 4) && digits(m, 2) && digits(d, 2)
+        && (1..=12).contains(&m.parse::<u32>().unwrap_or(0))
+        && (1..=31).contains(&d.parse::<u32>().unwrap_or(0)))
+}
+
+fn is_time(s: &str) -> bool {
+    let main = s.split(['Z', 'z', '+']).next().unwrap_or("");
+    let main = main.split('.').next().unwrap_or("");
+    let parts: Vec<&str> = main.split(':').collect();
+    matches!(parts.as_slice(), [h, m, sec] if digits(h, 2) && digits(m, 2) && digits(sec, 2))
+}
+
+fn string_format_ok(p: Primitive, s: &str) -> bool {
+    match p {
+        Primitive::Uuid => {
+            let groups: Vec<&str> = s.split('-').collect();
+            groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+                && groups
+                    .iter()
+                    .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
+        }
+        Primitive::Email => s
+            .split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !s.contains(' ')),
+        Primitive::Uri => s.split_once(':').is_some_and(|(scheme, _)| {
+            !scheme.is_empty()
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        }),
+        Primitive::Date => is_date(s),
+        Primitive::Datetime => s
+            .split_once(['T', 't'])
+            .is_some_and(|(d, t)| is_date(d) && is_time(t)),
+        Primitive::Time => is_time(s),
+        Primitive::Duration => s.starts_with('P'),
+        _ => true,
+    }
+}

@@ -1,0 +1,53 @@
+//! "Did you mean": the closest name in scope by edit distance.
+//!
+//! Used for every misspelt name a user can write: fields of a block, types,
+//! services, operations, events, errors, kinds.
+
+/// The candidate closest to `wrong`, if it is close enough to be a likely
+/// typo (Jaro-Winkler similarity, with a case-insensitive exact match first).
+pub fn closest<'a, I>(wrong: &str, candidates: I) -> Option<&'a str>
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    let lower = wrong.to_ascii_lowercase();
+    let mut best: Option<(f64, &'a str)> = None;
+    for candidate in candidates {
+        if candidate == wrong {
+            continue;
+        }
+        let score = if candidate.to_ascii_lowercase() == lower {
+            2.0
+        } else {
+            let by_edits =
+                strsim::normalized_damerau_levenshtein(&lower, &candidate.to_ascii_lowercase());
+            let by_prefix = strsim::jaro_winkler(&lower, &candidate.to_ascii_lowercase());
+            by_edits.max(by_prefix - 0.15)
+        };
+        if score >= 0.6 && best.is_none_or(|(s, c)| score > s || (score == s && candidate < c)) {
+            best = Some((score, candidate));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// `Some("did you mean `x`?")` when a close candidate exists.
+pub fn did_you_mean<'a, I>(wrong: &str, candidates: I) -> Option<String>
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    closest(wrong, candidates).map(|c| format!("did you mean `{c}`?"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_typos_and_ignores_unrelated_names() {
+        let fields = ["operation", "summary", "input", "output", "status"];
+        assert_eq!(closest("opertion", fields), Some("operation"));
+        assert_eq!(closest("Output", fields), Some("output"));
+        assert_eq!(closest("xyz", fields), None);
+        assert_eq!(closest("Mony", ["Money", "Order"]), Some("Money"));
+    }
+}

@@ -1,0 +1,142 @@
+//! svcc-core: the pure checking core of svcc.
+//!
+//! Manifest text goes in; a resolved model and diagnostics come out. The
+//! pipeline, one module per stage:
+//!
+//! ```text
+//! load -> lower -> resolve -> check -> (emit, in later crates)
+//! ```
+//!
+//! Architecture invariant: nothing here touches the file system, the clock
+//! or the environment (enforced by `clippy.toml`). The CLI crate reads files
+//! and hands their bytes in, which lets the same core serve a language server
+//! and a watch mode.
+
+pub mod ast;
+pub mod check;
+pub mod diagnostic;
+pub mod library;
+pub mod load;
+pub mod lower;
+pub mod project;
+pub mod resolve;
+pub mod schema;
+pub mod source;
+pub mod syntax;
+
+use diagnostic::{Diagnostic, Diagnostics, Severity};
+use project::{Config, LintLevel};
+use resolve::Model;
+use source::SourceMap;
+
+/// One input file: its display name (relative path with `/`) and bytes.
+#[derive(Clone, Debug)]
+pub struct SourceInput {
+    /// Path shown in diagnostics.
+    pub name: String,
+    /// Contents.
+    pub bytes: Vec<u8>,
+    /// Why the file could not be read, if it could not.
+    pub read_error: Option<String>,
+}
+
+impl SourceInput {
+    /// A file that was read.
+    pub fn new(name: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Self {
+        SourceInput {
+            name: name.into(),
+            bytes: bytes.into(),
+            read_error: None,
+        }
+    }
+}
+
+/// What checking a project produced.
+#[derive(Debug)]
+pub struct Analysis {
+    /// Every file read, for rendering diagnostics.
+    pub sources: SourceMap,
+    /// The project's settings.
+    pub config: Config,
+    /// The resolved model.
+    pub model: Model,
+    /// Every problem, sorted by file and position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Analysis {
+    /// Whether any error was found.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+}
+
+/// Checks a project: `config` is `svcc.toml`, `manifests` every manifest
+/// file in sorted order.
+pub fn check_project(config: Option<&SourceInput>, manifests: &[SourceInput]) -> Analysis {
+    let mut sources = SourceMap::new();
+    let mut out = Diagnostics::new();
+    let config = match config {
+        Some(c) => project::parse(&mut sources, &c.name, &c.bytes, &mut out),
+        None => Config::default(),
+    };
+    let mut documents = Vec::new();
+    let mut incomplete = false;
+    let library = load::load_file(
+        &mut sources,
+        library::FILE_NAME,
+        library::SOURCE.as_bytes(),
+        load::Format::Yaml,
+        &mut out,
+    );
+    documents.extend(library.documents.into_iter().map(|d| (d, true)));
+    for file in manifests {
+        let Some(format) = load::Format::from_name(&file.name) else {
+            continue;
+        };
+        if let Some(reason) = &file.read_error {
+            load::unreadable(&mut sources, &file.name, reason, &mut out);
+            incomplete = true;
+            continue;
+        }
+        let loaded = load::load_file(&mut sources, &file.name, &file.bytes, format, &mut out);
+        incomplete |= loaded.incomplete;
+        documents.extend(loaded.documents.into_iter().map(|d| (d, false)));
+    }
+    let ast = lower::lower(&documents, &mut out);
+    let model = resolve::resolve(ast, incomplete, &mut out);
+    check::check(&model, &mut out);
+    apply_lint_levels(&sources, &config, &mut out);
+    Analysis {
+        sources,
+        config,
+        model,
+        diagnostics: out.into_sorted(),
+    }
+}
+
+/// Applies `[lints]` from svcc.toml and `# svcc: allow` comments.
+fn apply_lint_levels(sources: &SourceMap, config: &Config, out: &mut Diagnostics) {
+    let allows: Vec<Vec<diagnostic::Code>> = sources
+        .iter()
+        .map(|(_, f)| project::file_allows(&f.text))
+        .collect();
+    out.retain(|d| {
+        let in_file = allows
+            .get(d.primary.span.file.0 as usize)
+            .is_some_and(|a| a.contains(&d.code));
+        !in_file && config.lints.get(&d.code) != Some(&LintLevel::Allow)
+    });
+    for d in out.iter_mut() {
+        if config.lints.get(&d.code) == Some(&LintLevel::Deny) {
+            d.severity = Severity::Error;
+        }
+    }
+}
+
+/// Whether `v` is a semantic version (`1.2.3`, with optional pre-release).
+pub fn check_semver(v: &str) -> bool {
+    check::is_semver(v)
+}

@@ -1,0 +1,138 @@
+//! Stage 1, load: manifest text to spanned document trees.
+//!
+//! Takes bytes (never paths: reading files is the CLI's job), checks size and
+//! encoding, and parses YAML 1.2 or TOML into [`node::Node`] trees. A file
+//! that fails to parse yields the documents before the error plus a
+//! diagnostic; the caller learns that the project is incomplete so that later
+//! stages do not report names as missing when they were in the broken part.
+
+pub mod node;
+mod toml;
+mod yaml;
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::source::{SourceMap, Span};
+pub use node::{Document, Entry, Node, NodeKind};
+
+/// Files larger than this are refused (MANIFESTS.md section 1).
+pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Nodes that alias expansion may add to one file before it is refused.
+pub const MAX_ALIAS_EXPANSION: usize = 100_000;
+
+/// Deepest nesting accepted (keeps every later stage's recursion bounded).
+pub const MAX_DEPTH: usize = 128;
+
+/// The syntax a file is written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// `.yaml` / `.yml`
+    Yaml,
+    /// `.toml`
+    Toml,
+}
+
+impl Format {
+    /// The format for a file name, by extension.
+    pub fn from_name(name: &str) -> Option<Format> {
+        let lower = name.to_ascii_lowercase();
+        if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+            Some(Format::Yaml)
+        } else if lower.ends_with(".toml") {
+            Some(Format::Toml)
+        } else {
+            None
+        }
+    }
+}
+
+/// What loading one file produced.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Documents that parsed completely.
+    pub documents: Vec<Document>,
+    /// Whether part of the file could not be read.
+    pub incomplete: bool,
+}
+
+/// Adds `bytes` to `sources` under `name` and parses it.
+pub fn load_file(
+    sources: &mut SourceMap,
+    name: &str,
+    bytes: &[u8],
+    format: Format,
+    diagnostics: &mut Diagnostics,
+) -> Loaded {
+    if bytes.len() > MAX_FILE_BYTES {
+        let file = sources.add(name, "");
+        diagnostics.push(
+            Diagnostic::error(
+                Code::E0004,
+                Span::new(file, 0, 0),
+                format!("`{name}` is larger than 16 MiB ({} bytes)", bytes.len()),
+            )
+            .label("file refused")
+            .help("split the manifests into several files"),
+        );
+        return Loaded {
+            documents: Vec::new(),
+            incomplete: true,
+        };
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_string(),
+        Err(err) => {
+            let valid = err.valid_up_to();
+            let file = sources.add(name, String::from_utf8_lossy(bytes).into_owned());
+            let bad = err.error_len().unwrap_or(1);
+            // the lossy text replaces bad bytes, so point into the valid prefix's end
+            let at = String::from_utf8_lossy(&bytes[..valid]).len();
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::E0002,
+                    Span::new(file, at, at + 1),
+                    format!("invalid UTF-8 at byte {valid}"),
+                )
+                .label(format!("{bad} invalid byte(s) here"))
+                .help("save the file as UTF-8"),
+            );
+            return Loaded {
+                documents: Vec::new(),
+                incomplete: true,
+            };
+        }
+    };
+    let file = sources.add(name, text);
+    let text = sources.get(file).map(|f| f.text.as_str()).unwrap_or("");
+    match format {
+        Format::Yaml => yaml::load(file, text, diagnostics),
+        Format::Toml => toml::load(file, text, diagnostics),
+    }
+}
+
+/// Records a file that exists but could not be read (E0010).
+pub fn unreadable(
+    sources: &mut SourceMap,
+    name: &str,
+    reason: &str,
+    diagnostics: &mut Diagnostics,
+) {
+    let file = sources.add(name, "");
+    diagnostics.push(
+        Diagnostic::error(
+            Code::E0010,
+            Span::new(file, 0, 0),
+            format!("`{name}` could not be read: {reason}"),
+        )
+        .label("unreadable")
+        .help("check the file's permissions"),
+    );
+}
+
+/// Reports a duplicate key, pointing at both definitions.
+pub(crate) fn duplicate_key(key: &str, first: Span, again: Span) -> Diagnostic {
+    Diagnostic::error(Code::E0003, again, format!("duplicate key `{key}`"))
+        .label("defined again here")
+        .secondary(first, "first defined here")
+        .help("remove one of them, or merge their contents")
+}

@@ -1,0 +1,498 @@
+//! YAML 1.2 to spanned trees, from saphyr-parser's event stream.
+//!
+//! We build the tree ourselves instead of using a serde loader so that:
+//! scalars resolve by the YAML 1.2 core schema (`yes`, `no`, `on` stay
+//! strings), duplicate keys are reported with both places, alias expansion
+//! is bounded by node count (a billion-laughs file fails in microseconds),
+//! nesting depth is bounded, and every node keeps its exact byte span.
+
+// A parse error ends the file, so the large `Err` is built at most once per
+// file; boxing it would only add noise.
+#![allow(clippy::result_large_err)]
+
+use super::node::{Document, Entry, Node, NodeKind};
+use super::{Loaded, MAX_ALIAS_EXPANSION, MAX_DEPTH, duplicate_key};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::source::{FileId, Span, Spanned};
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Tag};
+use std::collections::HashMap;
+
+/// Parses every document of a YAML file.
+pub(super) fn load(file: FileId, text: &str, diagnostics: &mut Diagnostics) -> Loaded {
+    let mut builder = Builder::new(file, text);
+    let mut loaded = Loaded::default();
+    for item in Parser::new_from_str(text) {
+        let step = match item {
+            Ok((event, span)) => builder.event(event, span),
+            Err(err) => Err(builder.scan_error(&err)),
+        };
+        match step {
+            Ok(Some(root)) => loaded.documents.push(Document { root }),
+            Ok(None) => {}
+            Err(diagnostic) => {
+                diagnostics.push(diagnostic);
+                loaded.incomplete = true;
+                return loaded;
+            }
+        }
+        diagnostics_from(&mut builder, diagnostics);
+    }
+    diagnostics_from(&mut builder, diagnostics);
+    loaded
+}
+
+fn diagnostics_from(builder: &mut Builder<'_>, diagnostics: &mut Diagnostics) {
+    for d in builder.pending.drain(..) {
+        diagnostics.push(d);
+    }
+}
+
+/// A collection being built.
+enum Frame {
+    Seq {
+        start: usize,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    Map {
+        start: usize,
+        anchor: usize,
+        entries: Vec<Entry>,
+        key: Option<Node>,
+        seen: HashMap<String, Span>,
+    },
+}
+
+struct Builder<'t> {
+    file: FileId,
+    text: &'t str,
+    /// Byte offset of each character index, when the text is not ASCII.
+    char_bytes: Option<Vec<usize>>,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Node>,
+    expanded: usize,
+    /// Problems that do not stop parsing (duplicate keys).
+    pending: Vec<Diagnostic>,
+}
+
+impl<'t> Builder<'t> {
+    fn new(file: FileId, text: &'t str) -> Self {
+        let char_bytes = (!text.is_ascii()).then(|| {
+            let mut offsets: Vec<usize> = text.char_indices().map(|(b, _)| b).collect();
+            offsets.push(text.len());
+            offsets
+        });
+        Builder {
+            file,
+            text,
+            char_bytes,
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            expanded: 0,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Byte offset of a character index.
+    fn byte(&self, char_index: usize) -> usize {
+        match &self.char_bytes {
+            None => char_index.min(self.text.len()),
+            Some(offsets) => offsets.get(char_index).copied().unwrap_or(self.text.len()),
+        }
+    }
+
+    fn span(&self, span: saphyr_parser::Span) -> Span {
+        Span::new(
+            self.file,
+            self.byte(span.start.index()),
+            self.byte(span.end.index()),
+        )
+    }
+
+    fn scan_error(&self, err: &ScanError) -> Diagnostic {
+        let at = self.byte(err.marker().index());
+        let end = self.text[at..]
+            .chars()
+            .next()
+            .map_or(at, |c| at + c.len_utf8());
+        Diagnostic::error(
+            Code::E0001,
+            Span::new(self.file, at, end),
+            format!("YAML syntax error: {}", err.info()),
+        )
+        .label("here")
+        .help(syntax_help(err.info()))
+    }
+
+    /// Handles one event; returns a finished document root.
+    fn event(
+        &mut self,
+        event: Event<'_>,
+        span: saphyr_parser::Span,
+    ) -> Result<Option<Node>, Diagnostic> {
+        let span = self.span(span);
+        match event {
+            Event::Scalar(value, style, anchor, tag) => {
+                let node = self.scalar(&value, style, tag.as_deref(), span)?;
+                self.finish(node, anchor)
+            }
+            Event::Alias(id) => {
+                let node = self.alias(id, span)?;
+                self.finish(node, 0)
+            }
+            Event::SequenceStart(anchor, tag) => {
+                self.check_collection_tag(tag.as_deref(), "seq", span)?;
+                self.open(
+                    Frame::Seq {
+                        start: span.start as usize,
+                        anchor,
+                        items: Vec::new(),
+                    },
+                    span,
+                )
+            }
+            Event::MappingStart(anchor, tag) => {
+                self.check_collection_tag(tag.as_deref(), "map", span)?;
+                self.open(
+                    Frame::Map {
+                        start: span.start as usize,
+                        anchor,
+                        entries: Vec::new(),
+                        key: None,
+                        seen: HashMap::new(),
+                    },
+                    span,
+                )
+            }
+            Event::SequenceEnd | Event::MappingEnd => self.close(span),
+            _ => Ok(None),
+        }
+    }
+
+    fn open(&mut self, frame: Frame, span: Span) -> Result<Option<Node>, Diagnostic> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(Diagnostic::error(
+                Code::E0001,
+                span,
+                format!("nesting deeper than {MAX_DEPTH} levels"),
+            )
+            .label("too deep")
+            .help("manifests never need this much nesting; flatten the structure"));
+        }
+        self.stack.push(frame);
+        Ok(None)
+    }
+
+    fn close(&mut self, end_span: Span) -> Result<Option<Node>, Diagnostic> {
+        let Some(frame) = self.stack.pop() else {
+            return Ok(None);
+        };
+        let (node, anchor) = match frame {
+            Frame::Seq {
+                start,
+                anchor,
+                items,
+            } => {
+                let end = items
+                    .last()
+                    .map_or(end_span.end as usize, |n| n.span.end as usize);
+                (
+                    Node::new(
+                        NodeKind::Seq(items),
+                        Span::new(self.file, start, end.max(start)),
+                    ),
+                    anchor,
+                )
+            }
+            Frame::Map {
+                start,
+                anchor,
+                entries,
+                ..
+            } => {
+                let end = entries.last().map_or(end_span.end as usize, |e| {
+                    e.value.span.end.max(e.key.span.end) as usize
+                });
+                (
+                    Node::new(
+                        NodeKind::Map(entries),
+                        Span::new(self.file, start, end.max(start)),
+                    ),
+                    anchor,
+                )
+            }
+        };
+        self.finish(node, anchor)
+    }
+
+    /// Places a finished node into its parent, or returns it as a document.
+    fn finish(&mut self, node: Node, anchor: usize) -> Result<Option<Node>, Diagnostic> {
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        match self.stack.last_mut() {
+            None => Ok(Some(node)),
+            Some(Frame::Seq { items, .. }) => {
+                items.push(node);
+                Ok(None)
+            }
+            Some(Frame::Map {
+                entries, key, seen, ..
+            }) => {
+                let Some(key_node) = key.take() else {
+                    *key = Some(node);
+                    return Ok(None);
+                };
+                let Some(text) = key_text(&key_node) else {
+                    return Err(Diagnostic::error(
+                        Code::E0102,
+                        key_node.span,
+                        "mapping keys must be plain values",
+                    )
+                    .label(format!("found {} as a key", key_node.describe()))
+                    .help("use a string key"));
+                };
+                if let Some(first) = seen.get(&text) {
+                    self.pending
+                        .push(duplicate_key(&text, *first, key_node.span));
+                } else {
+                    seen.insert(text.clone(), key_node.span);
+                    entries.push(Entry {
+                        key: Spanned::new(text, key_node.span),
+                        key_content: key_node.content_start,
+                        value: node,
+                    });
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    fn alias(&mut self, id: usize, span: Span) -> Result<Node, Diagnostic> {
+        let Some(target) = self.anchors.get(&id) else {
+            return Err(
+                Diagnostic::error(Code::E0001, span, "alias to an unknown anchor")
+                    .label("no anchor with this name before here"),
+            );
+        };
+        self.expanded += target.size();
+        if self.expanded > MAX_ALIAS_EXPANSION {
+            return Err(Diagnostic::error(
+                Code::E0005,
+                span,
+                format!("aliases expand to more than {MAX_ALIAS_EXPANSION} values"),
+            )
+            .label("expansion limit reached here")
+            .help(
+                "this looks like an alias bomb; write the values out or use fewer nested aliases",
+            ));
+        }
+        let mut node = target.clone();
+        node.span = span;
+        node.content_start = None;
+        Ok(node)
+    }
+
+    fn check_collection_tag(
+        &self,
+        tag: Option<&Tag>,
+        expected: &str,
+        span: Span,
+    ) -> Result<(), Diagnostic> {
+        match tag {
+            None => Ok(()),
+            Some(t) if t.is_yaml_core_schema() && t.suffix == expected => Ok(()),
+            Some(t) => Err(unsupported_tag(t, span)),
+        }
+    }
+
+    fn scalar(
+        &self,
+        value: &str,
+        style: ScalarStyle,
+        tag: Option<&Tag>,
+        span: Span,
+    ) -> Result<Node, Diagnostic> {
+        let kind = match tag {
+            None if style == ScalarStyle::Plain => resolve_plain(value),
+            None => NodeKind::Str(value.to_string()),
+            Some(t) if t.is_yaml_core_schema() => self.tagged(value, &t.suffix, span, t)?,
+            Some(t) => return Err(unsupported_tag(t, span)),
+        };
+        let mut node = Node::new(kind, span);
+        if node.as_str().is_some() {
+            node.content_start = self.content_start(value, span);
+        }
+        Ok(node)
+    }
+
+    fn tagged(
+        &self,
+        value: &str,
+        suffix: &str,
+        span: Span,
+        tag: &Tag,
+    ) -> Result<NodeKind, Diagnostic> {
+        let resolved = resolve_plain(value);
+        let ok = match (suffix, &resolved) {
+            ("str", _) => return Ok(NodeKind::Str(value.to_string())),
+            ("int", NodeKind::Int(_))
+            | ("float", NodeKind::Float(..))
+            | ("bool", NodeKind::Bool(_))
+            | ("null", NodeKind::Null) => true,
+            ("float", NodeKind::Int(i)) => {
+                return Ok(NodeKind::Float(*i as f64, value.to_string()));
+            }
+            _ => false,
+        };
+        if ok {
+            Ok(resolved)
+        } else {
+            Err(Diagnostic::error(
+                Code::E0008,
+                span,
+                format!("`{value}` is not a valid !!{suffix}"),
+            )
+            .label(format!("tagged {}", tag_text(tag))))
+        }
+    }
+
+    /// Where the string's content starts in the source, if it is verbatim.
+    fn content_start(&self, value: &str, span: Span) -> Option<u32> {
+        let raw = self.text.get(span.range())?;
+        if raw == value {
+            return Some(span.start);
+        }
+        let inner = raw.get(1..raw.len().saturating_sub(1))?;
+        (raw.len() >= 2 && inner == value).then_some(span.start + 1)
+    }
+}
+
+fn key_text(node: &Node) -> Option<String> {
+    match &node.kind {
+        NodeKind::Null => Some(String::new()),
+        NodeKind::Seq(_) | NodeKind::Map(_) => None,
+        _ => node.scalar_text(),
+    }
+}
+
+fn tag_text(tag: &Tag) -> String {
+    format!("{}{}", tag.handle, tag.suffix)
+}
+
+fn unsupported_tag(tag: &Tag, span: Span) -> Diagnostic {
+    Diagnostic::error(
+        Code::E0008,
+        span,
+        format!("unsupported YAML tag `{}`", tag_text(tag)),
+    )
+    .label("tag not supported")
+    .help("svcc reads plain YAML 1.2 core schema: remove the tag (use `!!str` to force a string)")
+}
+
+fn syntax_help(info: &str) -> String {
+    if info.contains("tab") {
+        "YAML indentation must use spaces, not tabs".to_string()
+    } else if info.contains("mapping values are not allowed") {
+        "a value containing `: ` must be quoted".to_string()
+    } else {
+        "check the indentation and that quotes and brackets are closed".to_string()
+    }
+}
+
+/// Resolves a plain scalar by the YAML 1.2 core schema.
+pub(crate) fn resolve_plain(value: &str) -> NodeKind {
+    match value {
+        "" | "~" | "null" | "Null" | "NULL" => return NodeKind::Null,
+        "true" | "True" | "TRUE" => return NodeKind::Bool(true),
+        "false" | "False" | "FALSE" => return NodeKind::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return NodeKind::Float(f64::INFINITY, value.to_string());
+        }
+        "-.inf" | "-.Inf" | "-.INF" => {
+            return NodeKind::Float(f64::NEG_INFINITY, value.to_string());
+        }
+        ".nan" | ".NaN" | ".NAN" => return NodeKind::Float(f64::NAN, value.to_string()),
+        _ => {}
+    }
+    if let Some(kind) = resolve_int(value) {
+        return kind;
+    }
+    if is_core_float(value)
+        && let Ok(f) = value.parse::<f64>()
+    {
+        return NodeKind::Float(f, value.to_string());
+    }
+    NodeKind::Str(value.to_string())
+}
+
+fn resolve_int(value: &str) -> Option<NodeKind> {
+    let digits = value.strip_prefix(['-', '+']).unwrap_or(value);
+    let parsed = if let Some(hex) = value.strip_prefix("0x") {
+        i64::from_str_radix(hex, 16).ok()
+    } else if let Some(oct) = value.strip_prefix("0o") {
+        i64::from_str_radix(oct, 8).ok()
+    } else if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        match value.parse::<i64>() {
+            Ok(i) => Some(i),
+            Err(_) => {
+                return value
+                    .parse::<f64>()
+                    .ok()
+                    .map(|f| NodeKind::Float(f, value.to_string()));
+            }
+        }
+    } else {
+        None
+    };
+    parsed.map(NodeKind::Int)
+}
+
+/// `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`
+fn is_core_float(value: &str) -> bool {
+    let body = value.strip_prefix(['-', '+']).unwrap_or(value);
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((int, frac)) => {
+            (!int.is_empty() || !frac.is_empty())
+                && int.bytes().all(|b| b.is_ascii_digit())
+                && frac.bytes().all(|b| b.is_ascii_digit())
+                && !(int.is_empty() && frac.is_empty())
+                && (!int.is_empty() || !frac.is_empty())
+        }
+        None => !mantissa.is_empty() && mantissa.bytes().all(|b| b.is_ascii_digit()),
+    };
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
+    });
+    mantissa_ok && exponent_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_1_2_core_schema() {
+        assert_eq!(resolve_plain("yes"), NodeKind::Str("yes".into()));
+        assert_eq!(resolve_plain("no"), NodeKind::Str("no".into()));
+        assert_eq!(resolve_plain("on"), NodeKind::Str("on".into()));
+        assert_eq!(resolve_plain("true"), NodeKind::Bool(true));
+        assert_eq!(resolve_plain("~"), NodeKind::Null);
+        assert_eq!(resolve_plain("42"), NodeKind::Int(42));
+        assert_eq!(resolve_plain("0x1f"), NodeKind::Int(31));
+        assert_eq!(resolve_plain("0.5"), NodeKind::Float(0.5, "0.5".into()));
+        assert_eq!(resolve_plain("1.2.0"), NodeKind::Str("1.2.0".into()));
+        assert_eq!(
+            resolve_plain("2025-10-10"),
+            NodeKind::Str("2025-10-10".into())
+        );
+        assert_eq!(resolve_plain("inf"), NodeKind::Str("inf".into()));
+        assert_eq!(resolve_plain("10/min"), NodeKind::Str("10/min".into()));
+        assert_eq!(resolve_plain("."), NodeKind::Str(".".into()));
+    }
+}

@@ -1,0 +1,251 @@
+//! The project file, `svcc.toml`: name, build settings and lint levels.
+//!
+//! Parsed from text like manifests are (same loader, same spans, same shape
+//! validator), so its errors look like every other diagnostic.
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics, suggest};
+use crate::load::{self, Format, Node};
+use crate::lower::shape::{Block, Field, Ident, Value};
+use crate::lower::validate;
+use crate::source::{SourceMap, Span};
+use std::collections::BTreeMap;
+
+/// What a lint does when it fires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LintLevel {
+    /// Silenced.
+    Allow,
+    /// A warning (the default).
+    Warn,
+    /// An error.
+    Deny,
+}
+
+/// The build targets `svcc build` knows.
+pub const TARGETS: [&str; 4] = ["openapi", "asyncapi", "rust", "wrangler"];
+
+/// Settings from `svcc.toml`, with defaults filled in.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `[project] name`.
+    pub name: String,
+    /// `[project] version`.
+    pub version: String,
+    /// Folder of manifests, relative to the project root.
+    pub manifests: String,
+    /// Output folder, relative to the project root.
+    pub out: String,
+    /// Default build targets.
+    pub targets: Vec<String>,
+    /// Lint levels by code.
+    pub lints: BTreeMap<Code, LintLevel>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            name: "project".to_string(),
+            version: "0.1.0".to_string(),
+            manifests: "manifests".to_string(),
+            out: "gen".to_string(),
+            targets: TARGETS.iter().map(|t| (*t).to_string()).collect(),
+            lints: BTreeMap::new(),
+        }
+    }
+}
+
+const fn field(
+    key: &'static str,
+    value: Value,
+    required: bool,
+    description: &'static str,
+) -> Field {
+    Field {
+        key,
+        value,
+        required,
+        description,
+    }
+}
+
+static PROJECT: Block = Block {
+    name: "Project",
+    description: "The project",
+    fields: &[
+        field(
+            "name",
+            Value::Name(Ident::Kebab),
+            true,
+            "Project name, kebab-case",
+        ),
+        field("version", Value::String, true, "Semantic version"),
+        field("description", Value::String, false, "What the project is"),
+    ],
+};
+
+static BUILD: Block = Block {
+    name: "Build",
+    description: "Build settings",
+    fields: &[
+        field(
+            "manifests",
+            Value::String,
+            false,
+            "Folder of manifests (default `manifests`)",
+        ),
+        field("out", Value::String, false, "Output folder (default `gen`)"),
+        field(
+            "targets",
+            Value::List(&Value::OneOf(&TARGETS)),
+            false,
+            "Default targets",
+        ),
+    ],
+};
+
+static RUST: Block = Block {
+    name: "Rust",
+    description: "Generated Rust crates",
+    fields: &[field(
+        "runtime",
+        Value::Any,
+        false,
+        "How generated crates depend on the runtime: `{ path = ... }` or `{ version = ... }`",
+    )],
+};
+
+/// The shape of `svcc.toml`.
+pub static PROJECT_FILE: Block = Block {
+    name: "ProjectFile",
+    description: "svcc.toml",
+    fields: &[
+        field("project", Value::Block(&PROJECT), true, "The project"),
+        field("build", Value::Block(&BUILD), false, "Build settings"),
+        field("rust", Value::Block(&RUST), false, "Generated Rust crates"),
+        field(
+            "lints",
+            Value::Map {
+                key: &Value::String,
+                value: &Value::OneOf(&["allow", "warn", "deny"]),
+            },
+            false,
+            "Lint levels: `W0003 = \"allow\"`",
+        ),
+    ],
+};
+
+/// Parses `svcc.toml`; problems are reported and defaults used instead.
+pub fn parse(sources: &mut SourceMap, name: &str, bytes: &[u8], out: &mut Diagnostics) -> Config {
+    let loaded = load::load_file(sources, name, bytes, Format::Toml, out);
+    let mut config = Config::default();
+    let Some(doc) = loaded.documents.first() else {
+        return config;
+    };
+    let root = &doc.root;
+    validate::check_block(root, &PROJECT_FILE, root.span, out);
+    let get = |a: &str, b: &str| root.get(a).and_then(|n| n.get(b));
+    if let Some(n) = get("project", "name").and_then(Node::as_str) {
+        config.name = n.to_string();
+    }
+    if let Some(v) = get("project", "version") {
+        if let Some(text) = v.as_str().filter(|t| crate::check_semver(t)) {
+            config.version = text.to_string();
+        } else if v.as_str().is_some() {
+            out.push(project_error(
+                v.span,
+                "`version` is not a semantic version",
+                "expected MAJOR.MINOR.PATCH, like `0.1.0`",
+            ));
+        }
+    }
+    for (key, slot) in [
+        ("manifests", &mut config.manifests),
+        ("out", &mut config.out),
+    ] {
+        if let Some(v) = get("build", key)
+            && let Some(text) = v.as_str()
+        {
+            if relative_inside(text) {
+                *slot = text.trim_end_matches('/').to_string();
+            } else {
+                out.push(project_error(
+                    v.span,
+                    &format!("`{key}` must be a relative path inside the project"),
+                    "remove `..` and leading `/`",
+                ));
+            }
+        }
+    }
+    if let Some(targets) = get("build", "targets").and_then(Node::as_seq) {
+        config.targets = targets
+            .iter()
+            .filter_map(Node::as_str)
+            .filter(|t| TARGETS.contains(t))
+            .map(str::to_string)
+            .collect();
+    }
+    config.lints = lint_levels(root.get("lints"), out);
+    config
+}
+
+fn project_error(span: Span, message: &str, help: &str) -> Diagnostic {
+    Diagnostic::error(Code::E0009, span, format!("svcc.toml: {message}"))
+        .label("invalid")
+        .help(help)
+}
+
+/// No `..`, not absolute, not empty.
+pub fn relative_inside(path: &str) -> bool {
+    !path.is_empty()
+        && !path.starts_with('/')
+        && !path.contains('\\')
+        && !path.contains(':')
+        && path.split('/').all(|part| part != "..")
+}
+
+fn lint_levels(node: Option<&Node>, out: &mut Diagnostics) -> BTreeMap<Code, LintLevel> {
+    let mut levels = BTreeMap::new();
+    for e in node.and_then(Node::as_map).unwrap_or(&[]) {
+        let Some(code) = Code::parse(&e.key.value).filter(|c| c.is_lint()) else {
+            let lints: Vec<&str> = Code::ALL
+                .iter()
+                .filter(|c| c.is_lint())
+                .map(|c| c.as_str())
+                .collect();
+            let d = project_error(
+                e.key.span,
+                &format!("`{}` is not a lint", e.key.value),
+                "only warnings (W codes) can be configured; errors cannot be silenced",
+            );
+            let d = match suggest::did_you_mean(&e.key.value, lints) {
+                Some(h) => d.help(h),
+                None => d,
+            };
+            out.push(d);
+            continue;
+        };
+        let level = match e.value.as_str() {
+            Some("allow") => LintLevel::Allow,
+            Some("deny") => LintLevel::Deny,
+            _ => LintLevel::Warn,
+        };
+        levels.insert(code, level);
+    }
+    levels
+}
+
+/// Codes silenced in a file by a comment line `# svcc: allow W0002, W0003`.
+pub fn file_allows(text: &str) -> Vec<Code> {
+    text.lines()
+        .filter_map(|line| line.trim_start().strip_prefix('#'))
+        .filter_map(|c| c.trim_start().strip_prefix("svcc:"))
+        .filter_map(|c| c.trim_start().strip_prefix("allow"))
+        .flat_map(|codes| {
+            codes
+                .split([',', ' '])
+                .filter_map(Code::parse)
+                .collect::<Vec<_>>()
+        })
+        .filter(|c| c.is_lint())
+        .collect()
+}

@@ -1,0 +1,140 @@
+//! The `svcc` commands: arguments, dispatch and exit codes.
+//!
+//! Exit status: 0 clean (or warnings only), 1 problems found, 2 svcc could
+//! not run (no project, unreadable folder, bad arguments).
+
+mod init;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use svcc_core::diagnostic::{Code, render};
+
+/// A compiler for declarative service definitions.
+#[derive(Debug, Parser)]
+#[command(name = "svcc", version, about, long_about = None)]
+pub struct Args {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// svcc's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check every manifest of the project and report every problem.
+    Check {
+        /// How to print diagnostics.
+        #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+        message_format: MessageFormat,
+        /// When to use colour (human format).
+        #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+        color: ColorChoice,
+        /// The project folder (default: the current folder or a parent holding svcc.toml).
+        #[arg(long)]
+        project: Option<PathBuf>,
+    },
+    /// Create a new project with a small, valid service.
+    Init {
+        /// The project's name (kebab-case); also the folder created.
+        name: String,
+    },
+    /// Explain a diagnostic code, with an example and its fix.
+    Explain {
+        /// A code such as E0203.
+        code: String,
+    },
+    /// Print the JSON Schema of the manifest format (for editors).
+    Schema,
+}
+
+/// Diagnostic output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MessageFormat {
+    /// rustc-style, for people.
+    Human,
+    /// One JSON object a line, for editors and CI.
+    Json,
+}
+
+/// Colour choices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour on a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// Runs a command; returns the exit status.
+pub fn run(args: Args) -> u8 {
+    match args.command {
+        Command::Check {
+            message_format,
+            color,
+            project,
+        } => check(message_format, color, project),
+        Command::Init { name } => init::run(&name),
+        Command::Explain { code } => explain(&code),
+        Command::Schema => {
+            print!("{}", svcc_core::schema::manifest_schema());
+            0
+        }
+    }
+}
+
+fn use_colour(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stderr().is_terminal()
+        }
+    }
+}
+
+/// Reports that svcc could not run.
+pub fn fatal(message: &str) -> u8 {
+    eprintln!("error: {message}");
+    2
+}
+
+fn check(format: MessageFormat, color: ColorChoice, project: Option<PathBuf>) -> u8 {
+    let start = match project {
+        Some(p) => p,
+        None => match std::env::current_dir() {
+            Ok(d) => d,
+            Err(e) => return fatal(&format!("cannot read the current folder: {e}")),
+        },
+    };
+    let analysis = match crate::workspace::check(&start) {
+        Ok(a) => a,
+        Err(e) => return fatal(&e.0),
+    };
+    match format {
+        MessageFormat::Json => {
+            let text = render::json_lines(&analysis.sources, &analysis.diagnostics);
+            let _ = std::io::stdout().write_all(text.as_bytes());
+        }
+        MessageFormat::Human => {
+            let text = render::human(&analysis.sources, &analysis.diagnostics, use_colour(color));
+            let _ = std::io::stderr().write_all(text.as_bytes());
+        }
+    }
+    u8::from(analysis.has_errors())
+}
+
+fn explain(code: &str) -> u8 {
+    match Code::parse(code) {
+        Some(c) => {
+            print!("{}", c.explanation());
+            0
+        }
+        None => fatal(&format!(
+            "`{code}` is not an svcc diagnostic code (codes look like E0203 or W0001)"
+        )),
+    }
+}

@@ -1,0 +1,135 @@
+//! Finding and reading a project from disk.
+//!
+//! `svcc.toml` is looked up from the current folder through its parents,
+//! like cargo does; every `*.yaml`, `*.yml` and `*.toml` under the manifests
+//! folder is read in sorted order (paths compared as strings, so the order
+//! is the same on every machine).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use svcc_core::SourceInput;
+use svcc_core::load::{Format, MAX_FILE_BYTES};
+
+/// The project file's name.
+pub const PROJECT_FILE: &str = "svcc.toml";
+
+/// A project on disk.
+#[derive(Debug)]
+pub struct Workspace {
+    /// The folder holding `svcc.toml`.
+    pub root: PathBuf,
+    /// `svcc.toml` as read.
+    pub config: SourceInput,
+}
+
+/// Why a project could not be opened (exit status 2).
+#[derive(Debug)]
+pub struct OpenError(pub String);
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Finds `svcc.toml` in `start` or a parent.
+pub fn find(start: &Path) -> Result<Workspace, OpenError> {
+    let mut dir = Some(start);
+    while let Some(d) = dir {
+        let candidate = d.join(PROJECT_FILE);
+        if candidate.is_file() {
+            return open(d);
+        }
+        dir = d.parent();
+    }
+    Err(OpenError(format!(
+        "could not find `{PROJECT_FILE}` in `{}` or any parent folder\nhelp: run `svcc init <name>` to create a project",
+        start.display()
+    )))
+}
+
+/// Opens the project whose root is `root`.
+pub fn open(root: &Path) -> Result<Workspace, OpenError> {
+    let path = root.join(PROJECT_FILE);
+    let bytes = std::fs::read(&path)
+        .map_err(|e| OpenError(format!("could not read `{}`: {e}", path.display())))?;
+    Ok(Workspace {
+        root: root.to_path_buf(),
+        config: SourceInput::new(PROJECT_FILE, bytes),
+    })
+}
+
+impl Workspace {
+    /// Reads every manifest under `manifests` (relative to the root).
+    pub fn read_manifests(&self, manifests: &str) -> Result<Vec<SourceInput>, OpenError> {
+        let dir = self.root.join(manifests);
+        if !dir.is_dir() {
+            return Err(OpenError(format!(
+                "the manifests folder `{}` does not exist\nhelp: create it, or set `[build] manifests` in svcc.toml",
+                dir.display()
+            )));
+        }
+        let mut paths = Vec::new();
+        collect(&dir, &mut paths)
+            .map_err(|e| OpenError(format!("could not list `{}`: {e}", dir.display())))?;
+        let mut files: Vec<(String, PathBuf)> = paths
+            .into_iter()
+            .filter_map(|p| {
+                let rel = p.strip_prefix(&self.root).ok()?;
+                let name = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                Format::from_name(&name).map(|_| (name, p))
+            })
+            .collect();
+        files.sort();
+        Ok(files
+            .into_iter()
+            .map(|(name, path)| read_limited(name, &path))
+            .collect())
+    }
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            collect(&entry.path(), out)?;
+        } else if kind.is_file() {
+            out.push(entry.path());
+        }
+    }
+    Ok(())
+}
+
+/// Reads at most one byte more than the limit, so a huge file is refused
+/// without reading it all.
+fn read_limited(name: String, path: &Path) -> SourceInput {
+    let mut bytes = Vec::new();
+    let result = std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES as u64 + 1).read_to_end(&mut bytes));
+    match result {
+        Ok(_) => SourceInput::new(name, bytes),
+        Err(e) => SourceInput {
+            name,
+            bytes: Vec::new(),
+            read_error: Some(e.to_string()),
+        },
+    }
+}
+
+/// Finds the project from `start`, reads it and checks it.
+pub fn check(start: &Path) -> Result<svcc_core::Analysis, OpenError> {
+    let ws = find(start)?;
+    // svcc.toml is parsed twice: once here to learn the manifests folder,
+    // once inside the core where its diagnostics are reported.
+    let mut scratch = svcc_core::source::SourceMap::new();
+    let mut ignored = svcc_core::diagnostic::Diagnostics::new();
+    let config =
+        svcc_core::project::parse(&mut scratch, PROJECT_FILE, &ws.config.bytes, &mut ignored);
+    let manifests = ws.read_manifests(&config.manifests)?;
+    Ok(svcc_core::check_project(Some(&ws.config), &manifests))
+}

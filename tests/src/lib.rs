@@ -1,0 +1,1 @@
+//! Test support for svcc (the cases live in `cases/`).

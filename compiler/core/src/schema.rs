@@ -31,7 +31,6 @@ pub fn manifest_schema() -> String {
         .collect();
     let schema = json!({
         "$schema": "http://json-schema.org/draft-07/schema#",
-        "$id": "https://svcc.dev/schemas/svcc.schema.json",
         "title": "svcc manifest",
         "description": "A document of an svcc project: kind Types, Service, Saga, Pricing or Deployment",
         "type": "object",

@@ -41,6 +41,11 @@ fn write(root: &Path, name: &str) -> std::io::Result<()> {
     std::fs::write(root.join("svcc.toml"), project_file(name))?;
     std::fs::write(root.join("manifests").join("service.yaml"), service(name))?;
     std::fs::write(root.join(".gitignore"), "/gen/\n")?;
+    std::fs::create_dir_all(root.join(".svcc"))?;
+    std::fs::write(
+        root.join(".svcc").join("svcc.schema.json"),
+        svcc_core::schema::manifest_schema(),
+    )?;
     Ok(())
 }
 
@@ -64,7 +69,7 @@ out = "gen"
 fn service(name: &str) -> String {
     let service = format!("{}Service", to_pascal(name));
     format!(
-        r#"# yaml-language-server: $schema=https://svcc.dev/schemas/svcc.schema.json
+        r#"# yaml-language-server: $schema=../.svcc/svcc.schema.json
 # Your first service. Run `svcc check` after every edit, and
 # `svcc explain CODE` for more about any problem it reports.
 kind: Service

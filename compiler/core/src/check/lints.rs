@@ -4,7 +4,7 @@
 //! routes, W0003 with events, W0004 with calls.)
 
 use crate::ast::Origin;
-use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics, suggest};
 use crate::resolve::{Model, Owner, type_uses, visit_named};
 use std::collections::HashSet;
 
@@ -77,7 +77,13 @@ pub fn unused_types(model: &Model, out: &mut Diagnostics) {
         }
     }
     for (i, t) in model.ast.types.iter().enumerate() {
-        if t.origin != Origin::Library && !reached.contains(&i) {
+        // a type that an unknown name was probably meant to be is not
+        // reported as unused: fixing the typo fixes both
+        let meant = model
+            .unknown_types
+            .iter()
+            .any(|u| suggest::closest(u, [t.name.value.as_str()]).is_some());
+        if t.origin != Origin::Library && !reached.contains(&i) && !meant {
             out.push(
                 Diagnostic::error(
                     Code::W0002,

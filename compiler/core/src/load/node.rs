@@ -140,6 +140,27 @@ impl Node {
         Span::new(self.span.file, base + a, base + b)
     }
 
+    /// The value as JSON (for validating manifests against the editor schema).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match &self.kind {
+            NodeKind::Null => Value::Null,
+            NodeKind::Bool(b) => Value::Bool(*b),
+            NodeKind::Int(i) => Value::from(*i),
+            NodeKind::Float(f, _) => {
+                serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)
+            }
+            NodeKind::Str(s) => Value::String(s.clone()),
+            NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
+            NodeKind::Map(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|e| (e.key.value.clone(), e.value.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+
     /// Number of nodes in this subtree (used to bound alias expansion).
     pub fn size(&self) -> usize {
         let mut total = 0;

@@ -28,6 +28,8 @@ pub struct Model {
     services: HashMap<String, usize>,
     /// Part of the project failed to load: names may be defined there.
     pub incomplete: bool,
+    /// Type names used but never defined (reported once each as E0200).
+    pub unknown_types: Vec<String>,
 }
 
 impl Model {
@@ -110,7 +112,7 @@ pub fn resolve(ast: Ast, incomplete: bool, out: &mut Diagnostics) -> Model {
     index_documents(&ast, out);
     model.ast = ast;
     if !model.incomplete {
-        report_unknown_types(&model, out);
+        model.unknown_types = report_unknown_types(&model, out);
     }
     model
 }
@@ -191,7 +193,7 @@ fn index_documents(ast: &Ast, out: &mut Diagnostics) {
 
 /// Reports each unknown type name once, at its first use, noting how many
 /// other uses there are.
-fn report_unknown_types(model: &Model, out: &mut Diagnostics) {
+fn report_unknown_types(model: &Model, out: &mut Diagnostics) -> Vec<String> {
     let mut unknown: BTreeMap<(String, bool), Vec<crate::source::Span>> = BTreeMap::new();
     for TypeUse { expr, .. } in type_uses(&model.ast) {
         visit_named(expr, &mut |name, library, span| {
@@ -203,6 +205,7 @@ fn report_unknown_types(model: &Model, out: &mut Diagnostics) {
             }
         });
     }
+    let names = unknown.keys().map(|(n, _)| n.clone()).collect();
     for ((name, library), mut spans) in unknown {
         spans.sort();
         let Some(&first) = spans.first() else {
@@ -236,6 +239,7 @@ fn report_unknown_types(model: &Model, out: &mut Diagnostics) {
         }
         out.push(d);
     }
+    names
 }
 
 /// Calls `f(name, library, span)` for every named type inside `expr`.

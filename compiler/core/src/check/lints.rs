@@ -32,7 +32,7 @@ pub fn unused_types(model: &Model, out: &mut Diagnostics) {
     let mut reached: HashSet<usize> = HashSet::new();
     let push_named = |expr: &crate::ast::TypeExpr, stack: &mut Vec<usize>| {
         visit_named(expr, &mut |name, library, _| {
-            if let Some(i) = model.type_named(name, library).and_then(index_of) {
+            if let Some(i) = model.type_index(name, library) {
                 stack.push(i);
             }
         });

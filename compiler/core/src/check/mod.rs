@@ -11,6 +11,7 @@ mod events;
 mod jobs;
 mod lints;
 mod naming;
+mod resilience;
 mod routes;
 mod state;
 pub mod types;
@@ -28,6 +29,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
         auth::check(model, service, out);
         state::check(model, service, out);
         jobs::check(service, out);
+        resilience::check(service, out);
     }
     events::check(model, out);
     calls::check(model, out);

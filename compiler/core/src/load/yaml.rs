@@ -109,6 +109,18 @@ impl<'t> Builder<'t> {
         )
     }
 
+    /// saphyr's spans of quoted scalars in flow collections take in the
+    /// whitespace after the closing quote; carets must not.
+    fn trim_end(&self, span: Span) -> Span {
+        let raw = self.text.get(span.range()).unwrap_or("");
+        let trimmed = raw.trim_end_matches([' ', '\t', '\r', '\n']);
+        Span::new(
+            self.file,
+            span.start as usize,
+            span.start as usize + trimmed.len(),
+        )
+    }
+
     fn scan_error(&self, err: &ScanError) -> Diagnostic {
         let at = self.byte(err.marker().index());
         let end = self.text[at..]
@@ -133,6 +145,7 @@ impl<'t> Builder<'t> {
         let span = self.span(span);
         match event {
             Event::Scalar(value, style, anchor, tag) => {
+                let span = self.trim_end(span);
                 let node = self.scalar(&value, style, tag.as_deref(), span)?;
                 self.finish(node, anchor)
             }

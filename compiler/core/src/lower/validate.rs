@@ -96,6 +96,9 @@ pub fn check_block(node: &Node, block: &Block, owner: Span, out: &mut Diagnostic
         }
         return;
     };
+    // a misspelt required key is one mistake: report the unknown key with
+    // its did-you-mean, not also the missing field
+    let mut misspelt: Vec<&str> = Vec::new();
     for e in entries {
         match block.field(&e.key.value) {
             Some(field) => {
@@ -103,14 +106,19 @@ pub fn check_block(node: &Node, block: &Block, owner: Span, out: &mut Diagnostic
                     check(&e.value, &field.value, e.key.span, out);
                 }
             }
-            None => out.push(unknown_field(&e.key.value, e.key.span, block)),
+            None => {
+                if let Some(meant) = suggest::closest(&e.key.value, block.keys()) {
+                    misspelt.push(meant);
+                }
+                out.push(unknown_field(&e.key.value, e.key.span, block));
+            }
         }
     }
     for field in block.fields.iter().filter(|f| f.required) {
         let present = entries
             .iter()
             .any(|e| e.key.value == field.key && !matches!(e.value.kind, NodeKind::Null));
-        if !present {
+        if !present && !misspelt.contains(&field.key) {
             out.push(
                 Diagnostic::error(
                     Code::E0101,

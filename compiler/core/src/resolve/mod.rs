@@ -35,6 +35,12 @@ pub struct Model {
 impl Model {
     /// The type a name refers to: a project type first, then the library.
     pub fn type_named(&self, name: &str, library_only: bool) -> Option<&TypeDef> {
+        self.type_index(name, library_only)
+            .and_then(|i| self.ast.types.get(i))
+    }
+
+    /// Index into `ast.types` of the type a name refers to.
+    pub fn type_index(&self, name: &str, library_only: bool) -> Option<usize> {
         let index = if library_only {
             self.library_types.get(name)
         } else {
@@ -42,7 +48,7 @@ impl Model {
                 .get(name)
                 .or_else(|| self.library_types.get(name))
         };
-        index.and_then(|&i| self.ast.types.get(i))
+        index.copied()
     }
 
     /// The named type an expression refers to (through `?` only).

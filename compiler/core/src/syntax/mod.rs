@@ -80,11 +80,12 @@ pub(crate) fn from_pest<R: RuleType>(
     } else {
         format!("expected {}", join_or(&expected))
     };
-    SyntaxError::new(
-        start..end,
-        format!("invalid {what}: unexpected {found}"),
-        label,
-    )
+    let message = if start >= input.len() {
+        format!("invalid {what}: `{input}` is incomplete")
+    } else {
+        format!("invalid {what}: unexpected {found}")
+    };
+    SyntaxError::new(start..end, message, label)
 }
 
 /// `a`, `a or b`, `a, b or c`.

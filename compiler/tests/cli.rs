@@ -1,6 +1,9 @@
 //! The `svcc` binary as a user runs it: exit codes, output formats, `init`,
 //! `explain`, project discovery.
 
+// Test code: a panic is a test failure, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 use std::process::{Command, Output};
 

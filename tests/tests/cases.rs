@@ -3,4 +3,7 @@
 //! Review changed snapshots with `cargo insta review`; set
 //! `INSTA_UPDATE=always` to write new ones, then read every one of them.
 
+// Test code: a panic is a test failure, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 include!(concat!(env!("OUT_DIR"), "/cases.rs"));

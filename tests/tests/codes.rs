@@ -1,5 +1,8 @@
 //! Every diagnostic code has a test case and an explanation page.
 
+// Test code: a panic is a test failure, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use svcc_core::diagnostic::Code;
 
 #[test]

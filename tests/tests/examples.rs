@@ -1,5 +1,8 @@
 //! Every example project checks clean: no errors and no warnings.
 
+// Test code: a panic is a test failure, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 
 fn check_example(name: &str) {

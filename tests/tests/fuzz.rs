@@ -5,6 +5,9 @@
 //! swapped lines) go through the whole pipeline. Any panic fails the test;
 //! a stack overflow aborts the test binary, which fails it too.
 
+// Test code: a panic is a test failure, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use proptest::prelude::*;
 use svcc_core::{SourceInput, check_project};
 

@@ -2,6 +2,9 @@
 //! example manifest (so editors do not flag valid files) while rejecting
 //! an unknown field (so it is not vacuous).
 
+// Test code: a panic is a test failure, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use svcc_core::diagnostic::Diagnostics;
 use svcc_core::load::{Format, load_file};
 use svcc_core::source::SourceMap;

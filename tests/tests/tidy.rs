@@ -1,5 +1,8 @@
 //! House rules that a reviewer would otherwise have to remember.
 
+// Test code: a panic is a test failure, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -142,7 +142,14 @@ pub fn parse(sources: &mut SourceMap, name: &str, bytes: &[u8], out: &mut Diagno
         return config;
     };
     let root = &doc.root;
-    validate::check_block(root, &PROJECT_FILE, root.span, out);
+    // shape problems of the project file all carry the project-file code
+    let mut shape = Diagnostics::new();
+    validate::check_block(root, &PROJECT_FILE, root.span, &mut shape);
+    for mut d in shape.into_sorted() {
+        d.code = Code::E0009;
+        d.message = format!("svcc.toml: {}", d.message);
+        out.push(d);
+    }
     let get = |a: &str, b: &str| root.get(a).and_then(|n| n.get(b));
     if let Some(n) = get("project", "name").and_then(Node::as_str) {
         config.name = n.to_string();
@@ -217,9 +224,10 @@ fn lint_levels(node: Option<&Node>, out: &mut Diagnostics) -> BTreeMap<Code, Lin
                 &format!("`{}` is not a lint", e.key.value),
                 "only warnings (W codes) can be configured; errors cannot be silenced",
             );
+            let is_error_code = Code::parse(&e.key.value).is_some();
             let d = match suggest::did_you_mean(&e.key.value, lints) {
-                Some(h) => d.help(h),
-                None => d,
+                Some(h) if !is_error_code => d.help(h),
+                _ => d,
             };
             out.push(d);
             continue;

@@ -102,6 +102,7 @@ fn value_schema(value: &Value, defs: &mut BTreeMap<&'static str, Json>) -> Json 
             json!({ "type": "string", "pattern": "^[1-9][0-9]* ?/ ?(s|min|h|day)( +per +(user|ip|key|global))?$" })
         }
         Value::Type => json!({ "type": "string" }),
+        Value::Version => json!({ "type": ["string", "number"] }),
         Value::Event => {
             json!({ "type": "string", "pattern": "^(\\$\\.)?[A-Z][A-Za-z0-9]*\\.[a-z][a-z0-9_]*$" })
         }

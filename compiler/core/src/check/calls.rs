@@ -53,7 +53,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                 if !model.incomplete {
                     let d = Diagnostic::error(
                         Code::E0320,
-                        call.span,
+                        part_span(call, true),
                         format!("unknown service `{}`", target.service),
                     )
                     .label("no service with this name");
@@ -68,7 +68,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             if !ops.contains(&target.operation.as_str()) {
                 let d = Diagnostic::error(
                     Code::E0320,
-                    call.span,
+                    part_span(call, false),
                     format!(
                         "`{}` has no operation `{}`",
                         target.service, target.operation
@@ -84,14 +84,38 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             }
             edges.insert(&callee.name.value);
         }
-        check_health(s, out);
+        check_health(model, s, out);
         check_version(s, out);
     }
     cycles(model, &graph, out);
     deep_chains(model, &graph, out);
 }
 
-fn check_health(s: &Service, out: &mut Diagnostics) {
+/// The span of the service (or operation) part of `Service.operation`,
+/// when the reference is written verbatim; else the whole reference.
+fn part_span(
+    call: &crate::source::Spanned<crate::syntax::reference::OperationRef>,
+    service: bool,
+) -> crate::source::Span {
+    let r = &call.value;
+    let len = (call.span.end - call.span.start) as usize;
+    let prefix = len.saturating_sub(r.service.len() + 1 + r.operation.len());
+    if prefix != 0 && prefix != 2 {
+        return call.span;
+    }
+    let start = call.span.start as usize + prefix;
+    let (a, b) = if service {
+        (start, start + r.service.len())
+    } else {
+        (
+            start + r.service.len() + 1,
+            start + r.service.len() + 1 + r.operation.len(),
+        )
+    };
+    crate::source::Span::new(call.span.file, a, b)
+}
+
+fn check_health(model: &Model, s: &Service, out: &mut Diagnostics) {
     let called: Vec<&str> = s.calls.iter().map(|c| c.value.service.as_str()).collect();
     for check in &s.health {
         if check.value != "database" && !called.contains(&check.value.as_str()) {
@@ -103,24 +127,47 @@ fn check_health(s: &Service, out: &mut Diagnostics) {
                 format!("unknown health check `{}`", check.value),
             )
             .label("neither `database` nor a service this one calls");
-            out.push(d.maybe_help(suggest::did_you_mean(&check.value, options)));
+            let help = match (
+                suggest::did_you_mean(&check.value, options),
+                model.service(&check.value),
+            ) {
+                (Some(h), _) => h,
+                (None, Some(_)) => format!(
+                    "`{}` is not in `calls`: health checks cover synchronous dependencies; add a call to it, or remove the check",
+                    check.value
+                ),
+                (None, None) => "list `database` or services this one calls".to_string(),
+            };
+            out.push(d.help(help));
         }
     }
 }
 
 fn check_version(s: &Service, out: &mut Diagnostics) {
     let Some(v) = &s.version else { return };
-    if !is_semver(&v.value) {
-        out.push(
-            Diagnostic::error(
-                Code::E0110,
-                v.span,
-                format!("`{}` is not a semantic version", v.value),
-            )
-            .label("expected MAJOR.MINOR.PATCH")
-            .help("write for example `1.2.0`"),
-        );
+    if is_semver(&v.value) {
+        return;
     }
+    let parts: Vec<&str> = v.value.trim_start_matches('v').split('.').collect();
+    let padded = match parts.as_slice() {
+        [a] => format!("{a}.0.0"),
+        [a, b] => format!("{a}.{b}.0"),
+        _ => String::new(),
+    };
+    let help = if !padded.is_empty() && is_semver(&padded) {
+        format!("write `{padded}` (quoted in YAML if it looks like a number)")
+    } else {
+        "write MAJOR.MINOR.PATCH, like `1.2.0`".to_string()
+    };
+    out.push(
+        Diagnostic::error(
+            Code::E0110,
+            v.span,
+            format!("`{}` is not a semantic version", v.value),
+        )
+        .label("expected MAJOR.MINOR.PATCH")
+        .help(help),
+    );
 }
 
 /// `1.2.3`, optionally with `-pre` and `+build`.

@@ -71,9 +71,9 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
                 if sub.payload.is_none() {
                     out.push(
                         Diagnostic::error(
-                            Code::E0312,
+                            Code::E0101,
                             sub.event.span,
-                            format!("external event `{}` needs a `payload`", sub.event.value.0),
+                            format!("missing field `payload`: external event `{}` needs its payload type", sub.event.value.0),
                         )
                         .label("payload type unknown")
                         .help("add `payload: <type>` next to `external: true`"),

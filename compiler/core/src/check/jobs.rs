@@ -18,7 +18,7 @@ pub fn check(service: &Service, out: &mut Diagnostics) {
                     job.name.value, err.message
                 ),
             )
-            .label(err.message.clone());
+            .label("invalid here");
             out.push(d.maybe_help(err.help));
         }
     }

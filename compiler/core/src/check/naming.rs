@@ -113,7 +113,7 @@ fn handler_methods(s: &Service, out: &mut Diagnostics) {
                 Code::E0314
             };
             out.push(
-                Diagnostic::error(code, name.span, format!("{kind} `{}` has the same name as {} {first_kind}", name.value, article(first_kind)))
+                Diagnostic::error(code, name.span, format!("{kind} `{}` has the same name as {}", name.value, if *first_kind == kind { format!("another {kind}") } else { format!("{} {first_kind}", article(first_kind)) }))
                     .label("defined again here")
                     .secondary(first.span, format!("the {first_kind}"))
                     .help(format!("operations, transitions, event handlers and jobs of `{}` share one namespace: rename one", s.name.value)),

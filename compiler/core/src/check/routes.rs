@@ -52,6 +52,21 @@ fn ambiguous_routes(service: &Service, out: &mut Diagnostics) {
             })
             .collect();
         match seen.get(&(route.method.value, shape.clone())) {
+            // the same route written twice (`{id}` and `:id` are one spelling)
+            Some(first) if first.path == route.path => out.push(
+                Diagnostic::error(
+                    Code::E0104,
+                    route.key.span,
+                    format!(
+                        "route `{} {}` is defined more than once",
+                        route.method.value.as_str(),
+                        route.path
+                    ),
+                )
+                .label("defined again here")
+                .secondary(first.key.span, "first defined here")
+                .help("`{id}` and `:id` mean the same parameter: merge the two routes"),
+            ),
             Some(first) => out.push(
                 Diagnostic::error(
                     Code::E0303,
@@ -117,15 +132,26 @@ fn check_params(route: &Route, out: &mut Diagnostics) {
             )
             .label("not in the path")
             .secondary(route.key.span, "the route's path");
-            out.push(
-                match suggest::did_you_mean(&p.name.value, in_path.iter().copied()) {
-                    Some(h) => d.help(h),
-                    None => d.help(format!(
-                        "add `{{{}}}` to the path, or remove it from `params`",
-                        p.name.value
-                    )),
-                },
-            );
+            let untyped: Vec<&str> = in_path
+                .iter()
+                .copied()
+                .filter(|name| !route.params.iter().any(|q| q.name.value == *name))
+                .collect();
+            let help = match (
+                suggest::did_you_mean(&p.name.value, in_path.iter().copied()),
+                untyped.as_slice(),
+            ) {
+                (Some(h), _) => h,
+                (None, [only]) => format!(
+                    "the path's parameter is `{only}`: rename `{}` to `{only}`",
+                    p.name.value
+                ),
+                (None, _) => format!(
+                    "add `{{{}}}` to the path, or remove it from `params`",
+                    p.name.value
+                ),
+            };
+            out.push(d.help(help));
         }
     }
 }
@@ -217,17 +243,36 @@ fn check_declared_errors(service: &Service, route: &Route, out: &mut Diagnostics
                     "not declared in `{}`'s `errors`",
                     service.name.value
                 ));
-            out.push(
-                match suggest::did_you_mean(&e.value, names.iter().copied()) {
-                    Some(h) => d.help(h),
-                    None => d.help(format!(
-                        "declare it under `errors:` with a `status`, e.g. `{}: {{ status: 409 }}`",
-                        e.value
-                    )),
-                },
-            );
+            let help = match (
+                suggest::did_you_mean(&e.value, names.iter().copied()),
+                built_in(&e.value),
+            ) {
+                (Some(h), _) => h,
+                (None, Some(status)) => format!(
+                    "`{}` ({status}) is a built-in problem that svcc adds on its own where it applies: remove it from `errors`",
+                    e.value
+                ),
+                (None, None) => format!(
+                    "declare it under `errors:` with a `status`, e.g. `{}: {{ status: 409 }}`",
+                    e.value
+                ),
+            };
+            out.push(d.help(help));
         }
     }
+}
+
+/// The problems every route gets without declaring them (MANIFESTS.md section 3).
+fn built_in(name: &str) -> Option<u16> {
+    Some(match name {
+        "BadRequest" | "ValidationError" | "InvalidInput" => 400,
+        "Unauthorized" | "Unauthenticated" => 401,
+        "Forbidden" | "PermissionDenied" => 403,
+        "NotFound" => 404,
+        "TooManyRequests" | "RateLimited" => 429,
+        "InternalError" | "InternalServerError" => 500,
+        _ => return None,
+    })
 }
 
 fn check_emits(service: &Service, route: &Route, out: &mut Diagnostics) {

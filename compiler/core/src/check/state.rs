@@ -74,6 +74,7 @@ fn states(model: &Model, sm: &StateMachine, out: &mut Diagnostics) -> Option<Vec
                 ),
             )
             .label("expected an object type with an enum field")
+                .help("the state machine's entity is an object type with an enum field, like `status: OrderStatus`")
             .secondary(def.name.span, "defined here"),
         );
         return None;

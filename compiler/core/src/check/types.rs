@@ -38,7 +38,9 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
 
 fn check_def(model: &Model, def: &TypeDef, out: &mut Diagnostics) {
     match &def.body {
-        TypeBody::Enum(values) => check_enum(def, values, out),
+        TypeBody::Enum(values) => {
+            repeated_values(values.iter().map(|v| (v.value.as_str(), v.span)), out)
+        }
         TypeBody::OneOf {
             variants,
             discriminator,
@@ -57,52 +59,23 @@ fn check_def(model: &Model, def: &TypeDef, out: &mut Diagnostics) {
     }
 }
 
-fn check_enum(def: &TypeDef, values: &[crate::source::Spanned<String>], out: &mut Diagnostics) {
-    if values.is_empty() {
-        out.push(
-            Diagnostic::error(
-                Code::E0210,
-                def.name.span,
-                format!("enum `{}` has no values", def.name.value),
-            )
-            .label("no values")
-            .help("list the values: `enum: [a, b]`"),
-        );
-    }
+/// Reports values listed twice, in named and inline enums alike.
+fn repeated_values<'a>(values: impl Iterator<Item = (&'a str, Span)>, out: &mut Diagnostics) {
     let mut seen: HashMap<&str, Span> = HashMap::new();
-    for v in values {
-        if let Some(first) = seen.get(v.value.as_str()) {
+    for (v, span) in values {
+        if let Some(first) = seen.get(v) {
             out.push(
                 Diagnostic::error(
                     Code::E0210,
-                    v.span,
-                    format!("enum value `{}` is listed twice", v.value),
+                    span,
+                    format!("enum value `{v}` is listed twice"),
                 )
                 .label("listed again")
                 .secondary(*first, "first listed here")
                 .help("remove the repeated value"),
             );
         } else {
-            seen.insert(&v.value, v.span);
-        }
-    }
-}
-
-fn check_inline_enum(values: &[(String, Span)], out: &mut Diagnostics) {
-    let mut seen: HashMap<&str, Span> = HashMap::new();
-    for (v, span) in values {
-        if let Some(first) = seen.get(v.as_str()) {
-            out.push(
-                Diagnostic::error(
-                    Code::E0210,
-                    *span,
-                    format!("enum value `{v}` is listed twice"),
-                )
-                .label("listed again")
-                .secondary(*first, "first listed here"),
-            );
-        } else {
-            seen.insert(v, *span);
+            seen.insert(v, span);
         }
     }
 }
@@ -136,7 +109,8 @@ fn check_variant(
                 format!("`oneOf` variant `{}` is not an object type", def.name.value),
             )
             .label("an enum or union, not an object")
-            .secondary(def.name.span, "defined here"),
+            .secondary(def.name.span, "defined here")
+            .help("each variant of a `oneOf` is an object type; wrap the value in an object with a field"),
         );
         return;
     }
@@ -181,7 +155,8 @@ fn check_extends(
                 parent.span,
                 format!("`{}` cannot extend `{}`", def.name.value, parent.display()),
             )
-            .label("expected the name of an object type"),
+            .label("expected the name of an object type")
+            .help("`extends` takes the plain name of an object type, like `extends: schema:Order`"),
         );
         return;
     }
@@ -199,7 +174,8 @@ fn check_extends(
                 ),
             )
             .label("an enum or union")
-            .secondary(pdef.name.span, "defined here"),
+            .secondary(pdef.name.span, "defined here")
+            .help("only object types can be extended; name an object type, or copy the values"),
         );
         return;
     }
@@ -314,7 +290,7 @@ pub fn check_fields(model: &Model, fields: &[Field], out: &mut Diagnostics) {
     for f in fields {
         let Some(ty) = &f.ty else { continue };
         if let TypeExprKind::Enum(values) = &ty.required().kind {
-            check_inline_enum(values, out);
+            repeated_values(values.iter().map(|(v, s)| (v.as_str(), *s)), out);
         }
         check_constraints(model, f, ty, out);
     }
@@ -352,7 +328,26 @@ fn misfit(name: &str, span: Span, ty: &TypeExpr, applies_to: &str) -> Diagnostic
     )
     .label(format!("`{name}` applies to {applies_to}"))
     .secondary(ty.span, "the field's type")
-    .help(format!("remove `{name}`, or change the type"))
+    .help(match counterpart(name, ty) {
+        Some(other) => format!("for `{}`, use `{other}`", ty.display()),
+        None => format!("remove `{name}`, or change the type"),
+    })
+}
+
+/// The constraint that means the same for the field's kind of type.
+fn counterpart(name: &str, ty: &TypeExpr) -> Option<&'static str> {
+    let text = matches!(&ty.required().kind, TypeExprKind::Primitive(p) if p.is_stringy());
+    let collection = matches!(
+        &ty.required().kind,
+        TypeExprKind::List(_) | TypeExprKind::Set(_)
+    );
+    match name {
+        "min" | "exclusiveMin" | "minItems" if text => Some("minLength"),
+        "max" | "exclusiveMax" | "maxItems" if text => Some("maxLength"),
+        "min" | "exclusiveMin" | "minLength" if collection => Some("minItems"),
+        "max" | "exclusiveMax" | "maxLength" if collection => Some("maxItems"),
+        _ => None,
+    }
 }
 
 fn check_constraints(model: &Model, f: &Field, ty: &TypeExpr, out: &mut Diagnostics) {
@@ -416,7 +411,11 @@ fn check_constraints(model: &Model, f: &Field, ty: &TypeExpr, out: &mut Diagnost
                     ),
                 )
                 .label(problem.message.clone())
-                .secondary(f.name.span, "the field"),
+                .secondary(f.name.span, "the field")
+                .help(format!(
+                    "change the `{what}` so it fits `{}` and its constraints",
+                    ty.display()
+                )),
             );
         }
     }
@@ -436,102 +435,136 @@ fn check_constraints(model: &Model, f: &Field, ty: &TypeExpr, out: &mut Diagnost
     }
 }
 
+type Bound = Option<(f64, Span)>;
+
+fn bound<T: Copy + Into<f64>>(v: &Option<crate::source::Spanned<T>>) -> Bound {
+    v.as_ref().map(|v| (v.value.into(), v.span))
+}
+
 fn check_bounds(f: &Field, out: &mut Diagnostics) {
     let c = &f.constraints;
-    let pairs = [
+    let integral = f.ty.as_ref().is_some_and(|t| {
+        matches!(
+            t.required().kind,
+            TypeExprKind::Primitive(Primitive::Integer | Primitive::Int32)
+        )
+    });
+    let lengths =
+        |v: &Option<crate::source::Spanned<u64>>| v.as_ref().map(|v| (v.value as f64, v.span));
+    // (lower name, lower, exclusive?, upper name, upper, exclusive?, whole numbers?)
+    let pairs: [(&str, Bound, bool, &str, Bound, bool, bool); 6] = [
         (
             "min",
-            c.min.as_ref().map(|v| (v.value, v.span)),
-            "max",
-            c.max.as_ref().map(|v| (v.value, v.span)),
+            bound(&c.min),
             false,
+            "max",
+            bound(&c.max),
+            false,
+            integral,
         ),
         (
             "exclusiveMin",
-            c.exclusive_min.as_ref().map(|v| (v.value, v.span)),
-            "exclusiveMax",
-            c.exclusive_max.as_ref().map(|v| (v.value, v.span)),
+            bound(&c.exclusive_min),
             true,
+            "exclusiveMax",
+            bound(&c.exclusive_max),
+            true,
+            integral,
         ),
         (
             "min",
-            c.min.as_ref().map(|v| (v.value, v.span)),
+            bound(&c.min),
+            false,
             "exclusiveMax",
-            c.exclusive_max.as_ref().map(|v| (v.value, v.span)),
+            bound(&c.exclusive_max),
             true,
+            integral,
         ),
         (
             "exclusiveMin",
-            c.exclusive_min.as_ref().map(|v| (v.value, v.span)),
-            "max",
-            c.max.as_ref().map(|v| (v.value, v.span)),
+            bound(&c.exclusive_min),
             true,
+            "max",
+            bound(&c.max),
+            false,
+            integral,
         ),
         (
             "minLength",
-            c.min_length.as_ref().map(|v| (v.value as f64, v.span)),
-            "maxLength",
-            c.max_length.as_ref().map(|v| (v.value as f64, v.span)),
+            lengths(&c.min_length),
             false,
+            "maxLength",
+            lengths(&c.max_length),
+            false,
+            true,
         ),
         (
             "minItems",
-            c.min_items.as_ref().map(|v| (v.value as f64, v.span)),
-            "maxItems",
-            c.max_items.as_ref().map(|v| (v.value as f64, v.span)),
+            lengths(&c.min_items),
             false,
+            "maxItems",
+            lengths(&c.max_items),
+            false,
+            true,
         ),
     ];
-    for (lo_name, lo, hi_name, hi, strict) in pairs {
+    for (lo_name, lo, lo_excl, hi_name, hi, hi_excl, whole) in pairs {
         let (Some((lo, lo_span)), Some((hi, hi_span))) = (lo, hi) else {
             continue;
         };
-        let empty = if strict { lo >= hi } else { lo > hi };
-        if empty {
+        if !bounds_leave_room(lo, lo_excl, hi, hi_excl, whole) {
+            let what = if whole { "no whole number" } else { "no value" };
             out.push(
                 Diagnostic::error(
                     Code::E0203,
                     lo_span,
                     format!(
-                        "`{lo_name}` ({lo}) leaves no room below `{hi_name}` ({hi}) in field `{}`",
+                        "`{lo_name}` ({lo}) and `{hi_name}` ({hi}) leave no room in field `{}`",
                         f.name.value
                     ),
                 )
                 .label(format!("`{lo_name}` is {lo}"))
                 .secondary(hi_span, format!("`{hi_name}` is {hi}"))
-                .help("no value can satisfy both: swap them or fix one"),
+                .help(format!(
+                    "{what} satisfies both: swap them or widen the range"
+                )),
             );
         }
     }
 }
 
+/// Whether any value (any whole number when `whole`) lies between the bounds.
+fn bounds_leave_room(lo: f64, lo_excl: bool, hi: f64, hi_excl: bool, whole: bool) -> bool {
+    if !whole {
+        return if lo_excl || hi_excl {
+            lo < hi
+        } else {
+            lo <= hi
+        };
+    }
+    let lowest = if lo_excl { lo.floor() + 1.0 } else { lo.ceil() };
+    let highest = if hi_excl { hi.ceil() - 1.0 } else { hi.floor() };
+    lowest <= highest
+}
+
 fn check_pattern(pattern: &str, node: &crate::load::Node, out: &mut Diagnostics) {
-    let parsed = regex_syntax::ast::parse::Parser::new().parse(pattern);
-    if let Err(err) = parsed {
-        let span = err.span();
-        out.push(
-            Diagnostic::error(Code::E0205, node.sub_span(span.start.offset..span.end.offset.max(span.start.offset + 1)), format!("`pattern` is not a valid regular expression: {}", err.kind()))
-                .label(err.kind().to_string())
-                .help("svcc uses the Rust `regex` syntax (no look-around or back-references); in YAML, prefer single quotes so backslashes stay as written"),
-        );
-        return;
-    }
-    if let Err(err) = regex::Regex::new(pattern) {
-        out.push(
-            Diagnostic::error(
-                Code::E0205,
-                node.span,
-                "`pattern` is not a valid regular expression",
-            )
-            .label(
-                err.to_string()
-                    .lines()
-                    .last()
-                    .unwrap_or("invalid")
-                    .to_string(),
-            ),
-        );
-    }
+    // the full parser (syntax tree, then translation) gives a span for both
+    // kinds of error: bad syntax and things like an unknown Unicode class
+    let (span, kind) = match regex_syntax::Parser::new().parse(pattern) {
+        Ok(_) => return,
+        Err(regex_syntax::Error::Parse(e)) => (*e.span(), e.kind().to_string()),
+        Err(regex_syntax::Error::Translate(e)) => (*e.span(), e.kind().to_string()),
+        Err(other) => (
+            regex_syntax::ast::Span::splat(regex_syntax::ast::Position::new(0, 1, 1)),
+            other.to_string(),
+        ),
+    };
+    let range = span.start.offset..span.end.offset.max(span.start.offset + 1);
+    out.push(
+        Diagnostic::error(Code::E0205, node.sub_span(range), format!("`pattern` is not a valid regular expression: {kind}"))
+            .label(kind)
+            .help("svcc uses the Rust `regex` syntax (no look-around or back-references); in YAML, prefer single quotes so backslashes stay as written"),
+    );
 }
 
 /// Reports each cycle of `extends` once.

@@ -99,10 +99,12 @@ fn fits_constraints(c: &Constraints, node: &Node) -> Result<(), Problem> {
     Ok(())
 }
 
+/// A number, or a decimal written as a string (decimals are JSON strings).
 fn number_of(node: &Node) -> Option<f64> {
     match &node.kind {
         NodeKind::Int(i) => Some(*i as f64),
         NodeKind::Float(f, _) => Some(*f),
+        NodeKind::Str(s) if is_decimal(s) => s.parse().ok(),
         _ => None,
     }
 }

@@ -4,7 +4,10 @@
 //! services, operations, events, errors, kinds.
 
 /// The candidate closest to `wrong`, if it is close enough to be a likely
-/// typo (Jaro-Winkler similarity, with a case-insensitive exact match first).
+/// typo: equal but for case, one a prefix of the other (`min` for
+/// `minimum`), or at most about one edit in four (Damerau-Levenshtein). A
+/// shared prefix alone is not enough: `orders:delete` is not a typo of
+/// `orders:create`.
 pub fn closest<'a, I>(wrong: &str, candidates: I) -> Option<&'a str>
 where
     I: IntoIterator<Item = &'a str>,
@@ -15,15 +18,18 @@ where
         if candidate == wrong {
             continue;
         }
-        let score = if candidate.to_ascii_lowercase() == lower {
+        let cand = candidate.to_ascii_lowercase();
+        let score = if cand == lower {
             2.0
+        } else if cand.len() >= 3
+            && lower.len() >= 3
+            && (cand.starts_with(&lower) || lower.starts_with(&cand))
+        {
+            0.75
         } else {
-            let by_edits =
-                strsim::normalized_damerau_levenshtein(&lower, &candidate.to_ascii_lowercase());
-            let by_prefix = strsim::jaro_winkler(&lower, &candidate.to_ascii_lowercase());
-            by_edits.max(by_prefix - 0.15)
+            strsim::normalized_damerau_levenshtein(&lower, &cand)
         };
-        if score >= 0.6 && best.is_none_or(|(s, c)| score > s || (score == s && candidate < c)) {
+        if score >= 0.7 && best.is_none_or(|(s, c)| score > s || (score == s && candidate < c)) {
             best = Some((score, candidate));
         }
     }
@@ -49,5 +55,9 @@ mod tests {
         assert_eq!(closest("Output", fields), Some("output"));
         assert_eq!(closest("xyz", fields), None);
         assert_eq!(closest("Mony", ["Money", "Order"]), Some("Money"));
+        assert_eq!(closest("minimum", ["min", "minItems"]), Some("min"));
+        assert_eq!(closest("orders:delete", ["orders:create"]), None);
+        assert_eq!(closest("Order.cancelled", ["Order.created"]), None);
+        assert_eq!(closest("FETCH", ["PATCH", "POST"]), None);
     }
 }

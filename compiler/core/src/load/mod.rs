@@ -83,18 +83,24 @@ pub fn load_file(
         Ok(text) => text.to_string(),
         Err(err) => {
             let valid = err.valid_up_to();
-            let file = sources.add(name, String::from_utf8_lossy(bytes).into_owned());
+            let file = sources.add(name, printable(&String::from_utf8_lossy(bytes)));
             let bad = err.error_len().unwrap_or(1);
-            // the lossy text replaces bad bytes, so point into the valid prefix's end
-            let at = String::from_utf8_lossy(&bytes[..valid]).len();
+            // the shown text replaces each bad sequence with U+FFFD (3 bytes)
+            let at = printable(&String::from_utf8_lossy(&bytes[..valid])).len();
+            let utf16 = bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]);
+            let help = if utf16 {
+                "this file is UTF-16: save it as UTF-8"
+            } else {
+                "save the file as UTF-8 (it looks like another encoding, such as Latin-1)"
+            };
             diagnostics.push(
                 Diagnostic::error(
                     Code::E0002,
-                    Span::new(file, at, at + 1),
+                    Span::new(file, at, at + '\u{FFFD}'.len_utf8()),
                     format!("invalid UTF-8 at byte {valid}"),
                 )
                 .label(format!("{bad} invalid byte(s) here"))
-                .help("save the file as UTF-8"),
+                .help(help),
             );
             return Loaded {
                 documents: Vec::new(),
@@ -108,6 +114,20 @@ pub fn load_file(
         Format::Yaml => yaml::load(file, text, diagnostics),
         Format::Toml => toml::load(file, text, diagnostics),
     }
+}
+
+/// The text with control characters (but tab and newlines) shown as U+FFFD,
+/// so that rendering a file in a wrong encoding prints no raw NULs.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && !matches!(c, '\n' | '\t' | '\r') {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// Records a file that exists but could not be read (E0010).

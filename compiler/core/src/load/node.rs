@@ -68,9 +68,11 @@ impl Node {
     }
 
     /// The string with its span.
+    /// The span is the string's content (without quotes) when it is
+    /// verbatim in the source, so carets sit under the text itself.
     pub fn as_spanned_str(&self) -> Option<Spanned<String>> {
-        self.as_str()
-            .map(|s| Spanned::new(s.to_string(), self.span))
+        let s = self.as_str()?;
+        Some(Spanned::new(s.to_string(), self.sub_span(0..s.len())))
     }
 
     /// The entries, if this is a mapping.

@@ -28,23 +28,7 @@ pub(super) fn load(file: FileId, text: &str, diagnostics: &mut Diagnostics) -> L
     }
     let (table, errors) = DeTable::parse_recoverable(text);
     if !errors.is_empty() {
-        for err in errors {
-            let range = err.span().unwrap_or(0..0);
-            let message = err.message().trim().to_string();
-            let code = if message.contains("duplicate key") {
-                Code::E0003
-            } else {
-                Code::E0007
-            };
-            diagnostics.push(
-                Diagnostic::error(
-                    code,
-                    Span::new(file, range.start, range.end),
-                    format!("TOML: {message}"),
-                )
-                .label("here"),
-            );
-        }
+        report_errors(file, text, &errors, diagnostics);
         return Loaded {
             documents: Vec::new(),
             incomplete: true,
@@ -61,6 +45,84 @@ pub(super) fn load(file: FileId, text: &str, diagnostics: &mut Diagnostics) -> L
         documents: vec![Document { root }],
         incomplete: false,
     }
+}
+
+/// Reports TOML errors. Duplicate keys name the key and point at its first
+/// definition too; keys inside a table whose header is itself a duplicate
+/// are not reported again (one mistake, one error).
+fn report_errors(file: FileId, text: &str, errors: &[toml::de::Error], out: &mut Diagnostics) {
+    let mut skip_until: Option<usize> = None;
+    for err in errors {
+        let range = err.span().unwrap_or(0..0);
+        if skip_until.is_some_and(|end| range.start < end) {
+            continue;
+        }
+        let span = Span::new(file, range.start, range.end);
+        let message = err.message().trim().to_string();
+        if !message.contains("duplicate key") {
+            out.push(
+                Diagnostic::error(Code::E0007, span, format!("TOML syntax error: {message}"))
+                    .label("here")
+                    .help("check the quotes, brackets and `key = value` pairs on this line"),
+            );
+            continue;
+        }
+        let key = text.get(range.clone()).unwrap_or("").to_string();
+        let line_start = text[..range.start.min(text.len())]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+        let is_header = text[line_start..].trim_start().starts_with('[');
+        let first = if is_header {
+            let header = text[line_start..].lines().next().unwrap_or("").trim();
+            skip_until = Some(next_header(text, range.end));
+            text[..line_start]
+                .find(header)
+                .map(|i| (i, i + header.len()))
+        } else {
+            previous_key(text, line_start, &key)
+        };
+        let mut d = Diagnostic::error(Code::E0003, span, format!("duplicate key `{key}`"))
+            .label("defined again here")
+            .help("remove one of them, or merge their contents");
+        if let Some((a, b)) = first {
+            d = d.secondary(Span::new(file, a, b), "first defined here");
+        }
+        out.push(d);
+    }
+}
+
+/// Where the next table header starts after `from` (or the end).
+fn next_header(text: &str, from: usize) -> usize {
+    let mut at = from;
+    for line in text.get(from..).unwrap_or("").split_inclusive('\n') {
+        if at > from && line.trim_start().starts_with('[') {
+            return at;
+        }
+        at += line.len();
+    }
+    text.len()
+}
+
+/// The earlier `key = ...` line of the same table as `line_start`.
+fn previous_key(text: &str, line_start: usize, key: &str) -> Option<(usize, usize)> {
+    let before = text.get(..line_start)?;
+    let mut end = before.len();
+    for line in before.lines().rev() {
+        let start = end.saturating_sub(line.len() + 1).min(end);
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('[') {
+            return None;
+        }
+        if let Some(rest) = trimmed.strip_prefix(key)
+            && rest.trim_start().starts_with('=')
+        {
+            let col = line.len() - trimmed.len();
+            let at = before[..end].rfind(line).unwrap_or(start) + col;
+            return Some((at, at + key.len()));
+        }
+        end = start;
+    }
+    None
 }
 
 /// A cheap upper bound on bracket nesting, so conversion never recurses deeply.

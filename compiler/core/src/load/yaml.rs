@@ -122,7 +122,13 @@ impl<'t> Builder<'t> {
     }
 
     fn scan_error(&self, err: &ScanError) -> Diagnostic {
-        let at = self.byte(err.marker().index());
+        let mut at = self.byte(err.marker().index());
+        // the scanner reports a tab at the token before it; point at the tab
+        if err.info().contains("tab")
+            && let Some(tab) = self.text.get(at..).and_then(|rest| rest.find('\t'))
+        {
+            at += tab;
+        }
         let end = self.text[at..]
             .chars()
             .next()
@@ -146,7 +152,7 @@ impl<'t> Builder<'t> {
         match event {
             Event::Scalar(value, style, anchor, tag) => {
                 let span = self.trim_end(span);
-                let node = self.scalar(&value, style, tag.as_deref(), span)?;
+                let node = self.scalar(&value, style, tag.as_deref(), span);
                 self.finish(node, anchor)
             }
             Event::Alias(id) => {
@@ -154,7 +160,7 @@ impl<'t> Builder<'t> {
                 self.finish(node, 0)
             }
             Event::SequenceStart(anchor, tag) => {
-                self.check_collection_tag(tag.as_deref(), "seq", span)?;
+                self.check_collection_tag(tag.as_deref(), "seq", span);
                 self.open(
                     Frame::Seq {
                         start: span.start as usize,
@@ -165,7 +171,7 @@ impl<'t> Builder<'t> {
                 )
             }
             Event::MappingStart(anchor, tag) => {
-                self.check_collection_tag(tag.as_deref(), "map", span)?;
+                self.check_collection_tag(tag.as_deref(), "map", span);
                 self.open(
                     Frame::Map {
                         start: span.start as usize,
@@ -306,67 +312,55 @@ impl<'t> Builder<'t> {
         Ok(node)
     }
 
-    fn check_collection_tag(
-        &self,
-        tag: Option<&Tag>,
-        expected: &str,
-        span: Span,
-    ) -> Result<(), Diagnostic> {
-        match tag {
-            None => Ok(()),
-            Some(t) if t.is_yaml_core_schema() && t.suffix == expected => Ok(()),
-            Some(t) => Err(unsupported_tag(t, span)),
+    /// Tags other than the core schema's are reported (every one of them,
+    /// parsing goes on) and the tagged value is read as if untagged.
+    fn check_collection_tag(&mut self, tag: Option<&Tag>, expected: &str, span: Span) {
+        if let Some(t) = tag
+            && !(t.is_yaml_core_schema() && t.suffix == expected)
+        {
+            self.pending.push(unsupported_tag(t, span));
         }
     }
 
-    fn scalar(
-        &self,
-        value: &str,
-        style: ScalarStyle,
-        tag: Option<&Tag>,
-        span: Span,
-    ) -> Result<Node, Diagnostic> {
+    fn scalar(&mut self, value: &str, style: ScalarStyle, tag: Option<&Tag>, span: Span) -> Node {
         let kind = match tag {
             None if style == ScalarStyle::Plain => resolve_plain(value),
             None => NodeKind::Str(value.to_string()),
-            Some(t) if t.is_yaml_core_schema() => self.tagged(value, &t.suffix, span, t)?,
-            Some(t) => return Err(unsupported_tag(t, span)),
+            Some(t) => self.tagged(value, t, span),
         };
         let mut node = Node::new(kind, span);
         if node.as_str().is_some() {
             node.content_start = self.content_start(value, span);
         }
-        Ok(node)
+        node
     }
 
-    fn tagged(
-        &self,
-        value: &str,
-        suffix: &str,
-        span: Span,
-        tag: &Tag,
-    ) -> Result<NodeKind, Diagnostic> {
+    fn tagged(&mut self, value: &str, tag: &Tag, span: Span) -> NodeKind {
+        let supported = ["str", "int", "float", "bool", "null"];
+        if !tag.is_yaml_core_schema() || !supported.contains(&tag.suffix.as_str()) {
+            self.pending.push(unsupported_tag(tag, span));
+            return NodeKind::Str(value.to_string());
+        }
         let resolved = resolve_plain(value);
-        let ok = match (suffix, &resolved) {
-            ("str", _) => return Ok(NodeKind::Str(value.to_string())),
-            ("int", NodeKind::Int(_))
-            | ("float", NodeKind::Float(..))
-            | ("bool", NodeKind::Bool(_))
-            | ("null", NodeKind::Null) => true,
-            ("float", NodeKind::Int(i)) => {
-                return Ok(NodeKind::Float(*i as f64, value.to_string()));
+        match (tag.suffix.as_str(), resolved) {
+            ("str", _) => NodeKind::Str(value.to_string()),
+            ("float", NodeKind::Int(i)) => NodeKind::Float(i as f64, value.to_string()),
+            (
+                "int" | "float" | "bool" | "null",
+                r @ (NodeKind::Int(_) | NodeKind::Float(..) | NodeKind::Bool(_) | NodeKind::Null),
+            ) if kind_name(&r) == tag.suffix => r,
+            (suffix, _) => {
+                self.pending.push(
+                    Diagnostic::error(
+                        Code::E0008,
+                        span,
+                        format!("`{value}` is not a valid `!!{suffix}`"),
+                    )
+                    .label(format!("tagged `!!{suffix}`"))
+                    .help("remove the tag, or fix the value"),
+                );
+                NodeKind::Str(value.to_string())
             }
-            _ => false,
-        };
-        if ok {
-            Ok(resolved)
-        } else {
-            Err(Diagnostic::error(
-                Code::E0008,
-                span,
-                format!("`{value}` is not a valid !!{suffix}"),
-            )
-            .label(format!("tagged {}", tag_text(tag))))
         }
     }
 
@@ -390,7 +384,21 @@ fn key_text(node: &Node) -> Option<String> {
 }
 
 fn tag_text(tag: &Tag) -> String {
-    format!("{}{}", tag.handle, tag.suffix)
+    if tag.is_yaml_core_schema() {
+        format!("!!{}", tag.suffix)
+    } else {
+        format!("{}{}", tag.handle, tag.suffix)
+    }
+}
+
+fn kind_name(kind: &NodeKind) -> &'static str {
+    match kind {
+        NodeKind::Int(_) => "int",
+        NodeKind::Float(..) => "float",
+        NodeKind::Bool(_) => "bool",
+        NodeKind::Null => "null",
+        _ => "str",
+    }
 }
 
 fn unsupported_tag(tag: &Tag, span: Span) -> Diagnostic {

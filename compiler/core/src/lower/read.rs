@@ -6,10 +6,10 @@ use crate::ast::TypeExpr;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::load::{Node, NodeKind};
 use crate::source::Spanned;
+use crate::syntax;
 use crate::syntax::duration::Duration;
 use crate::syntax::rate::Rate;
 use crate::syntax::reference::{EventName, OperationRef};
-use crate::syntax::{self, SyntaxError};
 
 /// A string value.
 pub fn text(node: &Node, key: &str) -> Option<Spanned<String>> {
@@ -48,7 +48,7 @@ pub fn int(node: &Node, key: &str) -> Option<Spanned<i64>> {
 pub fn count(node: &Node, key: &str, out: &mut Diagnostics) -> Option<Spanned<u64>> {
     let i = int(node, key)?;
     match u64::try_from(i.value) {
-        Ok(u) => Some(Spanned::new(u, i.span)),
+        Ok(u) => Some(Spanned::new(u, key_and_value(node, key).unwrap_or(i.span))),
         Err(_) => {
             out.push(
                 Diagnostic::error(Code::E0102, i.span, format!("`{key}` cannot be negative"))
@@ -62,11 +62,19 @@ pub fn count(node: &Node, key: &str, out: &mut Diagnostics) -> Option<Spanned<u6
 /// A number (integer or float).
 pub fn number(node: &Node, key: &str) -> Option<Spanned<f64>> {
     let n = node.get(key)?;
+    let span = key_and_value(node, key).unwrap_or(n.span);
     match n.kind {
-        NodeKind::Int(i) => Some(Spanned::new(i as f64, n.span)),
-        NodeKind::Float(f, _) => Some(Spanned::new(f, n.span)),
+        NodeKind::Int(i) => Some(Spanned::new(i as f64, span)),
+        NodeKind::Float(f, _) => Some(Spanned::new(f, span)),
         _ => None,
     }
+}
+
+/// The span of `key: value` together (for constraints, whose key matters
+/// as much as their value).
+fn key_and_value(node: &Node, key: &str) -> Option<crate::source::Span> {
+    let e = node.entry(key)?;
+    Some(e.key.span.to(e.value.span))
 }
 
 /// A list of strings (non-strings skipped).
@@ -76,72 +84,37 @@ pub fn strings(node: Option<&Node>) -> Vec<Spanned<String>> {
         .unwrap_or_default()
 }
 
-/// Turns a mini-language error into a diagnostic inside `node`.
-pub fn syntax_error(code: Code, node: &Node, err: SyntaxError) -> Diagnostic {
-    Diagnostic::error(code, node.sub_span(err.range), err.message)
-        .label(err.label)
-        .maybe_help(err.help)
-}
-
-/// A type expression; its errors are reported.
-pub fn type_expr(node: &Node, out: &mut Diagnostics) -> Option<TypeExpr> {
+/// A type expression (its syntax errors were reported by the validator).
+pub fn type_expr(node: &Node) -> Option<TypeExpr> {
     let text = node.as_str()?;
     let to_span = |r: std::ops::Range<usize>| node.sub_span(r);
-    match syntax::type_expr::parse(text, &to_span) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            out.push(syntax_error(Code::E0201, node, e));
-            None
-        }
-    }
+    syntax::type_expr::parse(text, &to_span).ok()
 }
 
-/// A duration; its errors are reported.
-pub fn duration(node: Option<&Node>, out: &mut Diagnostics) -> Option<Spanned<Duration>> {
+/// A duration (its syntax errors were reported by the validator).
+pub fn duration(node: Option<&Node>) -> Option<Spanned<Duration>> {
     let node = node?;
-    let text = node.as_str()?;
-    match syntax::duration::parse(text) {
-        Ok(d) => Some(Spanned::new(d, node.span)),
-        Err(e) => {
-            out.push(syntax_error(Code::E0107, node, e));
-            None
-        }
-    }
+    let d = syntax::duration::parse(node.as_str()?).ok()?;
+    Some(Spanned::new(d, node.span))
 }
 
-/// A rate; its errors are reported.
-pub fn rate(node: Option<&Node>, out: &mut Diagnostics) -> Option<Spanned<Rate>> {
+/// A rate (its syntax errors were reported by the validator).
+pub fn rate(node: Option<&Node>) -> Option<Spanned<Rate>> {
     let node = node?;
-    let text = node.as_str()?;
-    match syntax::rate::parse(text) {
-        Ok(r) => Some(Spanned::new(r, node.span)),
-        Err(e) => {
-            out.push(syntax_error(Code::E0108, node, e));
-            None
-        }
-    }
+    let r = syntax::rate::parse(node.as_str()?).ok()?;
+    Some(Spanned::new(r, node.span))
 }
 
-/// An event name; its errors are reported.
-pub fn event(node: &Node, out: &mut Diagnostics) -> Option<Spanned<EventName>> {
+/// An event name (its syntax errors were reported by the validator).
+pub fn event(node: &Node) -> Option<Spanned<EventName>> {
     let text = node.as_str()?;
-    match syntax::reference::parse_event(text) {
-        Ok(e) => Some(Spanned::new(e, node.span)),
-        Err(e) => {
-            out.push(syntax_error(Code::E0109, node, e));
-            None
-        }
-    }
+    let e = syntax::reference::parse_event(text).ok()?;
+    Some(Spanned::new(e, node.sub_span(0..text.len())))
 }
 
-/// A `Service.operation` reference; its errors are reported.
-pub fn operation(node: &Node, out: &mut Diagnostics) -> Option<Spanned<OperationRef>> {
+/// A `Service.operation` reference (syntax errors were reported by the validator).
+pub fn operation(node: &Node) -> Option<Spanned<OperationRef>> {
     let text = node.as_str()?;
-    match syntax::reference::parse_operation(text) {
-        Ok(r) => Some(Spanned::new(r, node.span)),
-        Err(e) => {
-            out.push(syntax_error(Code::E0109, node, e));
-            None
-        }
-    }
+    let r = syntax::reference::parse_operation(text).ok()?;
+    Some(Spanned::new(r, node.sub_span(0..text.len())))
 }

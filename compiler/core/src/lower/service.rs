@@ -6,7 +6,7 @@ use crate::ast::{
     CircuitBreaker, ErrorDef, Job, Publish, Resilience, Retry, Role, Route, Service, StateMachine,
     Subscribe, Transition,
 };
-use crate::diagnostic::{Code, Diagnostics};
+use crate::diagnostic::Diagnostics;
 use crate::load::{Entry, Node, NodeKind};
 use crate::source::Spanned;
 use crate::syntax::route;
@@ -16,7 +16,9 @@ pub fn lower_service(root: &Node, name: Spanned<String>, out: &mut Diagnostics) 
     let events = root.get("events");
     Service {
         name,
-        version: read::text(root, "version"),
+        version: root
+            .get("version")
+            .and_then(|n| Some(Spanned::new(n.scalar_text()?, n.span))),
         description: read::plain(root, "description"),
         auth: read::text(root, "auth"),
         roles: roles(root.get("roles")),
@@ -25,17 +27,17 @@ pub fn lower_service(root: &Node, name: Spanned<String>, out: &mut Diagnostics) 
             .filter_map(|e| lower_route(e, out))
             .collect(),
         publishes: map_entries(events.and_then(|e| e.get("publishes")))
-            .filter_map(|e| publish(e, out))
+            .filter_map(publish)
             .collect(),
         subscribes: map_entries(events.and_then(|e| e.get("subscribes")))
-            .filter_map(|e| subscribe(e, out))
+            .filter_map(subscribe)
             .collect(),
-        state: root.entry("state").map(|e| state(e, out)),
+        state: root.entry("state").map(state),
         jobs: map_entries(root.get("jobs"))
             .map(|e| Job {
                 name: e.key.clone(),
                 schedule: e.value.get("schedule").cloned(),
-                timeout: read::duration(e.value.get("timeout"), out),
+                timeout: read::duration(e.value.get("timeout")),
             })
             .collect(),
         calls: root
@@ -43,9 +45,9 @@ pub fn lower_service(root: &Node, name: Spanned<String>, out: &mut Diagnostics) 
             .and_then(Node::as_seq)
             .unwrap_or(&[])
             .iter()
-            .filter_map(|c| read::operation(c, out))
+            .filter_map(read::operation)
             .collect(),
-        resilience: root.get("resilience").map(|r| resilience(r, out)),
+        resilience: root.get("resilience").map(resilience),
         health: read::strings(root.get("health").and_then(|h| h.get("checks"))),
     }
 }
@@ -76,12 +78,9 @@ fn errors(node: Option<&Node>, out: &mut Diagnostics) -> Vec<ErrorDef> {
 
 fn lower_route(e: &Entry, out: &mut Diagnostics) -> Option<Route> {
     let key_node = e.key_node();
-    let parsed = match route::parse(&e.key.value) {
-        Ok(k) => k,
-        Err(err) => {
-            out.push(read::syntax_error(Code::E0300, &key_node, err));
-            return None;
-        }
+    // a key that does not parse was reported by the validator
+    let Ok(parsed) = route::parse(&e.key.value) else {
+        return None;
     };
     let segments = parsed
         .segments
@@ -140,8 +139,8 @@ fn fill_route(r: &mut Route, v: &Node, out: &mut Diagnostics) {
         .into_iter()
         .map(|t| t.value)
         .collect();
-    r.input = v.get("input").and_then(|n| read::type_expr(n, out));
-    r.output = v.get("output").and_then(|n| read::type_expr(n, out));
+    r.input = v.get("input").and_then(read::type_expr);
+    r.output = v.get("output").and_then(read::type_expr);
     r.status = read::int(v, "status");
     r.params = lower_fields(v.get("params"), out);
     r.query = lower_fields(v.get("query"), out);
@@ -150,27 +149,27 @@ fn fill_route(r: &mut Route, v: &Node, out: &mut Diagnostics) {
     r.auth = read::text(v, "auth");
     r.permission = read::text(v, "permission");
     r.owner = read::text(v, "owner");
-    r.rate_limit = read::rate(v.get("rateLimit"), out);
+    r.rate_limit = read::rate(v.get("rateLimit"));
     r.idempotent = read::boolean(v, "idempotent");
-    r.timeout = read::duration(v.get("timeout"), out);
-    r.cache = read::duration(v.get("cache"), out);
+    r.timeout = read::duration(v.get("timeout"));
+    r.cache = read::duration(v.get("cache"));
     r.emits = v
         .get("emits")
         .and_then(Node::as_seq)
         .unwrap_or(&[])
         .iter()
-        .filter_map(|n| read::event(n, out))
+        .filter_map(read::event)
         .collect();
     r.deprecated = read::flag(v, "deprecated");
     r.is_async = read::flag(v, "async");
 }
 
-fn publish(e: &Entry, out: &mut Diagnostics) -> Option<Publish> {
-    let event = read::event(&e.key_node(), out)?;
+fn publish(e: &Entry) -> Option<Publish> {
+    let event = read::event(&e.key_node())?;
     let (payload, description) = match &e.value.kind {
-        NodeKind::Str(_) => (read::type_expr(&e.value, out), None),
+        NodeKind::Str(_) => (read::type_expr(&e.value), None),
         NodeKind::Map(_) => (
-            e.value.get("payload").and_then(|p| read::type_expr(p, out)),
+            e.value.get("payload").and_then(read::type_expr),
             read::plain(&e.value, "description"),
         ),
         _ => (None, None),
@@ -182,8 +181,8 @@ fn publish(e: &Entry, out: &mut Diagnostics) -> Option<Publish> {
     })
 }
 
-fn subscribe(e: &Entry, out: &mut Diagnostics) -> Option<Subscribe> {
-    let event = read::event(&e.key_node(), out)?;
+fn subscribe(e: &Entry) -> Option<Subscribe> {
+    let event = read::event(&e.key_node())?;
     let v = &e.value;
     let mut s = Subscribe {
         event,
@@ -197,50 +196,48 @@ fn subscribe(e: &Entry, out: &mut Diagnostics) -> Option<Subscribe> {
         NodeKind::Str(_) => s.handler = v.as_spanned_str(),
         NodeKind::Map(_) => {
             s.handler = read::text(v, "handler");
-            s.retry = v.get("retry").map(|r| retry(r, out));
+            s.retry = v.get("retry").map(retry);
             s.dead_letter = read::boolean(v, "deadLetter").is_none_or(|b| b.value);
             s.external = read::boolean(v, "external");
-            s.payload = v.get("payload").and_then(|p| read::type_expr(p, out));
+            s.payload = v.get("payload").and_then(read::type_expr);
         }
         _ => {}
     }
     Some(s)
 }
 
-fn retry(n: &Node, out: &mut Diagnostics) -> Retry {
+fn retry(n: &Node) -> Retry {
     Retry {
         attempts: read::int(n, "attempts"),
         backoff: read::text(n, "backoff"),
-        delay: read::duration(n.get("delay"), out),
-        max_delay: read::duration(n.get("maxDelay"), out),
+        delay: read::duration(n.get("delay")),
+        max_delay: read::duration(n.get("maxDelay")),
     }
 }
 
-fn resilience(n: &Node, out: &mut Diagnostics) -> Resilience {
+fn resilience(n: &Node) -> Resilience {
     Resilience {
-        timeout: read::duration(n.get("timeout"), out),
-        retry: n.get("retry").map(|r| retry(r, out)),
+        timeout: read::duration(n.get("timeout")),
+        retry: n.get("retry").map(retry),
         circuit_breaker: n.get("circuitBreaker").map(|c| CircuitBreaker {
             failures: read::int(c, "failures"),
-            reset: read::duration(c.get("reset"), out),
+            reset: read::duration(c.get("reset")),
         }),
     }
 }
 
-fn state(e: &Entry, out: &mut Diagnostics) -> StateMachine {
+fn state(e: &Entry) -> StateMachine {
     let v = &e.value;
     StateMachine {
         span: e.key.span,
         entity: read::text(v, "entity"),
         field: read::text(v, "field"),
         initial: read::text(v, "initial"),
-        transitions: map_entries(v.get("transitions"))
-            .map(|t| transition(t, out))
-            .collect(),
+        transitions: map_entries(v.get("transitions")).map(transition).collect(),
     }
 }
 
-fn transition(t: &Entry, out: &mut Diagnostics) -> Transition {
+fn transition(t: &Entry) -> Transition {
     let v = &t.value;
     let from = match v.get("from") {
         Some(n) if n.as_str().is_some() => n.as_spanned_str().into_iter().collect(),
@@ -250,6 +247,6 @@ fn transition(t: &Entry, out: &mut Diagnostics) -> Transition {
         name: t.key.clone(),
         from,
         to: read::text(v, "to"),
-        emits: v.get("emits").and_then(|n| read::event(n, out)),
+        emits: v.get("emits").and_then(read::event),
     }
 }

@@ -37,6 +37,9 @@ pub enum Value {
     Any,
     /// A string in the duration grammar.
     Duration,
+    /// A semantic version; a YAML number like `1.2` is accepted here so the
+    /// check can say "write `1.2.0`" instead of "quote it".
+    Version,
     /// A string in the rate grammar.
     Rate,
     /// A string in the type-expression grammar.
@@ -510,7 +513,7 @@ pub static SERVICE_DOC: Block = Block {
     fields: &[
         req("kind", Value::OneOf(&KINDS), "The document kind"),
         req("name", Value::Name(Ident::Pascal), "The service's name"),
-        opt("version", Value::String, "Semantic version"),
+        opt("version", Value::Version, "Semantic version"),
         opt("description", Value::String, "What the service does"),
         opt(
             "auth",
@@ -678,7 +681,7 @@ pub static PRICING_DOC: Block = Block {
     fields: &[
         req("kind", Value::OneOf(&KINDS), "The document kind"),
         req("name", Value::Name(Ident::Pascal), "The pricing's name"),
-        req("service", Value::Name(Ident::Pascal), "The service priced"),
+        req("service", Value::String, "The service priced"),
         opt("currency", Value::String, "ISO 4217 code"),
         req("plans", Value::List(&Value::Block(&PLAN)), "The plans"),
         opt("trial", Value::Duration, "Free trial length"),

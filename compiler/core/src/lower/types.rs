@@ -32,10 +32,11 @@ pub fn lower_types(
 }
 
 fn lower_body(def: &Node, out: &mut Diagnostics) -> TypeBody {
-    let forms: Vec<&crate::load::Entry> = ["fields", "enum", "oneOf"]
+    let mut forms: Vec<&crate::load::Entry> = ["fields", "enum", "oneOf"]
         .iter()
         .filter_map(|k| def.entry(k))
         .collect();
+    forms.sort_by_key(|e| e.key.span);
     if let [first, second, ..] = forms.as_slice() {
         out.push(
             Diagnostic::error(
@@ -55,30 +56,46 @@ fn lower_body(def: &Node, out: &mut Diagnostics) -> TypeBody {
     if let Some(ext) = def.entry("extends")
         && (def.get("enum").is_some() || def.get("oneOf").is_some())
     {
+        let kind = if def.get("enum").is_some() {
+            "an enum"
+        } else {
+            "a `oneOf` union"
+        };
         out.push(
             Diagnostic::error(
-                Code::E0212,
+                Code::E0211,
                 ext.key.span,
-                "`extends` applies to object types only",
+                format!("{kind} cannot use `extends`: only object types inherit fields"),
             )
-            .label("not an object type")
-            .help("remove `extends`, or give the type `fields` instead"),
+            .label("`extends` on a type that is not an object")
+            .secondary(ext.value.span, "the parent type")
+            .help("remove `extends`; to share enum values, list them in this type"),
         );
         return TypeBody::Invalid;
     }
     if let Some(values) = def.get("enum") {
-        return TypeBody::Enum(read::strings(Some(values)));
+        let values = read::strings(Some(values));
+        if values.is_empty()
+            && let Some(node) = def.get("enum")
+        {
+            out.push(
+                Diagnostic::error(Code::E0210, node.span, "an enum needs at least one value")
+                    .label("no values")
+                    .help("list the values: `enum: [pending, confirmed]`"),
+            );
+        }
+        return TypeBody::Enum(values);
     }
     if let Some(variants) = def.entry("oneOf") {
-        return lower_one_of(def, variants, out);
+        return lower_one_of(def, variants);
     }
     TypeBody::Object {
-        extends: def.get("extends").and_then(|n| read::type_expr(n, out)),
+        extends: def.get("extends").and_then(read::type_expr),
         fields: lower_fields(def.get("fields"), out),
     }
 }
 
-fn lower_one_of(def: &Node, variants: &crate::load::Entry, out: &mut Diagnostics) -> TypeBody {
+fn lower_one_of(def: &Node, variants: &crate::load::Entry) -> TypeBody {
     let discriminator = read::text(def, "discriminator")
         .unwrap_or_else(|| Spanned::new("type".to_string(), variants.key.span));
     let variants = variants
@@ -86,7 +103,7 @@ fn lower_one_of(def: &Node, variants: &crate::load::Entry, out: &mut Diagnostics
         .as_map()
         .unwrap_or(&[])
         .iter()
-        .filter_map(|v| Some((v.key.clone(), read::type_expr(&v.value, out)?)))
+        .filter_map(|v| Some((v.key.clone(), read::type_expr(&v.value)?)))
         .collect();
     TypeBody::OneOf {
         variants,
@@ -104,12 +121,12 @@ pub fn lower_fields(fields: Option<&Node>, out: &mut Diagnostics) -> Vec<Field> 
         .filter_map(|e| match &e.value.kind {
             NodeKind::Str(_) => Some(Field {
                 name: e.key.clone(),
-                ty: read::type_expr(&e.value, out),
+                ty: read::type_expr(&e.value),
                 constraints: Constraints::default(),
             }),
             NodeKind::Map(_) => Some(Field {
                 name: e.key.clone(),
-                ty: e.value.get("type").and_then(|t| read::type_expr(t, out)),
+                ty: e.value.get("type").and_then(read::type_expr),
                 constraints: lower_constraints(&e.value, out),
             }),
             _ => None,

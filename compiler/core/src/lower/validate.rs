@@ -15,15 +15,23 @@ use crate::source::Span;
 pub fn check(node: &Node, value: &Value, owner: Span, out: &mut Diagnostics) {
     match value {
         Value::Any => {}
-        Value::String
-        | Value::Duration
+        Value::String => {
+            expect_string(node, value, out);
+        }
+        Value::Duration
         | Value::Rate
         | Value::Type
         | Value::Event
         | Value::Operation
         | Value::RouteKey => {
-            expect_string(node, value, out);
+            if expect_string(node, value, out) {
+                check_syntax(node, value, out);
+            }
         }
+        Value::Version => match &node.kind {
+            NodeKind::Str(_) | NodeKind::Int(_) | NodeKind::Float(..) => {}
+            _ => out.push(wrong_type(node, "a version like `1.2.0`")),
+        },
         Value::Name(rule) => {
             if expect_string(node, value, out)
                 && let Some(text) = node.as_str()
@@ -33,7 +41,13 @@ pub fn check(node: &Node, value: &Value, owner: Span, out: &mut Diagnostics) {
         }
         Value::Integer => {
             if !matches!(node.kind, NodeKind::Int(_)) {
-                out.push(wrong_type(node, "a whole number"));
+                let d = wrong_type(node, "a whole number");
+                let quoted = node.as_str().is_some_and(|s| s.parse::<i64>().is_ok());
+                out.push(if quoted {
+                    d.help("remove the quotes: this is a number, not a string")
+                } else {
+                    d
+                });
             }
         }
         Value::Number => {
@@ -65,8 +79,12 @@ pub fn check(node: &Node, value: &Value, owner: Span, out: &mut Diagnostics) {
         Value::Map { key, value } => match &node.kind {
             NodeKind::Map(entries) => {
                 for e in entries {
-                    if let Value::Name(rule) = key {
-                        check_name(&e.key.value, *rule, e.key.span, out);
+                    match key {
+                        Value::Name(rule) => check_name(&e.key.value, *rule, e.key.span, out),
+                        Value::Event | Value::RouteKey | Value::Rate => {
+                            check_syntax(&e.key_node(), key, out)
+                        }
+                        _ => {}
                     }
                     check(&e.value, value, e.key.span, out);
                 }
@@ -136,10 +154,48 @@ pub fn check_block(node: &Node, block: &Block, owner: Span, out: &mut Diagnostic
     }
 }
 
+/// "a `Types` document", "a route", "an error", "a project file".
 fn article(name: &str) -> String {
-    let lower = name.to_lowercase();
+    if super::shape::KINDS.contains(&name) {
+        return format!("a `{name}` document");
+    }
+    let lower = words(name).join(" ");
     let vowel = lower.starts_with(['a', 'e', 'i', 'o', 'u']);
     format!("{} {}", if vowel { "an" } else { "a" }, lower)
+}
+
+/// Parses a mini-language value and reports its error at the character.
+/// Lowering parses the same strings again, quietly: this is the one place
+/// their syntax errors are reported.
+fn check_syntax(node: &Node, value: &Value, out: &mut Diagnostics) {
+    use crate::syntax;
+    let Some(text) = node.as_str() else { return };
+    let to_span = |r: std::ops::Range<usize>| node.sub_span(r);
+    let (code, result) = match value {
+        Value::Type => (
+            Code::E0201,
+            syntax::type_expr::parse(text, &to_span).map(|_| ()),
+        ),
+        Value::Duration => (Code::E0107, syntax::duration::parse(text).map(|_| ())),
+        Value::Rate => (Code::E0108, syntax::rate::parse(text).map(|_| ())),
+        Value::Event => (
+            Code::E0109,
+            syntax::reference::parse_event(text).map(|_| ()),
+        ),
+        Value::Operation => (
+            Code::E0109,
+            syntax::reference::parse_operation(text).map(|_| ()),
+        ),
+        Value::RouteKey => (Code::E0300, syntax::route::parse(text).map(|_| ())),
+        _ => return,
+    };
+    if let Err(err) = result {
+        out.push(
+            Diagnostic::error(code, node.sub_span(err.range), err.message)
+                .label(err.label)
+                .maybe_help(err.help),
+        );
+    }
 }
 
 fn unknown_field(key: &str, span: Span, block: &Block) -> Diagnostic {
@@ -172,20 +228,31 @@ fn check_one_of(node: &Node, allowed: &[&str], out: &mut Diagnostics) {
         format!("`{text}` is not allowed here"),
     )
     .label(format!("expected one of {}", allowed.join(", ")));
-    out.push(d.maybe_help(suggest::did_you_mean(text, allowed.iter().copied())));
+    let help = suggest::did_you_mean(text, allowed.iter().copied())
+        .unwrap_or_else(|| format!("write one of: {}", allowed.join(", ")));
+    out.push(d.help(help));
 }
 
 fn expect_string(node: &Node, value: &Value, out: &mut Diagnostics) -> bool {
     if node.as_str().is_some() {
         return true;
     }
-    let mut d = wrong_type(node, describe(value));
-    if matches!(
+    let d = wrong_type(node, describe(value));
+    let scalar = matches!(
         node.kind,
         NodeKind::Int(_) | NodeKind::Float(..) | NodeKind::Bool(_)
-    ) {
-        d = d.help("quote the value to make it a string");
-    }
+    );
+    let d = match (value, &node.kind) {
+        (Value::Duration, NodeKind::Int(n)) => {
+            d.help(format!("add a unit: `{n}s`, `{n}m` or `{n}ms`"))
+        }
+        (Value::Type, NodeKind::Seq(items)) => match items.first().and_then(Node::as_str) {
+            Some(t) if items.len() == 1 => d.help(format!("a list type is written `list<{t}>`")),
+            _ => d.help("write the type as a string, like `list<OrderItem>`"),
+        },
+        _ if scalar => d.help("quote the value to make it a string"),
+        _ => d,
+    };
     out.push(d);
     false
 }
@@ -196,6 +263,7 @@ fn fits(node: &Node, value: &Value) -> bool {
         Value::Block(_) | Value::Map { .. } => matches!(node.kind, NodeKind::Map(_)),
         Value::List(_) => matches!(node.kind, NodeKind::Seq(_)),
         Value::Any => true,
+        Value::Version => !matches!(node.kind, NodeKind::Map(_) | NodeKind::Seq(_)),
         Value::Integer | Value::Number => {
             matches!(node.kind, NodeKind::Int(_) | NodeKind::Float(..))
         }
@@ -214,6 +282,7 @@ fn describe(value: &Value) -> &'static str {
         Value::Boolean => "`true` or `false`",
         Value::Any => "a value",
         Value::Duration => "a duration like `30s`",
+        Value::Version => "a version like `1.2.0`",
         Value::Rate => "a rate like `10/min`",
         Value::Type => "a type",
         Value::Event => "an event name like `Order.created`",
@@ -240,23 +309,22 @@ pub fn check_name(text: &str, rule: Ident, span: Span, out: &mut Diagnostics) {
         return;
     }
     let (what, fixed) = match rule {
-        Ident::Pascal => ("PascalCase, like `OrderService`", to_pascal(text)),
+        Ident::Pascal => (
+            "PascalCase (like `Money` or `OrderService`)",
+            to_pascal(text),
+        ),
         Ident::CamelOrSnake => (
-            "camelCase or snake_case, like `createOrder`",
+            "camelCase or snake_case (like `createOrder` or `customer_id`)",
             to_camel(text),
         ),
-        Ident::Kebab => ("kebab-case, like `my-shop`", to_kebab(text)),
+        Ident::Kebab => ("kebab-case (like `my-shop`)", to_kebab(text)),
         Ident::Wrangler => (
             "letters, digits, `_` and `-`, not starting with a digit",
             text.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
         ),
     };
-    let d = Diagnostic::error(
-        Code::E0103,
-        span,
-        format!("`{text}` is not a valid name here"),
-    )
-    .label(format!("must be {what}"));
+    let d = Diagnostic::error(Code::E0103, span, format!("`{text}` is not {what}"))
+        .label("breaks the naming rule");
     out.push(if !fixed.is_empty() && name_ok(&fixed, rule) {
         d.help(format!("write `{fixed}`"))
     } else {

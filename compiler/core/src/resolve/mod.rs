@@ -236,7 +236,10 @@ fn report_unknown_types(model: &Model, out: &mut Diagnostics) -> Vec<String> {
                 )
                 .collect()
         };
-        d = d.maybe_help(suggest::did_you_mean(&name, candidates));
+        let prefix = if library { "schema:" } else { "" };
+        d = d.maybe_help(
+            suggest::closest(&name, candidates).map(|c| format!("did you mean `{prefix}{c}`?")),
+        );
         if spans.len() > 1 {
             d = d.note(format!(
                 "`{shown}` is used {} more time(s); each use is covered by this error",

@@ -117,6 +117,19 @@ impl RouteKey {
 
 /// Parses a route key.
 pub fn parse(text: &str) -> Result<RouteKey, SyntaxError> {
+    if let Some((method, rest)) = text.split_once(' ') {
+        let path = rest.trim_start();
+        let start = text.len() - path.len();
+        if !path.is_empty() && !path.starts_with('/') {
+            let end = start + path.find(['/', ' ']).unwrap_or(path.len());
+            return Err(SyntaxError::new(
+                start..end,
+                "invalid route: the path must start with `/`",
+                "missing `/`",
+            )
+            .help(format!("write `{} /{path}`", method.to_ascii_uppercase())));
+        }
+    }
     let pairs = RouteParser::parse(Rule::route_key, text).map_err(|e| {
         let err = from_pest(&e, text, "route", |r| match r {
             Rule::method => Some("a method"),
@@ -201,7 +214,9 @@ mod tests {
 
     #[test]
     fn errors_point_inside_the_key() {
-        assert_eq!(parse("POST orders").unwrap_err().range, 5..6);
+        let e = parse("POST orders").unwrap_err();
+        assert_eq!(e.range, 5..11);
+        assert_eq!(e.help.as_deref(), Some("write `POST /orders`"));
         let e = parse("get /x").unwrap_err();
         assert_eq!(e.range, 0..3);
         assert_eq!(e.help.as_deref(), Some("write `GET`"));

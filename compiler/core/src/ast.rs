@@ -19,8 +19,12 @@ pub struct Ast {
     pub types: Vec<TypeDef>,
     /// Every service.
     pub services: Vec<Service>,
-    /// Sagas, pricing and deployments (lowered in full by a later stage).
-    pub others: Vec<OtherDocument>,
+    /// Every saga.
+    pub sagas: Vec<Saga>,
+    /// Every pricing document.
+    pub pricing: Vec<Pricing>,
+    /// Every deployment.
+    pub deployments: Vec<Deployment>,
     /// Names of `Types` documents, for duplicate checks.
     pub type_documents: Vec<Spanned<String>>,
 }
@@ -348,14 +352,173 @@ pub struct CircuitBreaker {
     pub reset: Option<Spanned<Duration>>,
 }
 
-/// A Saga, Pricing or Deployment document: shape-checked now, lowered in
-/// full by "svcc check, part 2".
+/// A saga: steps with compensations (MANIFESTS.md section 4).
 #[derive(Clone, Debug)]
-pub struct OtherDocument {
-    /// The kind.
-    pub kind: String,
+pub struct Saga {
     /// Its name.
     pub name: Spanned<String>,
-    /// The document tree.
-    pub root: Node,
+    /// The event that starts it; its payload is the saga's input.
+    pub trigger: Option<Spanned<EventName>>,
+    /// Steps and parallel groups, in order.
+    pub steps: Vec<SagaItem>,
+    /// Events the saga itself publishes.
+    pub publishes: Vec<Publish>,
+    /// Published when it succeeds.
+    pub on_success: Option<Spanned<EventName>>,
+    /// Published when it fails.
+    pub on_failure: Option<Spanned<EventName>>,
+    /// Longest run.
+    pub timeout: Option<Spanned<Duration>>,
+}
+
+impl Saga {
+    /// Every step, parallel groups flattened, in order.
+    pub fn all_steps(&self) -> impl Iterator<Item = &Step> {
+        self.steps.iter().flat_map(|item| match item {
+            SagaItem::Step(s) => std::slice::from_ref(s),
+            SagaItem::Parallel { steps, .. } => steps.as_slice(),
+        })
+    }
+}
+
+/// One entry of `steps:`.
+#[derive(Clone, Debug)]
+pub enum SagaItem {
+    /// A single step.
+    Step(Step),
+    /// Steps that run together.
+    Parallel {
+        /// The `parallel` key.
+        span: Span,
+        /// The steps.
+        steps: Vec<Step>,
+    },
+}
+
+/// A saga step.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// The list item.
+    pub span: Span,
+    /// Its name.
+    pub name: Option<Spanned<String>>,
+    /// `Service.operation` it runs.
+    pub action: Option<Spanned<OperationRef>>,
+    /// What undoes it.
+    pub compensate: Option<Compensation>,
+    /// What the action receives, when not the saga input.
+    pub input: Option<Node>,
+    /// Run only when this holds.
+    pub when: Option<Node>,
+    /// Longest run.
+    pub timeout: Option<Spanned<Duration>>,
+    /// Retry policy.
+    pub retry: Option<Retry>,
+}
+
+/// A step's `compensate:`.
+#[derive(Clone, Debug)]
+pub enum Compensation {
+    /// `compensate: none`: nothing to undo.
+    Nothing(Span),
+    /// The operation that undoes the step.
+    Operation(Spanned<OperationRef>),
+}
+
+/// Pricing plans of a service (MANIFESTS.md section 5).
+#[derive(Clone, Debug)]
+pub struct Pricing {
+    /// Its name.
+    pub name: Spanned<String>,
+    /// The service priced.
+    pub service: Option<Spanned<String>>,
+    /// ISO 4217 code.
+    pub currency: Option<Spanned<String>>,
+    /// The plans.
+    pub plans: Vec<Plan>,
+    /// Free trial.
+    pub trial: Option<Spanned<Duration>>,
+    /// Overage pricing: unit and price.
+    pub overage: Option<(Option<Spanned<String>>, Option<Node>)>,
+}
+
+/// A pricing plan.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The list item.
+    pub span: Span,
+    /// Its name.
+    pub name: Option<Spanned<String>>,
+    /// `price:` as written (a number, `0` or `custom`).
+    pub price: Option<Node>,
+    /// Billing interval.
+    pub interval: Option<Spanned<String>>,
+    /// Usage limits: name and rate.
+    pub limits: Vec<(Spanned<String>, Option<Spanned<Rate>>)>,
+    /// Operations included, or `*`.
+    pub features: Vec<Spanned<String>>,
+}
+
+/// A Cloudflare deployment of a service (MANIFESTS.md section 6).
+#[derive(Clone, Debug)]
+pub struct Deployment {
+    /// Its name.
+    pub name: Spanned<String>,
+    /// The service deployed.
+    pub service: Option<Spanned<String>>,
+    /// `compatibilityDate:`
+    pub compatibility_date: Option<Spanned<String>>,
+    /// Plain variables, inherited by every environment.
+    pub vars: Vec<(Spanned<String>, Node)>,
+    /// Secret names.
+    pub secrets: Vec<Spanned<String>>,
+    /// Bindings, inherited by every environment.
+    pub bindings: Vec<Binding>,
+    /// `resources:` as written.
+    pub resources: Option<Node>,
+    /// `observability:` as written.
+    pub observability: Option<Node>,
+    /// Environments.
+    pub environments: Vec<Environment>,
+}
+
+/// A binding: kind (`kv`, `r2`, `d1`, `durableObjects`), name and settings.
+#[derive(Clone, Debug)]
+pub struct Binding {
+    /// The kind, as written.
+    pub kind: Spanned<String>,
+    /// The binding name.
+    pub name: Spanned<String>,
+    /// Its settings.
+    pub settings: Node,
+}
+
+/// A deployment environment.
+#[derive(Clone, Debug)]
+pub struct Environment {
+    /// Its name.
+    pub name: Spanned<String>,
+    /// Route patterns.
+    pub routes: Vec<Spanned<String>>,
+    /// Variables added for this environment.
+    pub vars: Vec<(Spanned<String>, Node)>,
+    /// Rollout strategy.
+    pub strategy: Option<Strategy>,
+}
+
+/// How a new version rolls out.
+#[derive(Clone, Debug)]
+pub struct Strategy {
+    /// The `strategy` key.
+    pub span: Span,
+    /// `rolling`, `canary`, `blue-green`, `immediate`.
+    pub kind: Option<Spanned<String>>,
+    /// Percent of traffic at each step.
+    pub steps: Vec<Spanned<i64>>,
+    /// The `steps` key, when present.
+    pub steps_span: Option<Span>,
+    /// Wait between steps.
+    pub interval: Option<Spanned<Duration>>,
+    /// Rollback thresholds as written.
+    pub rollback: Vec<(Spanned<String>, Node)>,
 }

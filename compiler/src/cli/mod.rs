@@ -46,6 +46,24 @@ pub enum Command {
     },
     /// Print the JSON Schema of the manifest format (for editors).
     Schema,
+    /// Draw the system: services, events, calls and sagas.
+    Graph {
+        /// Mermaid (renders on GitHub) or Graphviz DOT.
+        #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+        format: GraphFormat,
+        /// The project folder (default: the current folder or a parent holding svcc.toml).
+        #[arg(long)]
+        project: Option<PathBuf>,
+    },
+}
+
+/// Picture formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Mermaid flowchart.
+    Mermaid,
+    /// Graphviz DOT.
+    Dot,
 }
 
 /// Diagnostic output formats.
@@ -78,6 +96,7 @@ pub fn run(args: Args) -> u8 {
         } => check(message_format, color, project),
         Command::Init { name } => init::run(&name),
         Command::Explain { code } => explain(&code),
+        Command::Graph { format, project } => graph(format, project),
         Command::Schema => {
             print!("{}", svcc_core::schema::manifest_schema());
             0
@@ -103,12 +122,9 @@ pub fn fatal(message: &str) -> u8 {
 }
 
 fn check(format: MessageFormat, color: ColorChoice, project: Option<PathBuf>) -> u8 {
-    let start = match project {
-        Some(p) => p,
-        None => match std::env::current_dir() {
-            Ok(d) => d,
-            Err(e) => return fatal(&format!("cannot read the current folder: {e}")),
-        },
+    let start = match start_dir(project) {
+        Ok(d) => d,
+        Err(code) => return code,
     };
     let analysis = match crate::workspace::check(&start) {
         Ok(a) => a,
@@ -125,6 +141,40 @@ fn check(format: MessageFormat, color: ColorChoice, project: Option<PathBuf>) ->
         }
     }
     u8::from(analysis.has_errors())
+}
+
+fn start_dir(project: Option<PathBuf>) -> Result<PathBuf, u8> {
+    match project {
+        Some(p) => Ok(p),
+        None => std::env::current_dir()
+            .map_err(|e| fatal(&format!("cannot read the current folder: {e}"))),
+    }
+}
+
+fn graph(format: GraphFormat, project: Option<PathBuf>) -> u8 {
+    let start = match start_dir(project) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    let analysis = match crate::workspace::check(&start) {
+        Ok(a) => a,
+        Err(e) => return fatal(&e.0),
+    };
+    if analysis.has_errors() {
+        let text = render::human(
+            &analysis.sources,
+            &analysis.diagnostics,
+            use_colour(ColorChoice::Auto),
+        );
+        let _ = std::io::stderr().write_all(text.as_bytes());
+        return 1;
+    }
+    let format = match format {
+        GraphFormat::Mermaid => svcc_core::graph::Format::Mermaid,
+        GraphFormat::Dot => svcc_core::graph::Format::Dot,
+    };
+    print!("{}", svcc_core::graph::render(&analysis.model, format));
+    0
 }
 
 fn explain(code: &str) -> u8 {

@@ -4,7 +4,6 @@
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, suggest};
 use crate::resolve::Model;
 use crate::source::Span;
-use crate::syntax::reference::parse_event;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Who publishes an event.
@@ -29,19 +28,14 @@ pub fn publishers(model: &Model) -> BTreeMap<String, Vec<Publisher>> {
                 });
         }
     }
-    for doc in model.ast.others.iter().filter(|d| d.kind == "Saga") {
-        for e in doc
-            .root
-            .get("publishes")
-            .and_then(|n| n.as_map())
-            .unwrap_or(&[])
-        {
-            if let Ok(name) = parse_event(&e.key.value) {
-                map.entry(name.0).or_default().push(Publisher {
-                    owner: doc.name.value.clone(),
-                    span: e.key.span,
+    for saga in &model.ast.sagas {
+        for p in &saga.publishes {
+            map.entry(p.event.value.0.clone())
+                .or_default()
+                .push(Publisher {
+                    owner: saga.name.value.clone(),
+                    span: p.event.span,
                 });
-            }
         }
     }
     map
@@ -103,11 +97,9 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             }
         }
     }
-    for doc in model.ast.others.iter().filter(|d| d.kind == "Saga") {
-        if let Some(t) = doc.root.get("trigger").and_then(|n| n.as_str())
-            && let Ok(name) = parse_event(t)
-        {
-            consumed.insert(name.0);
+    for saga in &model.ast.sagas {
+        if let Some(t) = &saga.trigger {
+            consumed.insert(t.value.0.clone());
         }
     }
     for (event, list) in &publishers {

@@ -26,7 +26,7 @@ pub fn unused_types(model: &Model, out: &mut Diagnostics) {
                     v.push(u.expr);
                 }
             }
-            Owner::Service(_) => roots.push(u.expr),
+            Owner::Service(_) | Owner::Saga(_) => roots.push(u.expr),
         }
     }
     let mut reached: HashSet<usize> = HashSet::new();
@@ -49,23 +49,6 @@ pub fn unused_types(model: &Model, out: &mut Diagnostics) {
             .and_then(index_of)
         {
             stack.push(i);
-        }
-    }
-    for doc in &model.ast.others {
-        for e in doc
-            .root
-            .get("publishes")
-            .and_then(|n| n.as_map())
-            .unwrap_or(&[])
-        {
-            if let Some(i) = e
-                .value
-                .as_str()
-                .and_then(|n| model.type_named(n, false))
-                .and_then(index_of)
-            {
-                stack.push(i);
-            }
         }
     }
     while let Some(i) = stack.pop() {

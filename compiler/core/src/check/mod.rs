@@ -7,19 +7,34 @@
 mod auth;
 pub mod calls;
 pub mod cron;
+mod deployments;
 mod events;
+mod flow;
 mod jobs;
 mod lints;
 mod naming;
+mod paths;
+mod pricing;
 mod resilience;
 mod routes;
+mod sagas;
 mod state;
+mod system;
 pub mod types;
+mod when;
 pub use calls::is_semver;
 mod values;
 
 use crate::diagnostic::Diagnostics;
 use crate::resolve::Model;
+
+/// The first publisher (service or saga) of every event.
+pub fn publishers_of(model: &Model) -> std::collections::BTreeMap<String, String> {
+    events::publishers(model)
+        .into_iter()
+        .filter_map(|(event, list)| Some((event, list.first()?.owner.clone())))
+        .collect()
+}
 
 /// Runs every check.
 pub fn check(model: &Model, out: &mut Diagnostics) {
@@ -33,6 +48,10 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
     }
     events::check(model, out);
     calls::check(model, out);
+    sagas::check(model, out);
+    pricing::check(model, out);
+    deployments::check(model, out);
+    system::check(model, out);
     naming::check(model, out);
     lints::unused_types(model, out);
 }

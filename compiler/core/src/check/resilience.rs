@@ -36,7 +36,7 @@ pub fn check(service: &Service, out: &mut Diagnostics) {
     }
 }
 
-fn check_retry(r: &Retry, out: &mut Diagnostics) {
+pub(super) fn check_retry(r: &Retry, out: &mut Diagnostics) {
     if let Some(a) = &r.attempts
         && !(1..=100).contains(&a.value)
     {

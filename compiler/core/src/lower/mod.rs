@@ -6,13 +6,16 @@
 //! references) and reports their errors at the character inside the string;
 //! everything else it reads quietly, since the shape check already spoke.
 
+mod deployment;
+mod pricing;
 mod read;
+mod saga;
 mod service;
 pub mod shape;
 mod types;
 pub mod validate;
 
-use crate::ast::{Ast, Origin, OtherDocument};
+use crate::ast::{Ast, Origin};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, suggest};
 use crate::load::{Document, NodeKind};
 
@@ -94,11 +97,11 @@ fn lower_document(doc: &Document, library: bool, ast: &mut Ast, out: &mut Diagno
             let service = service::lower_service(root, name, out);
             ast.services.push(service);
         }
-        _ => ast.others.push(OtherDocument {
-            kind: kind.to_string(),
-            name,
-            root: root.clone(),
-        }),
+        "Saga" => ast.sagas.push(saga::lower_saga(root, name, out)),
+        "Pricing" => ast.pricing.push(pricing::lower_pricing(root, name)),
+        _ => ast
+            .deployments
+            .push(deployment::lower_deployment(root, name)),
     }
 }
 

@@ -2,7 +2,7 @@
 //! kind (the shape validator reported it), and report only mini-language
 //! errors, which the shape validator cannot see.
 
-use crate::ast::TypeExpr;
+use crate::ast::{Retry, TypeExpr};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::load::{Node, NodeKind};
 use crate::source::Spanned;
@@ -117,4 +117,14 @@ pub fn operation(node: &Node) -> Option<Spanned<OperationRef>> {
     let text = node.as_str()?;
     let r = syntax::reference::parse_operation(text).ok()?;
     Some(Spanned::new(r, node.sub_span(0..text.len())))
+}
+
+/// A retry policy block.
+pub fn retry(n: &Node) -> Retry {
+    Retry {
+        attempts: int(n, "attempts"),
+        backoff: text(n, "backoff"),
+        delay: duration(n.get("delay")),
+        max_delay: duration(n.get("maxDelay")),
+    }
 }

@@ -3,7 +3,7 @@
 use super::read;
 use super::types::lower_fields;
 use crate::ast::{
-    CircuitBreaker, ErrorDef, Job, Publish, Resilience, Retry, Role, Route, Service, StateMachine,
+    CircuitBreaker, ErrorDef, Job, Publish, Resilience, Role, Route, Service, StateMachine,
     Subscribe, Transition,
 };
 use crate::diagnostic::Diagnostics;
@@ -196,7 +196,7 @@ fn subscribe(e: &Entry) -> Option<Subscribe> {
         NodeKind::Str(_) => s.handler = v.as_spanned_str(),
         NodeKind::Map(_) => {
             s.handler = read::text(v, "handler");
-            s.retry = v.get("retry").map(retry);
+            s.retry = v.get("retry").map(read::retry);
             s.dead_letter = read::boolean(v, "deadLetter").is_none_or(|b| b.value);
             s.external = read::boolean(v, "external");
             s.payload = v.get("payload").and_then(read::type_expr);
@@ -206,19 +206,10 @@ fn subscribe(e: &Entry) -> Option<Subscribe> {
     Some(s)
 }
 
-fn retry(n: &Node) -> Retry {
-    Retry {
-        attempts: read::int(n, "attempts"),
-        backoff: read::text(n, "backoff"),
-        delay: read::duration(n.get("delay")),
-        max_delay: read::duration(n.get("maxDelay")),
-    }
-}
-
 fn resilience(n: &Node) -> Resilience {
     Resilience {
         timeout: read::duration(n.get("timeout")),
-        retry: n.get("retry").map(retry),
+        retry: n.get("retry").map(read::retry),
         circuit_breaker: n.get("circuitBreaker").map(|c| CircuitBreaker {
             failures: read::int(c, "failures"),
             reset: read::duration(c.get("reset")),

@@ -586,7 +586,11 @@ static SAGA_STEP: Block = Block {
     name: "SagaStep",
     description: "A step, or a `parallel` group of steps",
     fields: &[
-        opt("name", Value::String, "Unique step name"),
+        opt(
+            "name",
+            Value::Name(Ident::Kebab),
+            "Unique step name, kebab-case like `reserve-inventory`",
+        ),
         opt("action", Value::Operation, "`Service.operation` to run"),
         opt(
             "compensate",

@@ -181,17 +181,19 @@ fn index_documents(ast: &Ast, out: &mut Diagnostics) {
             }
         }
     }
+    let names = ast
+        .sagas
+        .iter()
+        .map(|d| ("Saga", &d.name))
+        .chain(ast.pricing.iter().map(|d| ("Pricing", &d.name)))
+        .chain(ast.deployments.iter().map(|d| ("Deployment", &d.name)));
     let mut by_kind: HashMap<(&str, &str), &Spanned<String>> = HashMap::new();
-    for doc in &ast.others {
-        let key = (doc.kind.as_str(), doc.name.value.as_str());
+    for (kind, name) in names {
+        let key = (kind, name.value.as_str());
         match by_kind.get(&key) {
-            Some(first) => out.push(duplicate(
-                &format!("`{}` document", doc.kind),
-                &doc.name,
-                first,
-            )),
+            Some(first) => out.push(duplicate(&format!("`{kind}` document"), name, first)),
             None => {
-                by_kind.insert(key, &doc.name);
+                by_kind.insert(key, name);
             }
         }
     }

@@ -13,6 +13,8 @@ pub enum Owner {
     Type(usize),
     /// A service (index into `Ast::services`).
     Service(usize),
+    /// A saga (index into `Ast::sagas`).
+    Saga(usize),
 }
 
 /// One use of a type expression.
@@ -76,6 +78,15 @@ pub fn type_uses(ast: &Ast) -> Vec<TypeUse<'_>> {
         );
         out.extend(
             s.subscribes
+                .iter()
+                .filter_map(|p| p.payload.as_ref())
+                .map(|expr| TypeUse { expr, owner }),
+        );
+    }
+    for (i, saga) in ast.sagas.iter().enumerate() {
+        let owner = Owner::Saga(i);
+        out.extend(
+            saga.publishes
                 .iter()
                 .filter_map(|p| p.payload.as_ref())
                 .map(|expr| TypeUse { expr, owner }),

@@ -11,6 +11,7 @@ pub mod rate;
 pub mod reference;
 pub mod route;
 pub mod type_expr;
+pub mod when;
 
 use pest::RuleType;
 use pest::error::{ErrorVariant, InputLocation};

@@ -1,0 +1,341 @@
+//! The type checker of `when` expressions.
+//!
+//! Every path must exist (did-you-mean over the fields at that point),
+//! comparisons must compare like with like (a string literal against an enum
+//! must be one of its values), ordering needs numbers or dates, `and`/`or`/
+//! `not` need booleans, and a value that may be absent must be compared
+//! with `null` before it is used. Errors point at the characters inside the
+//! expression.
+
+use super::flow::Ty;
+use super::paths::Scope;
+use super::types::enum_values;
+use crate::ast::{Primitive, TypeExprKind};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics, suggest};
+use crate::load::Node;
+use crate::syntax::when::{CmpOp, Expr, ExprKind};
+use std::collections::HashSet;
+use std::ops::Range;
+
+/// What a `when` value is.
+#[derive(Clone, Debug, PartialEq)]
+enum Kind {
+    Bool,
+    Number,
+    /// A string; `Some` values when it is an enum.
+    Text(Option<Vec<String>>),
+    /// A date, time or datetime (ordered).
+    Temporal,
+    Null,
+    /// Objects, lists: comparable with nothing.
+    Structured(String),
+    /// Unknown (an error was reported, or `json`).
+    Unknown,
+}
+
+impl Kind {
+    fn describe(&self) -> String {
+        match self {
+            Kind::Bool => "a boolean".into(),
+            Kind::Number => "a number".into(),
+            Kind::Text(Some(_)) => "an enum value".into(),
+            Kind::Text(None) => "a string".into(),
+            Kind::Temporal => "a date or time".into(),
+            Kind::Null => "`null`".into(),
+            Kind::Structured(t) => format!("a `{t}`"),
+            Kind::Unknown => "a value".into(),
+        }
+    }
+}
+
+/// Checks a step's `when` (a string node).
+pub fn check(scope: &Scope<'_>, node: &Node, out: &mut Diagnostics) {
+    let Some(text) = node.as_str() else { return };
+    let expr = match crate::syntax::when::parse(text) {
+        Ok(e) => e,
+        Err(err) => {
+            out.push(
+                Diagnostic::error(Code::E0405, node.sub_span(err.range), err.message)
+                    .label(err.label)
+                    .maybe_help(err.help),
+            );
+            return;
+        }
+    };
+    let checker = Checker { scope, node };
+    let kind = checker.expr(&expr, &HashSet::new(), out);
+    checker.expect_bool(&kind, &expr.range, "a `when` condition", out);
+}
+
+struct Checker<'a, 'm> {
+    scope: &'a Scope<'m>,
+    node: &'a Node,
+}
+
+impl Checker<'_, '_> {
+    fn at(&self, r: &Range<usize>) -> crate::source::Span {
+        self.node.sub_span(r.clone())
+    }
+
+    fn expect_bool(&self, kind: &Kind, range: &Range<usize>, what: &str, out: &mut Diagnostics) {
+        if !matches!(kind, Kind::Bool | Kind::Unknown) {
+            out.push(
+                Diagnostic::error(
+                    Code::E0407,
+                    self.at(range),
+                    format!(
+                        "{what} must be true or false, but this is {}",
+                        kind.describe()
+                    ),
+                )
+                .label("not a boolean")
+                .help("compare it: `... == ...`, `... > ...`"),
+            );
+        }
+    }
+
+    fn expr(&self, e: &Expr, guards: &HashSet<String>, out: &mut Diagnostics) -> Kind {
+        match &e.kind {
+            ExprKind::Or(items) => {
+                for item in items {
+                    let k = self.expr(item, guards, out);
+                    self.expect_bool(&k, &item.range, "each side of `or`", out);
+                }
+                Kind::Bool
+            }
+            ExprKind::And(items) => {
+                let mut guards = guards.clone();
+                for item in items {
+                    let k = self.expr(item, &guards, out);
+                    self.expect_bool(&k, &item.range, "each side of `and`", out);
+                    if let Some(path) = null_check(item) {
+                        guards.insert(path);
+                    }
+                }
+                Kind::Bool
+            }
+            ExprKind::Not(inner) => {
+                let k = self.expr(inner, guards, out);
+                self.expect_bool(&k, &inner.range, "the operand of `not`", out);
+                Kind::Bool
+            }
+            ExprKind::Compare(lhs, op, op_range, rhs) => {
+                self.compare(lhs, *op, op_range, rhs, guards, out)
+            }
+            ExprKind::Path(_) => self.value(e, guards, false, out),
+            ExprKind::Str(_) => Kind::Text(None),
+            ExprKind::Num(_) => Kind::Number,
+            ExprKind::Bool(_) => Kind::Bool,
+            ExprKind::Null => Kind::Null,
+        }
+    }
+
+    /// The kind of an operand; a path to an optional value is an error
+    /// unless guarded or `against_null`.
+    fn value(
+        &self,
+        e: &Expr,
+        guards: &HashSet<String>,
+        against_null: bool,
+        out: &mut Diagnostics,
+    ) -> Kind {
+        let ExprKind::Path(segments) = &e.kind else {
+            return self.expr(e, guards, out);
+        };
+        let Some(resolved) = self.scope.resolve(self.node, segments, guards, out) else {
+            return Kind::Unknown;
+        };
+        if resolved.ty.is_optional() && !against_null && !guards.contains(&resolved.text) {
+            out.push(
+                Diagnostic::error(Code::E0408, self.at(&e.range), format!("`{}` may be absent", resolved.text))
+                    .label(format!("`{}` is optional", resolved.ty.display()))
+                    .help(format!("say what happens when it is absent: `{0} != null and ...` (or `{0} == null or ...`)", resolved.text)),
+            );
+            return Kind::Unknown;
+        }
+        kind_of(self.scope, resolved.ty)
+    }
+
+    fn compare(
+        &self,
+        lhs: &Expr,
+        op: CmpOp,
+        op_range: &Range<usize>,
+        rhs: &Expr,
+        guards: &HashSet<String>,
+        out: &mut Diagnostics,
+    ) -> Kind {
+        let null_side = matches!(lhs.kind, ExprKind::Null) || matches!(rhs.kind, ExprKind::Null);
+        let l = self.value(lhs, guards, null_side, out);
+        let r = self.value(rhs, guards, null_side, out);
+        if null_side {
+            self.compare_null(lhs, rhs, op, op_range, out);
+            return Kind::Bool;
+        }
+        if l == Kind::Unknown || r == Kind::Unknown {
+            return Kind::Bool;
+        }
+        if !comparable(&l, &r) {
+            out.push(
+                Diagnostic::error(
+                    Code::E0407,
+                    self.at(op_range),
+                    format!("cannot compare {} with {}", l.describe(), r.describe()),
+                )
+                .label("incompatible sides")
+                .secondary(self.at(&lhs.range), l.describe())
+                .secondary(self.at(&rhs.range), r.describe())
+                .help(
+                    "compare values of the same kind: numbers with numbers, strings with strings",
+                ),
+            );
+            return Kind::Bool;
+        }
+        self.check_enum_literal(lhs, &l, rhs, out);
+        self.check_enum_literal(rhs, &r, lhs, out);
+        if op.is_ordering() && !matches!(l, Kind::Number | Kind::Temporal) {
+            out.push(
+                Diagnostic::error(
+                    Code::E0407,
+                    self.at(op_range),
+                    format!(
+                        "`{}` needs numbers or dates, but this compares {}",
+                        self.text(op_range),
+                        l.describe()
+                    ),
+                )
+                .label("no order")
+                .help("use `==` or `!=`"),
+            );
+        }
+        Kind::Bool
+    }
+
+    fn compare_null(
+        &self,
+        lhs: &Expr,
+        rhs: &Expr,
+        op: CmpOp,
+        op_range: &Range<usize>,
+        out: &mut Diagnostics,
+    ) {
+        if op.is_ordering() {
+            out.push(
+                Diagnostic::error(
+                    Code::E0407,
+                    self.at(op_range),
+                    "`null` can only be compared with `==` or `!=`",
+                )
+                .label("no order with null"),
+            );
+            return;
+        }
+        let other = if matches!(lhs.kind, ExprKind::Null) {
+            rhs
+        } else {
+            lhs
+        };
+        if let ExprKind::Path(segments) = &other.kind
+            && let Some(resolved) = self.scope.resolve(
+                self.node,
+                segments,
+                &HashSet::new(),
+                &mut Diagnostics::new(),
+            )
+            && !resolved.ty.is_optional()
+        {
+            out.push(
+                Diagnostic::error(
+                    Code::E0407,
+                    self.at(&other.range),
+                    format!("`{}` is never null", resolved.text),
+                )
+                .label(format!("`{}` is required", resolved.ty.display()))
+                .help("remove the comparison with `null`: it is always the same"),
+            );
+        }
+    }
+
+    /// `input.status == "shiped"`: a literal compared with an enum must be one of its values.
+    fn check_enum_literal(
+        &self,
+        path_side: &Expr,
+        kind: &Kind,
+        literal_side: &Expr,
+        out: &mut Diagnostics,
+    ) {
+        let (Kind::Text(Some(values)), ExprKind::Str(lit)) = (kind, &literal_side.kind) else {
+            return;
+        };
+        if values.contains(lit) {
+            return;
+        }
+        let d = Diagnostic::error(
+            Code::E0407,
+            self.at(&literal_side.range),
+            format!("`{lit}` is not a value of this enum"),
+        )
+        .label(format!("expected one of {}", values.join(", ")))
+        .secondary(self.at(&path_side.range), "an enum");
+        out.push(d.maybe_help(suggest::did_you_mean(
+            lit,
+            values.iter().map(String::as_str),
+        )));
+    }
+
+    fn text(&self, r: &Range<usize>) -> String {
+        self.node
+            .as_str()
+            .and_then(|t| t.get(r.clone()))
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+/// `p != null` (or `null != p`): the path `p` is known to be present.
+fn null_check(e: &Expr) -> Option<String> {
+    let ExprKind::Compare(l, CmpOp::Ne, _, r) = &e.kind else {
+        return None;
+    };
+    let path = match (&l.kind, &r.kind) {
+        (ExprKind::Path(p), ExprKind::Null) | (ExprKind::Null, ExprKind::Path(p)) => p,
+        _ => return None,
+    };
+    Some(
+        path.iter()
+            .map(|(s, _)| s.as_str())
+            .collect::<Vec<_>>()
+            .join("."),
+    )
+}
+
+fn comparable(l: &Kind, r: &Kind) -> bool {
+    match (l, r) {
+        (Kind::Number, Kind::Number)
+        | (Kind::Bool, Kind::Bool)
+        | (Kind::Temporal, Kind::Temporal) => true,
+        (Kind::Text(_), Kind::Text(_)) => true,
+        (Kind::Temporal, Kind::Text(None)) | (Kind::Text(None), Kind::Temporal) => true,
+        _ => false,
+    }
+}
+
+fn kind_of(scope: &Scope<'_>, ty: Ty<'_>) -> Kind {
+    let model = scope.model;
+    if let Ty::Expr(e) = ty {
+        if let Some(values) = enum_values(model, e) {
+            return Kind::Text(Some(values.into_iter().map(str::to_string).collect()));
+        }
+        return match &e.required().kind {
+            TypeExprKind::Primitive(p) if p.is_numeric() => Kind::Number,
+            TypeExprKind::Primitive(Primitive::Boolean) => Kind::Bool,
+            TypeExprKind::Primitive(Primitive::Date | Primitive::Datetime | Primitive::Time) => {
+                Kind::Temporal
+            }
+            TypeExprKind::Primitive(Primitive::Json) => Kind::Unknown,
+            TypeExprKind::Primitive(_) => Kind::Text(None),
+            _ => Kind::Structured(ty.display()),
+        };
+    }
+    Kind::Structured(ty.display())
+}

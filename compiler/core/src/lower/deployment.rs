@@ -1,0 +1,71 @@
+//! Lowering of `kind: Deployment` documents (MANIFESTS.md section 6).
+
+use super::read;
+use crate::ast::{Binding, Deployment, Environment, Strategy};
+use crate::load::{Entry, Node};
+use crate::source::Spanned;
+
+/// Lowers one deployment document.
+pub fn lower_deployment(root: &Node, name: Spanned<String>) -> Deployment {
+    Deployment {
+        name,
+        service: read::text(root, "service"),
+        compatibility_date: root
+            .get("compatibilityDate")
+            .and_then(|n| Some(Spanned::new(n.scalar_text()?, n.span))),
+        vars: vars(root.get("vars")),
+        secrets: read::strings(root.get("secrets")),
+        bindings: entries(root.get("bindings"))
+            .flat_map(|kind| {
+                entries(Some(&kind.value)).map(move |b| Binding {
+                    kind: kind.key.clone(),
+                    name: b.key.clone(),
+                    settings: b.value.clone(),
+                })
+            })
+            .collect(),
+        resources: root.get("resources").cloned(),
+        observability: root.get("observability").cloned(),
+        environments: entries(root.get("environments"))
+            .map(|e| Environment {
+                name: e.key.clone(),
+                routes: read::strings(e.value.get("routes")),
+                vars: vars(e.value.get("vars")),
+                strategy: e.value.entry("strategy").map(strategy),
+            })
+            .collect(),
+    }
+}
+
+fn entries(node: Option<&Node>) -> impl Iterator<Item = &Entry> {
+    node.and_then(Node::as_map).unwrap_or(&[]).iter()
+}
+
+fn vars(node: Option<&Node>) -> Vec<(Spanned<String>, Node)> {
+    entries(node)
+        .map(|e| (e.key.clone(), e.value.clone()))
+        .collect()
+}
+
+fn strategy(e: &Entry) -> Strategy {
+    let v = &e.value;
+    Strategy {
+        span: e.key.span,
+        kind: read::text(v, "type"),
+        steps: v
+            .get("steps")
+            .and_then(Node::as_seq)
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|n| match n.kind {
+                crate::load::NodeKind::Int(i) => Some(Spanned::new(i, n.span)),
+                _ => None,
+            })
+            .collect(),
+        steps_span: v.entry("steps").map(|s| s.key.span),
+        interval: read::duration(v.get("interval")),
+        rollback: entries(v.get("rollback"))
+            .map(|r| (r.key.clone(), r.value.clone()))
+            .collect(),
+    }
+}

@@ -181,3 +181,16 @@ fn lint_levels_from_svcc_toml_apply() {
     assert_eq!(out.status.code(), Some(1), "a denied lint is an error");
     assert!(text(&out.stderr).contains("error[W0002]"));
 }
+
+#[test]
+fn graph_draws_a_clean_project_and_refuses_a_broken_one() {
+    let out = svcc(&repo().join("examples/shop"), &["graph"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("flowchart LR\n"));
+    let dot = svcc(&repo().join("examples/shop"), &["graph", "--format", "dot"]);
+    assert!(text(&dot.stdout).starts_with("digraph system {"));
+    let dir = broken_project();
+    let bad = svcc(dir.path(), &["graph"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad.stdout).is_empty(), "no picture of a broken project");
+}

@@ -6,4 +6,5 @@
 //! to load a case folder exactly as the CLI does.
 
 pub mod cli;
+pub mod output;
 pub mod workspace;

@@ -15,6 +15,7 @@
 pub mod ast;
 pub mod check;
 pub mod diagnostic;
+pub mod emit;
 pub mod graph;
 pub mod library;
 pub mod load;

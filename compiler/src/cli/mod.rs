@@ -3,6 +3,7 @@
 //! Exit status: 0 clean (or warnings only), 1 problems found, 2 svcc could
 //! not run (no project, unreadable folder, bad arguments).
 
+mod build;
 mod init;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -34,6 +35,21 @@ pub enum Command {
         #[arg(long)]
         project: Option<PathBuf>,
     },
+    /// Generate the project's outputs (OpenAPI, AsyncAPI, ...) into the output folder.
+    Build {
+        /// Write nothing; exit 1 listing every file that differs from what a build would write.
+        #[arg(long)]
+        check: bool,
+        /// Targets to build, comma-separated (default: `[build] targets` of svcc.toml).
+        #[arg(long, value_delimiter = ',')]
+        target: Vec<String>,
+        /// OpenAPI documents as YAML (default) or JSON.
+        #[arg(long, value_enum, default_value_t = OpenapiFormat::Yaml)]
+        openapi_format: OpenapiFormat,
+        /// The project folder (default: the current folder or a parent holding svcc.toml).
+        #[arg(long)]
+        project: Option<PathBuf>,
+    },
     /// Create a new project with a small, valid service.
     Init {
         /// The project's name (kebab-case); also the folder created.
@@ -55,6 +71,15 @@ pub enum Command {
         #[arg(long)]
         project: Option<PathBuf>,
     },
+}
+
+/// OpenAPI output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OpenapiFormat {
+    /// YAML.
+    Yaml,
+    /// JSON.
+    Json,
 }
 
 /// Picture formats.
@@ -97,6 +122,7 @@ pub fn run(args: Args) -> u8 {
         Command::Init { name } => init::run(&name),
         Command::Explain { code } => explain(&code),
         Command::Graph { format, project } => graph(format, project),
+        Command::Build { check, target, openapi_format, project } => build::run(check, target, openapi_format, project),
         Command::Schema => {
             print!("{}", svcc_core::schema::manifest_schema());
             0
@@ -104,7 +130,7 @@ pub fn run(args: Args) -> u8 {
     }
 }
 
-fn use_colour(choice: ColorChoice) -> bool {
+pub(crate) fn use_colour(choice: ColorChoice) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -143,7 +169,7 @@ fn check(format: MessageFormat, color: ColorChoice, project: Option<PathBuf>) ->
     u8::from(analysis.has_errors())
 }
 
-fn start_dir(project: Option<PathBuf>) -> Result<PathBuf, u8> {
+pub(crate) fn start_dir(project: Option<PathBuf>) -> Result<PathBuf, u8> {
     match project {
         Some(p) => Ok(p),
         None => std::env::current_dir()

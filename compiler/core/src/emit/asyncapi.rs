@@ -1,0 +1,96 @@
+//! AsyncAPI 3.0, one document per project: every event as a channel with
+//! its message and payload schema (the same schemas as OpenAPI's), which
+//! service sends it and which receive it.
+
+use super::schemas::{Components, Mode};
+use crate::resolve::Model;
+use serde_json::{Map, Value, json};
+
+/// The project's AsyncAPI document.
+pub fn document(model: &Model, project: &str, version: &str) -> Value {
+    let mut components = Components::new(model);
+    let mut channels = Map::new();
+    let mut messages = Map::new();
+    let mut operations = Map::new();
+    let publishers = crate::check::publishers_of(model);
+    let mut events: Vec<(String, Option<&crate::ast::TypeExpr>, Option<String>)> = Vec::new();
+    for s in &model.ast.services {
+        for p in &s.publishes {
+            events.push((p.event.value.0.clone(), p.payload.as_ref(), p.description.clone()));
+        }
+        for sub in s.subscribes.iter().filter(|s| s.external.as_ref().is_some_and(|e| e.value)) {
+            events.push((sub.event.value.0.clone(), sub.payload.as_ref(), Some("Published outside this project".into())));
+        }
+    }
+    for saga in &model.ast.sagas {
+        for p in &saga.publishes {
+            events.push((p.event.value.0.clone(), p.payload.as_ref(), Some(format!("Published by saga {}", saga.name.value))));
+        }
+    }
+    events.sort_by(|a, b| a.0.cmp(&b.0));
+    events.dedup_by(|a, b| a.0 == b.0);
+    for (event, payload, description) in &events {
+        let id = channel_id(event);
+        let message = json!({
+            "name": event,
+            "title": event,
+            "summary": description.clone().unwrap_or_else(|| format!("The `{event}` event")),
+            "contentType": "application/json",
+            "payload": payload.map_or(json!({}), |p| components.expr(p, Mode::Response)),
+        });
+        messages.insert(id.clone(), message);
+        channels.insert(id.clone(), json!({
+            "address": queue_name(event),
+            "messages": { id.clone(): { "$ref": format!("#/components/messages/{id}") } },
+        }));
+        if let Some(sender) = publishers.get(event) {
+            operations.insert(format!("{}Sends{id}", operation_prefix(sender)), json!({
+                "action": "send",
+                "channel": { "$ref": format!("#/channels/{id}") },
+                "summary": format!("{sender} publishes `{event}`"),
+            }));
+        }
+        for s in &model.ast.services {
+            for sub in s.subscribes.iter().filter(|sub| &sub.event.value.0 == event) {
+                operations.insert(format!("{}Receives{id}", operation_prefix(&s.name.value)), json!({
+                    "action": "receive",
+                    "channel": { "$ref": format!("#/channels/{id}") },
+                    "summary": format!("{} handles `{event}` with `{}`", s.name.value, sub.handler.as_ref().map_or("", |h| h.value.as_str())),
+                }));
+            }
+        }
+        for saga in model.ast.sagas.iter().filter(|s| s.trigger.as_ref().is_some_and(|t| &t.value.0 == event)) {
+            operations.insert(format!("{}Receives{id}", operation_prefix(&saga.name.value)), json!({
+                "action": "receive",
+                "channel": { "$ref": format!("#/channels/{id}") },
+                "summary": format!("saga {} starts", saga.name.value),
+            }));
+        }
+    }
+    components.finish();
+    json!({
+        "asyncapi": "3.0.0",
+        "info": { "title": format!("{project} events"), "version": version, "description": format!("Every event of the {project} project") },
+        "channels": channels,
+        "operations": operations,
+        "components": {
+            "messages": messages,
+            "schemas": components.schemas.into_iter().collect::<Map<String, Value>>(),
+        },
+    })
+}
+
+/// `Order.created` -> `OrderCreated`.
+fn channel_id(event: &str) -> String {
+    crate::lower::validate::to_pascal(event)
+}
+
+fn operation_prefix(owner: &str) -> String {
+    crate::lower::validate::to_camel(owner)
+}
+
+/// The queue an event travels on: `Order.created` -> `order-created` (the
+/// one documented mapping, shared with the wrangler emitter).
+pub fn queue_name(event: &str) -> String {
+    crate::lower::validate::to_kebab(event)
+}

@@ -1,0 +1,102 @@
+//! Stage 5, emit: the files `svcc build` writes, as bytes in memory.
+//!
+//! Pure like the rest of the core: emitters return [`Artifact`]s (a
+//! relative path and its contents); the CLI decides what to write. Paths are
+//! derived from validated names only (service names are PascalCase, the
+//! project name kebab-case), so no manifest content can reach outside the
+//! output folder; [`safe_path`] checks that again before anything is
+//! returned. Output is deterministic: sorted maps, no timestamps, no
+//! absolute paths.
+
+pub mod asyncapi;
+pub mod openapi;
+pub mod schemas;
+pub mod yaml;
+
+use crate::lower::validate::to_kebab;
+use crate::project::Config;
+use crate::resolve::Model;
+
+/// A generated file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Artifact {
+    /// The target that produced it (`openapi`, `asyncapi`, ...).
+    pub target: &'static str,
+    /// Path relative to the output folder, `/`-separated.
+    pub path: String,
+    /// Contents.
+    pub contents: Vec<u8>,
+}
+
+/// How OpenAPI documents are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DocFormat {
+    /// YAML (the default).
+    Yaml,
+    /// JSON.
+    Json,
+}
+
+/// What to build.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Targets by name (`openapi`, `asyncapi`, ...).
+    pub targets: Vec<String>,
+    /// OpenAPI as YAML or JSON.
+    pub openapi_format: DocFormat,
+}
+
+/// Targets this version can emit.
+pub const IMPLEMENTED: [&str; 2] = ["openapi", "asyncapi"];
+
+fn text(value: &serde_json::Value, format: DocFormat) -> Vec<u8> {
+    match format {
+        DocFormat::Yaml => yaml::to_yaml(value).into_bytes(),
+        DocFormat::Json => {
+            let mut s = serde_json::to_string_pretty(value).unwrap_or_default();
+            s.push('\n');
+            s.into_bytes()
+        }
+    }
+}
+
+/// Every artifact of the chosen targets, sorted by path.
+pub fn build(model: &Model, config: &Config, options: &Options) -> Vec<Artifact> {
+    let mut out = Vec::new();
+    let wants = |t: &str| options.targets.iter().any(|x| x == t);
+    if wants("openapi") {
+        let ext = match options.openapi_format {
+            DocFormat::Yaml => "yaml",
+            DocFormat::Json => "json",
+        };
+        for service in &model.ast.services {
+            let doc = openapi::document(model, service);
+            out.push(Artifact {
+                target: "openapi",
+                path: format!("openapi/{}.openapi.{ext}", to_kebab(&service.name.value)),
+                contents: text(&doc, options.openapi_format),
+            });
+        }
+    }
+    if wants("asyncapi") {
+        let doc = asyncapi::document(model, &config.name, &config.version);
+        out.push(Artifact {
+            target: "asyncapi",
+            path: format!("asyncapi/{}.asyncapi.yaml", config.name),
+            contents: text(&doc, DocFormat::Yaml),
+        });
+    }
+    out.retain(|a| safe_path(&a.path));
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
+/// A relative path of plain segments: no `..`, no absolute path, no
+/// separators or control characters inside a segment.
+pub fn safe_path(path: &str) -> bool {
+    !path.is_empty()
+        && !path.starts_with('/')
+        && path.split('/').all(|seg| {
+            !seg.is_empty() && seg != "." && seg != ".." && seg.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        })
+}

@@ -1,0 +1,412 @@
+//! OpenAPI 3.1, one document per service (OUTPUTS.md "OpenAPI 3.1").
+//!
+//! Built as a `serde_json::Value` tree (never text). What a client can rely
+//! on: every route with its `operationId`, parameters, request body (the
+//! `…Input` schema when the type has `readOnly` fields), success response
+//! with the right status, and every error it can return as
+//! `application/problem+json`: the declared ones with their extra fields,
+//! and the built-in ones where they apply (400 for input, 401/403 for auth,
+//! 404 for a path parameter, 429 for a rate limit, 500 always).
+
+use super::schemas::{Components, Mode};
+use crate::ast::{ErrorDef, Route, Service};
+use crate::resolve::Model;
+use crate::syntax::route::{Method, Segment};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+/// Where `svcc-runtime` serves a service locally.
+pub const LOCAL_SERVER: &str = "http://127.0.0.1:8080";
+
+/// The OpenAPI document of one service.
+pub fn document(model: &Model, service: &Service) -> Value {
+    let mut components = Components::new(model);
+    let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    let mut tags: BTreeMap<String, ()> = BTreeMap::new();
+    let mut used_builtins: BTreeMap<&'static str, ()> = BTreeMap::new();
+    for route in &service.routes {
+        let op = operation(model, service, route, &mut components, &mut used_builtins);
+        for t in route_tags(service, route) {
+            tags.insert(t, ());
+        }
+        paths.entry(route.path.clone()).or_default().insert(method(route.method.value).into(), op);
+    }
+    for e in &service.errors {
+        let schema = problem_schema(e, &mut components);
+        components.schemas.insert(problem_name(e), schema);
+    }
+    components.finish();
+    let mut schemas: Map<String, Value> = components.schemas.into_iter().collect();
+    schemas.insert("Problem".into(), problem());
+    let mut doc = json!({
+        "openapi": "3.1.0",
+        "info": info(service),
+        "servers": servers(model, service),
+        "tags": tags.keys().map(|t| json!({ "name": t, "description": format!("Operations of {}", service.name.value) })).collect::<Vec<_>>(),
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "responses": builtin_responses(&used_builtins),
+        },
+    });
+    if let Some(scheme) = security_scheme(service)
+        && let Some(c) = doc.get_mut("components").and_then(Value::as_object_mut)
+    {
+        c.insert("securitySchemes".into(), scheme);
+    }
+    if let Some(plans) = plans(model, service)
+        && let Value::Object(m) = &mut doc
+    {
+        m.insert("x-svcc-plans".into(), plans);
+    }
+    doc
+}
+
+fn info(service: &Service) -> Value {
+    json!({
+        "title": service.name.value,
+        "version": service.version.as_ref().map_or("0.1.0", |v| v.value.as_str()),
+        "description": service.description.clone().unwrap_or_else(|| format!("The {} API", service.name.value)),
+    })
+}
+
+/// Servers: each deployment environment's routes, then the local runtime.
+fn servers(model: &Model, service: &Service) -> Vec<Value> {
+    let mut out = Vec::new();
+    for d in model.ast.deployments.iter().filter(|d| d.service.as_ref().is_some_and(|s| s.value == service.name.value)) {
+        for env in &d.environments {
+            for r in &env.routes {
+                let host_path = r.value.trim_end_matches('*').trim_end_matches('/');
+                let host_path = host_path.trim_start_matches("*.");
+                let (host, _) = host_path.split_once('/').unwrap_or((host_path, ""));
+                out.push(json!({ "url": format!("https://{host}"), "description": format!("{} ({})", env.name.value, d.name.value) }));
+            }
+        }
+    }
+    out.sort_by_key(|s| s.to_string());
+    out.dedup();
+    out.push(json!({ "url": LOCAL_SERVER, "description": "local (svcc-runtime)" }));
+    out
+}
+
+fn method(m: Method) -> &'static str {
+    match m {
+        Method::Get => "get",
+        Method::Post => "post",
+        Method::Put => "put",
+        Method::Patch => "patch",
+        Method::Delete => "delete",
+        Method::Head => "head",
+        Method::Options => "options",
+    }
+}
+
+fn route_tags(service: &Service, route: &Route) -> Vec<String> {
+    if route.tags.is_empty() {
+        vec![service.name.value.clone()]
+    } else {
+        route.tags.clone()
+    }
+}
+
+/// The success status: as written, else 202 for async, 201 for a POST
+/// with an output, 204 without output, 200 otherwise.
+pub fn success_status(route: &Route) -> u16 {
+    if let Some(s) = &route.status {
+        return u16::try_from(s.value).unwrap_or(200);
+    }
+    if route.is_async {
+        202
+    } else if route.output.is_none() {
+        204
+    } else if route.method.value == Method::Post {
+        201
+    } else {
+        200
+    }
+}
+
+fn auth_applies(service: &Service, route: &Route) -> bool {
+    service.has_auth() && route.auth.as_ref().is_none_or(|a| a.value != "none")
+}
+
+fn operation(model: &Model, service: &Service, route: &Route, components: &mut Components<'_>, builtins: &mut BTreeMap<&'static str, ()>) -> Value {
+    let mut op = Map::new();
+    if let Some(o) = &route.operation {
+        op.insert("operationId".into(), Value::String(o.value.clone()));
+    }
+    let summary = route.summary.clone().unwrap_or_else(|| format!("{} {}", route.method.value.as_str(), route.path));
+    op.insert("summary".into(), Value::String(summary));
+    let description = route.description.clone().unwrap_or_else(|| format!("`{}` of {}.", route.operation.as_ref().map_or("", |o| o.value.as_str()), service.name.value));
+    op.insert("description".into(), Value::String(description));
+    op.insert("tags".into(), json!(route_tags(service, route)));
+    if route.deprecated {
+        op.insert("deprecated".into(), Value::Bool(true));
+    }
+    let params = parameters(route, components);
+    let has_params = !params.is_empty();
+    if has_params {
+        op.insert("parameters".into(), Value::Array(params));
+    }
+    if let Some(input) = &route.input {
+        let schema = components.expr(input, Mode::Request);
+        op.insert("requestBody".into(), json!({ "required": !input.is_optional(), "content": { "application/json": { "schema": schema } } }));
+    }
+    let mut responses = Map::new();
+    let status = success_status(route);
+    responses.insert(status.to_string(), success(route, status, components));
+    for (code, errors) in declared(service, route) {
+        responses.insert(code.to_string(), declared_response(&errors));
+    }
+    let mut builtin = |code: &str, name: &'static str| {
+        builtins.insert(name, ());
+        responses.entry(code.to_string()).or_insert_with(|| json!({ "$ref": format!("#/components/responses/{name}") }));
+    };
+    if has_params || route.input.is_some() {
+        builtin("400", "BadRequest");
+    }
+    if auth_applies(service, route) {
+        builtin("401", "Unauthorized");
+        if route.permission.is_some() {
+            builtin("403", "Forbidden");
+        }
+    }
+    if route.segments.iter().any(|(s, _)| matches!(s, Segment::Param(_))) {
+        builtin("404", "NotFound");
+    }
+    if route.rate_limit.is_some() || plans(model, service).is_some() {
+        builtin("429", "TooManyRequests");
+    }
+    builtin("500", "InternalError");
+    op.insert("responses".into(), Value::Object(responses));
+    if let Some(security) = security(service, route) {
+        op.insert("security".into(), security);
+    }
+    extensions(route, &mut op);
+    Value::Object(op)
+}
+
+fn parameters(route: &Route, components: &mut Components<'_>) -> Vec<Value> {
+    let mut out = Vec::new();
+    for (seg, _) in &route.segments {
+        let Segment::Param(name) = seg else { continue };
+        let schema = match route.params.iter().find(|p| &p.name.value == name) {
+            Some(f) => components.field(f, Mode::Request),
+            None => json!({ "type": "string" }),
+        };
+        out.push(json!({ "name": name, "in": "path", "required": true, "description": format!("The `{name}` path parameter"), "schema": schema }));
+    }
+    for (place, fields) in [("query", &route.query), ("header", &route.headers)] {
+        for f in fields {
+            let required = f.is_required();
+            let mut p = json!({ "name": f.name.value, "in": place, "required": required, "schema": components.field(f, Mode::Request) });
+            if let Some(d) = &f.constraints.description
+                && let Value::Object(m) = &mut p
+            {
+                m.insert("description".into(), Value::String(d.clone()));
+            }
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn success(route: &Route, status: u16, components: &mut Components<'_>) -> Value {
+    let description = match status {
+        201 => "Created",
+        202 => "Accepted: the work continues in the background",
+        204 => "No content",
+        _ => "Success",
+    };
+    if route.is_async {
+        return json!({
+            "description": description,
+            "content": { "application/json": { "schema": {
+                "type": "object",
+                "properties": { "jobId": { "type": "string", "format": "uuid" }, "status": { "type": "string", "format": "uri-reference", "description": "Where the job's status is served (`GET /jobs/{id}`)" } },
+                "required": ["jobId", "status"]
+            } } }
+        });
+    }
+    match (&route.output, status) {
+        (Some(output), s) if s != 204 => json!({ "description": description, "content": { "application/json": { "schema": components.expr(output, Mode::Response) } } }),
+        _ => json!({ "description": description }),
+    }
+}
+
+fn declared<'s>(service: &'s Service, route: &Route) -> BTreeMap<i64, Vec<&'s ErrorDef>> {
+    let mut by_status: BTreeMap<i64, Vec<&ErrorDef>> = BTreeMap::new();
+    for name in &route.errors {
+        if let Some(e) = service.errors.iter().find(|e| e.name.value == name.value)
+            && let Some(status) = &e.status
+        {
+            by_status.entry(status.value).or_default().push(e);
+        }
+    }
+    by_status
+}
+
+fn problem_name(e: &ErrorDef) -> String {
+    format!("{}Problem", e.name.value)
+}
+
+fn declared_response(errors: &[&ErrorDef]) -> Value {
+    let refs: Vec<Value> = errors.iter().map(|e| json!({ "$ref": format!("#/components/schemas/{}", problem_name(e)) })).collect();
+    let schema = if refs.len() == 1 { refs[0].clone() } else { json!({ "oneOf": refs }) };
+    let description = errors
+        .iter()
+        .map(|e| e.description.clone().unwrap_or_else(|| e.name.value.clone()))
+        .collect::<Vec<_>>()
+        .join("; ");
+    json!({ "description": description, "content": { "application/problem+json": { "schema": schema } } })
+}
+
+/// RFC 9457 problem details.
+fn problem() -> Value {
+    json!({
+        "type": "object",
+        "description": "RFC 9457 problem details",
+        "properties": {
+            "type": { "type": "string", "format": "uri-reference", "description": "Identifies the problem type" },
+            "title": { "type": "string", "description": "Short summary of the problem type" },
+            "status": { "type": "integer", "format": "int32", "description": "The HTTP status code" },
+            "detail": { "type": "string", "description": "What happened this time" },
+            "instance": { "type": "string", "format": "uri-reference", "description": "Identifies this occurrence" }
+        },
+        "required": ["type", "title", "status"]
+    })
+}
+
+fn problem_schema(e: &ErrorDef, components: &mut Components<'_>) -> Value {
+    let mut properties = Map::new();
+    let mut required = Vec::new();
+    for f in &e.fields {
+        properties.insert(f.name.value.clone(), components.field(f, Mode::Response));
+        if f.is_required() {
+            required.push(f.name.value.clone());
+        }
+    }
+    let mut own = json!({ "type": "object", "properties": properties });
+    if !required.is_empty()
+        && let Value::Object(m) = &mut own
+    {
+        m.insert("required".into(), json!(required));
+    }
+    let mut schema = json!({ "allOf": [{ "$ref": "#/components/schemas/Problem" }, own] });
+    if let Value::Object(m) = &mut schema {
+        let d = e.description.clone().unwrap_or_else(|| format!("{} ({})", e.name.value, e.status.as_ref().map_or(0, |s| s.value)));
+        m.insert("description".into(), Value::String(d));
+    }
+    schema
+}
+
+fn builtin_responses(used: &BTreeMap<&'static str, ()>) -> Value {
+    let all = [
+        ("BadRequest", "The request's parameters or body do not match the contract"),
+        ("Unauthorized", "No valid credentials"),
+        ("Forbidden", "The caller's role does not grant this operation"),
+        ("NotFound", "No resource with this identifier"),
+        ("TooManyRequests", "A rate limit or plan quota is used up; see `Retry-After`"),
+        ("InternalError", "The service failed"),
+    ];
+    let mut out = Map::new();
+    for (name, description) in all.iter().filter(|(n, _)| used.contains_key(n)) {
+        let mut r = json!({ "description": description, "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } });
+        if *name == "TooManyRequests"
+            && let Value::Object(m) = &mut r
+        {
+            m.insert("headers".into(), json!({ "Retry-After": { "description": "Seconds to wait", "schema": { "type": "integer", "format": "int32" } } }));
+        }
+        out.insert((*name).to_string(), r);
+    }
+    Value::Object(out)
+}
+
+fn scheme_name(service: &Service) -> Option<&'static str> {
+    match service.auth.as_ref().map(|a| a.value.as_str()) {
+        Some("jwt") => Some("bearerAuth"),
+        Some("apiKey") => Some("apiKeyAuth"),
+        _ => None,
+    }
+}
+
+fn security_scheme(service: &Service) -> Option<Value> {
+    Some(match scheme_name(service)? {
+        "bearerAuth" => json!({ "bearerAuth": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" } }),
+        _ => json!({ "apiKeyAuth": { "type": "apiKey", "in": "header", "name": "X-API-Key" } }),
+    })
+}
+
+fn security(service: &Service, route: &Route) -> Option<Value> {
+    let name = scheme_name(service)?;
+    Some(match route.auth.as_ref().map_or("required", |a| a.value.as_str()) {
+        "none" => json!([]),
+        "optional" => json!([{ name: [] }, {}]),
+        _ => json!([{ name: [] }]),
+    })
+}
+
+fn extensions(route: &Route, op: &mut Map<String, Value>) {
+    if let Some(r) = &route.rate_limit {
+        let unit = match r.value.window_secs {
+            1 => "s",
+            60 => "min",
+            3600 => "h",
+            _ => "day",
+        };
+        let scope = match r.value.scope {
+            Some(crate::syntax::rate::Scope::User) => "user",
+            Some(crate::syntax::rate::Scope::Ip) => "ip",
+            Some(crate::syntax::rate::Scope::Global) => "global",
+            _ => "key",
+        };
+        op.insert("x-svcc-rate-limit".into(), json!({ "limit": r.value.count, "window": unit, "per": scope }));
+    }
+    if route.idempotent.as_ref().is_some_and(|i| i.value) {
+        op.insert("x-svcc-idempotent".into(), json!({ "header": "Idempotency-Key" }));
+    }
+    if !route.emits.is_empty() {
+        op.insert("x-svcc-emits".into(), json!(route.emits.iter().map(|e| e.value.0.as_str()).collect::<Vec<_>>()));
+    }
+    if let Some(c) = &route.cache {
+        op.insert("x-svcc-cache-seconds".into(), json!(c.value.millis / 1000));
+    }
+    if let Some(t) = &route.timeout {
+        op.insert("x-svcc-timeout-ms".into(), json!(t.value.millis));
+    }
+    if let Some(p) = &route.permission {
+        op.insert("x-svcc-permission".into(), Value::String(p.value.clone()));
+    }
+}
+
+/// The service's pricing plans, for `x-svcc-plans`.
+fn plans(model: &Model, service: &Service) -> Option<Value> {
+    let pricing: Vec<_> = model
+        .ast
+        .pricing
+        .iter()
+        .filter(|p| p.service.as_ref().is_some_and(|s| s.value == service.name.value))
+        .collect();
+    if pricing.is_empty() {
+        return None;
+    }
+    let plans: Vec<Value> = pricing
+        .iter()
+        .flat_map(|p| {
+            p.plans.iter().map(move |plan| {
+                json!({
+                    "name": plan.name.as_ref().map_or("", |n| n.value.as_str()),
+                    "price": plan.price.as_ref().map_or(Value::Null, |n| n.to_json()),
+                    "currency": p.currency.as_ref().map(|c| c.value.clone()),
+                    "interval": plan.interval.as_ref().map(|i| i.value.clone()),
+                    "features": plan.features.iter().map(|f| f.value.as_str()).collect::<Vec<_>>(),
+                    "limits": plan.limits.iter().filter_map(|(k, r)| {
+                        let r = r.as_ref()?;
+                        Some((k.value.clone(), json!({ "limit": r.value.count, "windowSeconds": r.value.window_secs })))
+                    }).collect::<Map<String, Value>>(),
+                })
+            })
+        })
+        .collect();
+    Some(json!(plans))
+}

@@ -1,0 +1,126 @@
+//! Writing `svcc build`'s output: only what changed, atomically, never a
+//! file svcc did not write.
+//!
+//! A manifest, `<out>/.svcc-manifest.json`, lists every file svcc wrote and
+//! the target it belongs to. A build then:
+//! - writes a file only when its bytes differ (an unchanged file keeps its
+//!   mtime, so cargo and editors do not rebuild);
+//! - writes through a temporary file and a rename, so an interrupted build
+//!   never leaves a half-written file;
+//! - removes files it wrote before and no longer produces (for the targets
+//!   it builds), and nothing else;
+//! - refuses to replace a file it never wrote.
+//!
+//! `--check` computes the same plan and writes nothing.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use svcc_core::emit::{Artifact, safe_path};
+
+/// The manifest's file name inside the output folder.
+pub const MANIFEST: &str = ".svcc-manifest.json";
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Manifest {
+    /// Generated path -> target.
+    files: BTreeMap<String, String>,
+}
+
+/// What a build would do.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Files to create or replace.
+    pub write: Vec<String>,
+    /// Files already up to date.
+    pub unchanged: Vec<String>,
+    /// Files svcc wrote before and no longer produces.
+    pub remove: Vec<String>,
+    /// Files in the way that svcc never wrote.
+    pub foreign: Vec<String>,
+    manifest: Manifest,
+}
+
+impl Plan {
+    /// Whether the output folder already is what the build would write.
+    pub fn is_clean(&self) -> bool {
+        self.write.is_empty() && self.remove.is_empty() && self.foreign.is_empty()
+    }
+}
+
+fn read_manifest(out: &Path) -> Manifest {
+    std::fs::read(out.join(MANIFEST))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+/// Compares the artifacts with the output folder.
+pub fn plan(out: &Path, artifacts: &[Artifact], targets: &[String]) -> Plan {
+    let previous = read_manifest(out);
+    let mut plan = Plan::default();
+    for a in artifacts {
+        let path = out.join(&a.path);
+        match std::fs::read(&path) {
+            Ok(existing) if existing == a.contents => plan.unchanged.push(a.path.clone()),
+            Ok(_) if !previous.files.contains_key(&a.path) => plan.foreign.push(a.path.clone()),
+            _ => plan.write.push(a.path.clone()),
+        }
+        plan.manifest.files.insert(a.path.clone(), a.target.to_string());
+    }
+    for (path, target) in &previous.files {
+        if plan.manifest.files.contains_key(path) {
+            continue;
+        }
+        if targets.iter().any(|t| t == target) {
+            if out.join(path).exists() && safe_path(path) {
+                plan.remove.push(path.clone());
+            }
+        } else {
+            // another target's file: kept, and still svcc's
+            plan.manifest.files.insert(path.clone(), target.clone());
+        }
+    }
+    plan
+}
+
+/// Carries the plan out.
+pub fn apply(out: &Path, plan: &Plan, artifacts: &[Artifact]) -> std::io::Result<()> {
+    for a in artifacts.iter().filter(|a| plan.write.contains(&a.path)) {
+        write_atomic(&out.join(&a.path), &a.contents)?;
+    }
+    for path in &plan.remove {
+        let full = out.join(path);
+        std::fs::remove_file(&full)?;
+        remove_empty_parents(out, &full);
+    }
+    let mut text = serde_json::to_string_pretty(&plan.manifest).unwrap_or_default();
+    text.push('\n');
+    let manifest_path = out.join(MANIFEST);
+    if std::fs::read(&manifest_path).ok().as_deref() != Some(text.as_bytes()) {
+        write_atomic(&manifest_path, text.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it.
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut tmp: PathBuf = path.to_path_buf();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    tmp.set_file_name(format!(".{name}.svcc-tmp"));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+fn remove_empty_parents(root: &Path, file: &Path) {
+    let mut dir = file.parent();
+    while let Some(d) = dir {
+        if d == root || !d.starts_with(root) || std::fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+}

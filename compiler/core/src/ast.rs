@@ -519,6 +519,8 @@ pub struct Strategy {
     pub steps_span: Option<Span>,
     /// Wait between steps.
     pub interval: Option<Spanned<Duration>>,
+    /// Whether `interval` is written (even if it did not parse).
+    pub has_interval: bool,
     /// Rollback thresholds as written.
     pub rollback: Vec<(Spanned<String>, Node)>,
 }

@@ -51,6 +51,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             check_var(key, value, out);
         }
         check_bindings(d, out);
+        check_observability(d, out);
         for env in &d.environments {
             for route in &env.routes {
                 check_route(route, out);
@@ -103,7 +104,11 @@ pub fn is_real_date(text: &str) -> bool {
 
 fn check_var(key: &Spanned<String>, value: &Node, out: &mut Diagnostics) {
     let by_name = secret_name(&key.value);
-    let by_value = value.as_str().and_then(secret_value);
+    let by_value = if public_name(&key.value) {
+        None
+    } else {
+        value.as_str().and_then(secret_value)
+    };
     let (span, why) = match (by_name, by_value) {
         (_, Some(why)) => (value.span, why),
         (true, None) => (key.span, "its name says it is a secret".to_string()),
@@ -117,6 +122,13 @@ fn check_var(key: &Spanned<String>, value: &Node, out: &mut Diagnostics) {
                 key.value, key.value
             )),
     );
+}
+
+/// Key names that say "public on purpose" (publishable keys are meant to
+/// be seen by browsers).
+fn public_name(key: &str) -> bool {
+    let upper = key.to_ascii_uppercase();
+    upper.contains("PUBLISHABLE") || upper.contains("PUBLIC")
 }
 
 /// Key names that say "secret".
@@ -245,6 +257,16 @@ fn check_bindings(d: &Deployment, out: &mut Diagnostics) {
             );
         }
     }
+    // an environment's vars join the inherited namespace
+    for env in &d.environments {
+        for (key, _) in &env.vars {
+            if let Some((first, what)) = names.get(key.value.as_str())
+                && !what.starts_with("a var")
+            {
+                out.push(duplicate(&key.value, key.span, *first, what));
+            }
+        }
+    }
 }
 
 fn duplicate(name: &str, again: Span, first: Span, what: &str) -> Diagnostic {
@@ -289,6 +311,38 @@ fn check_binding(b: &Binding, out: &mut Diagnostics) {
             )
             .label(format!("missing `{setting}`"))
             .help(format!("write `{}: {{ {setting}: <name> }}`", b.name.value)),
+        );
+    }
+}
+
+fn check_observability(d: &Deployment, out: &mut Diagnostics) {
+    let sampling = d.observability.as_ref().and_then(|o| o.get("sampling"));
+    if let Some(n) = sampling
+        && let Some(v) = n.to_json().as_f64()
+        && !(0.0..=1.0).contains(&v)
+    {
+        out.push(
+            Diagnostic::error(
+                Code::E0106,
+                n.span,
+                format!("`sampling` is {v}, outside 0 to 1"),
+            )
+            .label("a share of requests")
+            .help("write `0.1` to log one request in ten"),
+        );
+    }
+    let cpu = d.resources.as_ref().and_then(|r| r.get("cpuMs"));
+    if let Some(n) = cpu
+        && let Some(v) = n.to_json().as_i64()
+        && v < 1
+    {
+        out.push(
+            Diagnostic::error(
+                Code::E0106,
+                n.span,
+                format!("`cpuMs` is {v}; a Worker needs some CPU time"),
+            )
+            .label("expected 1 or more"),
         );
     }
 }
@@ -348,7 +402,7 @@ fn check_strategy(s: &Strategy, out: &mut Diagnostics) {
             .help("add `steps: [5, 25, 100]` (percent of traffic at each step)"),
         );
     }
-    if stepped && s.interval.is_none() {
+    if stepped && !s.has_interval {
         out.push(
             Diagnostic::error(
                 Code::E0608,

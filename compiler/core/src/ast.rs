@@ -382,6 +382,8 @@ impl Saga {
 }
 
 /// One entry of `steps:`.
+// A saga has a handful of items: boxing the step would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum SagaItem {
     /// A single step.

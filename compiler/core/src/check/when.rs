@@ -319,14 +319,15 @@ fn null_check(e: &Expr, wanted: CmpOp) -> Option<String> {
 }
 
 fn comparable(l: &Kind, r: &Kind) -> bool {
-    match (l, r) {
+    matches!(
+        (l, r),
         (Kind::Number, Kind::Number)
-        | (Kind::Bool, Kind::Bool)
-        | (Kind::Temporal, Kind::Temporal) => true,
-        (Kind::Text(_), Kind::Text(_)) => true,
-        (Kind::Temporal, Kind::Text(None)) | (Kind::Text(None), Kind::Temporal) => true,
-        _ => false,
-    }
+            | (Kind::Bool, Kind::Bool)
+            | (Kind::Temporal, Kind::Temporal)
+            | (Kind::Text(_), Kind::Text(_))
+            | (Kind::Temporal, Kind::Text(None))
+            | (Kind::Text(None), Kind::Temporal)
+    )
 }
 
 fn kind_of(scope: &Scope<'_>, ty: Ty<'_>) -> Kind {

@@ -712,7 +712,7 @@ static STRATEGY: Block = Block {
             "rollback",
             Value::Map {
                 key: &Value::String,
-                value: &Value::String,
+                value: &Value::Any,
             },
             "Thresholds that roll back: `errorRate: 1%`, `p95: 500ms`",
         ),

@@ -192,5 +192,8 @@ fn graph_draws_a_clean_project_and_refuses_a_broken_one() {
     let dir = broken_project();
     let bad = svcc(dir.path(), &["graph"]);
     assert_eq!(bad.status.code(), Some(1));
-    assert!(text(&bad.stdout).is_empty(), "no picture of a broken project");
+    assert!(
+        text(&bad.stdout).is_empty(),
+        "no picture of a broken project"
+    );
 }

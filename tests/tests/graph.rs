@@ -21,8 +21,14 @@ fn pictures_of_the_examples_are_stable() {
     settings.bind(|| {
         for example in ["shop", "email-verification"] {
             let analysis = model(example);
-            insta::assert_snapshot!(format!("{example}.graph.mermaid"), render(&analysis.model, Format::Mermaid));
-            insta::assert_snapshot!(format!("{example}.graph.dot"), render(&analysis.model, Format::Dot));
+            insta::assert_snapshot!(
+                format!("{example}.graph.mermaid"),
+                render(&analysis.model, Format::Mermaid)
+            );
+            insta::assert_snapshot!(
+                format!("{example}.graph.dot"),
+                render(&analysis.model, Format::Dot)
+            );
         }
     });
 }
@@ -32,12 +38,26 @@ fn every_service_event_and_call_is_drawn() {
     let analysis = model("shop");
     let mermaid = render(&analysis.model, Format::Mermaid);
     for s in &analysis.model.ast.services {
-        assert!(mermaid.contains(&format!("{}[\"{}", s.name.value, s.name.value)), "service {} missing", s.name.value);
+        assert!(
+            mermaid.contains(&format!("{}[\"{}", s.name.value, s.name.value)),
+            "service {} missing",
+            s.name.value
+        );
         for sub in &s.subscribes {
-            assert!(mermaid.contains(&format!("-- \"{}\" --> {}", sub.event.value.0, s.name.value)), "subscription {} missing", sub.event.value.0);
+            assert!(
+                mermaid.contains(&format!(
+                    "-- \"{}\" --> {}",
+                    sub.event.value.0, s.name.value
+                )),
+                "subscription {} missing",
+                sub.event.value.0
+            );
         }
         for call in &s.calls {
-            assert!(mermaid.contains(&format!("{} -. \"{}\" .-> {}", s.name.value, call.value.operation, call.value.service)));
+            assert!(mermaid.contains(&format!(
+                "{} -. \"{}\" .-> {}",
+                s.name.value, call.value.operation, call.value.service
+            )));
         }
     }
     for saga in &analysis.model.ast.sagas {
@@ -48,7 +68,10 @@ fn every_service_event_and_call_is_drawn() {
 #[test]
 fn graphviz_accepts_the_dot_output() {
     let Ok(status) = std::process::Command::new("dot").arg("-V").output() else {
-        assert!(std::env::var_os("CI").is_none(), "CI must install graphviz (see .ci/run)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install graphviz (see .ci/run)"
+        );
         eprintln!("graphviz not installed: skipping (CI installs it)");
         return;
     };
@@ -63,9 +86,18 @@ fn graphviz_accepts_the_dot_output() {
             .spawn()
             .unwrap();
         use std::io::Write;
-        child.stdin.take().unwrap().write_all(dot.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(dot.as_bytes())
+            .unwrap();
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "dot rejected the {example} graph: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "dot rejected the {example} graph: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(String::from_utf8_lossy(&out.stdout).contains("<svg"));
     }
 }

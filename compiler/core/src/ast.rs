@@ -382,6 +382,8 @@ impl Saga {
 }
 
 /// One entry of `steps:`.
+// A saga has a handful of items: boxing the step would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum SagaItem {
     /// A single step.
@@ -519,6 +521,8 @@ pub struct Strategy {
     pub steps_span: Option<Span>,
     /// Wait between steps.
     pub interval: Option<Spanned<Duration>>,
+    /// Whether `interval` is written (even if it did not parse).
+    pub has_interval: bool,
     /// Rollback thresholds as written.
     pub rollback: Vec<(Spanned<String>, Node)>,
 }

@@ -2,8 +2,8 @@
 //!
 //! Services are boxes (with their route count), events are solid edges
 //! from publisher to subscriber, synchronous calls are dashed edges, and
-//! each saga is a cluster of its steps, started by its trigger event and
-//! pointing at the services its steps call. Output is deterministic: the
+//! each saga is a node started by its trigger event, with a dotted edge to
+//! the service of each step (numbered; a parallel group shares a number). Output is deterministic: the
 //! model's order, which is the manifests' sorted order.
 
 use crate::resolve::Model;
@@ -34,18 +34,10 @@ enum EdgeKind {
     Step,
 }
 
-/// A saga drawn as a cluster of steps.
-struct Cluster {
-    id: String,
-    title: String,
-    steps: Vec<(String, String)>,
-}
-
-/// Everything to draw, format-independent.
+/// Everything to draw, format-independent: nodes (id, label lines) and edges.
 struct Picture {
-    nodes: Vec<(String, String)>,
+    nodes: Vec<(String, Vec<String>)>,
     edges: Vec<Edge>,
-    clusters: Vec<Cluster>,
 }
 
 fn id(name: &str) -> String {
@@ -54,16 +46,34 @@ fn id(name: &str) -> String {
         .collect()
 }
 
+fn saga_id(name: &str) -> String {
+    format!("saga_{}", id(name))
+}
+
 fn picture(model: &Model) -> Picture {
-    let mut nodes: Vec<(String, String)> = Vec::new();
+    let mut nodes: Vec<(String, Vec<String>)> = Vec::new();
     let mut edges: Vec<Edge> = Vec::new();
     let mut external = false;
+    let sagas: Vec<&str> = model
+        .ast
+        .sagas
+        .iter()
+        .map(|s| s.name.value.as_str())
+        .collect();
+    let node_of = |owner: &str| {
+        if sagas.contains(&owner) {
+            saga_id(owner)
+        } else {
+            id(owner)
+        }
+    };
+    let publishers = crate::check::publishers_of(model);
     for s in &model.ast.services {
         let routes = s.routes.len();
         let plural = if routes == 1 { "route" } else { "routes" };
         nodes.push((
             id(&s.name.value),
-            format!("{}\\n{routes} {plural}", s.name.value),
+            vec![s.name.value.clone(), format!("{routes} {plural}")],
         ));
         for call in &s.calls {
             edges.push(Edge {
@@ -73,12 +83,9 @@ fn picture(model: &Model) -> Picture {
                 kind: EdgeKind::Call,
             });
         }
-    }
-    let publishers = crate::check::publishers_of(model);
-    for s in &model.ast.services {
         for sub in &s.subscribes {
             let from = match publishers.get(&sub.event.value.0) {
-                Some(owner) => id(owner),
+                Some(owner) => node_of(owner),
                 None => {
                     external = true;
                     "external".to_string()
@@ -92,49 +99,48 @@ fn picture(model: &Model) -> Picture {
             });
         }
     }
-    let mut clusters = Vec::new();
     for saga in &model.ast.sagas {
-        let cluster_id = format!("saga_{}", id(&saga.name.value));
-        let mut steps = Vec::new();
-        for (i, step) in saga.all_steps().enumerate() {
-            let step_id = format!("{cluster_id}_{}", i + 1);
-            let name = step.name.as_ref().map_or("step", |n| n.value.as_str());
-            steps.push((step_id.clone(), format!("{}. {name}", i + 1)));
-            if let Some(a) = &step.action {
+        let this = saga_id(&saga.name.value);
+        nodes.push((
+            this.clone(),
+            vec![
+                format!("saga {}", saga.name.value),
+                format!("{} steps", saga.all_steps().count()),
+            ],
+        ));
+        for (number, item) in saga.steps.iter().enumerate() {
+            let steps: &[crate::ast::Step] = match item {
+                crate::ast::SagaItem::Step(s) => std::slice::from_ref(s),
+                crate::ast::SagaItem::Parallel { steps, .. } => steps,
+            };
+            for step in steps {
+                let Some(a) = &step.action else { continue };
+                let name = step.name.as_ref().map_or("step", |n| n.value.as_str());
                 edges.push(Edge {
-                    from: step_id,
+                    from: this.clone(),
                     to: id(&a.value.service),
-                    label: a.value.operation.clone(),
+                    label: format!("{}. {name}", number + 1),
                     kind: EdgeKind::Step,
                 });
             }
         }
-        if let (Some(trigger), Some((first, _))) = (&saga.trigger, steps.first()) {
+        if let Some(trigger) = &saga.trigger {
             let from = publishers
                 .get(&trigger.value.0)
-                .map_or_else(|| "external".to_string(), |o| id(o));
+                .map_or_else(|| "external".to_string(), |o| node_of(o));
             external |= from == "external";
             edges.push(Edge {
                 from,
-                to: first.clone(),
+                to: this,
                 label: trigger.value.0.clone(),
                 kind: EdgeKind::Event,
             });
         }
-        clusters.push(Cluster {
-            id: cluster_id,
-            title: format!("saga {}", saga.name.value),
-            steps,
-        });
     }
     if external {
-        nodes.push(("external".to_string(), "external".to_string()));
+        nodes.push(("external".to_string(), vec!["external".to_string()]));
     }
-    Picture {
-        nodes,
-        edges,
-        clusters,
-    }
+    Picture { nodes, edges }
 }
 
 /// The system in the chosen format.
@@ -148,25 +154,18 @@ pub fn render(model: &Model, format: Format) -> String {
 
 fn mermaid(p: &Picture) -> String {
     let mut out = String::from("flowchart LR\n");
-    for (id, label) in &p.nodes {
-        let _ = writeln!(out, "  {id}[\"{}\"]", label.replace("\\n", "<br/>"));
-    }
-    for c in &p.clusters {
-        let _ = writeln!(out, "  subgraph {}[\"{}\"]", c.id, c.title);
-        let _ = writeln!(out, "    direction TB");
-        for (id, label) in &c.steps {
-            let _ = writeln!(out, "    {id}([\"{label}\"])");
-        }
-        for pair in c.steps.windows(2) {
-            let _ = writeln!(out, "    {} --> {}", pair[0].0, pair[1].0);
-        }
-        let _ = writeln!(out, "  end");
+    for (id, lines) in &p.nodes {
+        let shape = if id.starts_with("saga_") {
+            ("([\"", "\"])")
+        } else {
+            ("[\"", "\"]")
+        };
+        let _ = writeln!(out, "  {id}{}{}{}", shape.0, lines.join("<br/>"), shape.1);
     }
     for e in &p.edges {
         let arrow = match e.kind {
             EdgeKind::Event => format!("-- \"{}\" -->", e.label),
-            EdgeKind::Call => format!("-. \"{}\" .->", e.label),
-            EdgeKind::Step => format!("-. \"{}\" .->", e.label),
+            EdgeKind::Call | EdgeKind::Step => format!("-. \"{}\" .->", e.label),
         };
         let _ = writeln!(out, "  {} {arrow} {}", e.from, e.to);
     }
@@ -177,22 +176,13 @@ fn dot(p: &Picture) -> String {
     let mut out = String::from(
         "digraph system {\n  rankdir=LR;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n  edge [fontname=\"Helvetica\", fontsize=10];\n",
     );
-    for (id, label) in &p.nodes {
-        let _ = writeln!(out, "  {id} [label=\"{label}\"];");
-    }
-    for c in &p.clusters {
-        let _ = writeln!(
-            out,
-            "  subgraph cluster_{} {{\n    label=\"{}\";\n    style=dashed;",
-            c.id, c.title
-        );
-        for (id, label) in &c.steps {
-            let _ = writeln!(out, "    {id} [label=\"{label}\", shape=ellipse];");
-        }
-        for pair in c.steps.windows(2) {
-            let _ = writeln!(out, "    {} -> {};", pair[0].0, pair[1].0);
-        }
-        let _ = writeln!(out, "  }}");
+    for (id, lines) in &p.nodes {
+        let shape = if id.starts_with("saga_") {
+            ", shape=ellipse"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "  {id} [label=\"{}\"{shape}];", lines.join("\\n"));
     }
     for e in &p.edges {
         let style = match e.kind {

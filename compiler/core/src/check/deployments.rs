@@ -51,6 +51,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             check_var(key, value, out);
         }
         check_bindings(d, out);
+        check_observability(d, out);
         for env in &d.environments {
             for route in &env.routes {
                 check_route(route, out);
@@ -64,6 +65,20 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
 
 fn check_date(date: &Spanned<String>, out: &mut Diagnostics) {
     if is_real_date(&date.value) {
+        if date.value.as_str() < "2021-11-03" {
+            out.push(
+                Diagnostic::error(
+                    Code::E0601,
+                    date.span,
+                    format!(
+                        "`{}` is before the first Workers compatibility date (2021-11-03)",
+                        date.value
+                    ),
+                )
+                .label("too early")
+                .help("use the date your code was last tested against, like `2025-10-10`"),
+            );
+        }
         return;
     }
     out.push(
@@ -98,12 +113,14 @@ pub fn is_real_date(text: &str) -> bool {
         2 => 28,
         _ => return false,
     };
-    (2021..=2999).contains(&y) && (1..=days).contains(&d)
+    (1..=days).contains(&d) && y >= 1000
 }
 
 fn check_var(key: &Spanned<String>, value: &Node, out: &mut Diagnostics) {
     let by_name = secret_name(&key.value);
-    let by_value = value.as_str().and_then(secret_value);
+    let by_value = value
+        .as_str()
+        .and_then(|v| secret_value(v, !public_name(&key.value)));
     let (span, why) = match (by_name, by_value) {
         (_, Some(why)) => (value.span, why),
         (true, None) => (key.span, "its name says it is a secret".to_string()),
@@ -117,6 +134,13 @@ fn check_var(key: &Spanned<String>, value: &Node, out: &mut Diagnostics) {
                 key.value, key.value
             )),
     );
+}
+
+/// Key names that say "public on purpose" (publishable keys are meant to
+/// be seen by browsers).
+fn public_name(key: &str) -> bool {
+    let upper = key.to_ascii_uppercase();
+    upper.contains("PUBLISHABLE") || upper.contains("PUBLIC")
 }
 
 /// Key names that say "secret".
@@ -134,7 +158,6 @@ pub fn secret_name(key: &str) -> bool {
         "CREDENTIALS",
         "PRIVATE",
         "APIKEY",
-        "AUTH",
     ];
     let harmless = [
         "KEY_ID",
@@ -151,7 +174,9 @@ pub fn secret_name(key: &str) -> bool {
 }
 
 /// Value shapes of well-known credentials, or a long random-looking string.
-pub fn secret_value(value: &str) -> Option<String> {
+/// `guess`: also flag long random-looking strings (off for names that say
+/// the value is public on purpose).
+pub fn secret_value(value: &str, guess: bool) -> Option<String> {
     let v = value.trim();
     let prefixes = [
         ("sk_live_", "a Stripe secret key"),
@@ -184,7 +209,9 @@ pub fn secret_value(value: &str) -> Option<String> {
     {
         return Some("the URL contains a password".to_string());
     }
-    if v.len() >= 24 && !v.contains([' ', '.', '/']) && entropy(v) >= 3.5 && classes(v) >= 3 {
+    let uuid = v.len() == 36 && v.split('-').map(str::len).eq([8, 4, 4, 4, 12]);
+    let path_or_url = v.contains("://") || v.starts_with('/') || v.contains(' ') || v.contains('.');
+    if guess && !uuid && !path_or_url && v.len() >= 24 && entropy(v) >= 3.5 && classes(v) >= 3 {
         return Some(format!(
             "the value is a long random string ({:.1} bits of entropy per character)",
             entropy(v)
@@ -245,6 +272,16 @@ fn check_bindings(d: &Deployment, out: &mut Diagnostics) {
             );
         }
     }
+    // an environment's vars join the inherited namespace
+    for env in &d.environments {
+        for (key, _) in &env.vars {
+            if let Some((first, what)) = names.get(key.value.as_str())
+                && !what.starts_with("a var")
+            {
+                out.push(duplicate(&key.value, key.span, *first, what));
+            }
+        }
+    }
 }
 
 fn duplicate(name: &str, again: Span, first: Span, what: &str) -> Diagnostic {
@@ -293,8 +330,44 @@ fn check_binding(b: &Binding, out: &mut Diagnostics) {
     }
 }
 
+fn check_observability(d: &Deployment, out: &mut Diagnostics) {
+    let sampling = d.observability.as_ref().and_then(|o| o.get("sampling"));
+    if let Some(n) = sampling
+        && let Some(v) = n.to_json().as_f64()
+        && !(0.0..=1.0).contains(&v)
+    {
+        out.push(
+            Diagnostic::error(
+                Code::E0106,
+                n.span,
+                format!("`sampling` is {v}, outside 0 to 1"),
+            )
+            .label("a share of requests")
+            .help("write `0.1` to log one request in ten"),
+        );
+    }
+    let cpu = d.resources.as_ref().and_then(|r| r.get("cpuMs"));
+    if let Some(n) = cpu
+        && let Some(v) = n.to_json().as_i64()
+        && v < 1
+    {
+        out.push(
+            Diagnostic::error(
+                Code::E0106,
+                n.span,
+                format!("`cpuMs` is {v}; a Worker needs some CPU time"),
+            )
+            .label("expected 1 or more"),
+        );
+    }
+}
+
 /// `api.example.com/orders/*`, `*.example.com/*`, `example.com`.
 pub fn route_ok(route: &str) -> bool {
+    let route = route
+        .strip_prefix("https://")
+        .or_else(|| route.strip_prefix("http://"))
+        .unwrap_or(route);
     if route.contains("://") || route.contains(' ') {
         return false;
     }
@@ -308,10 +381,12 @@ pub fn route_ok(route: &str) -> bool {
             .split('.')
             .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         && !host.split(':').next().unwrap_or("").is_empty();
+    // a wildcard is allowed only at the very end of the path
+    let wildcard_ok = path.find('*').is_none_or(|i| i + 1 == path.len());
     let path_ok = path
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "-._~/*%{}".contains(c));
-    host_ok && path_ok
+    host_ok && path_ok && wildcard_ok
 }
 
 fn check_route(route: &Spanned<String>, out: &mut Diagnostics) {
@@ -348,7 +423,7 @@ fn check_strategy(s: &Strategy, out: &mut Diagnostics) {
             .help("add `steps: [5, 25, 100]` (percent of traffic at each step)"),
         );
     }
-    if stepped && s.interval.is_none() {
+    if stepped && !s.has_interval {
         out.push(
             Diagnostic::error(
                 Code::E0608,
@@ -369,7 +444,8 @@ fn check_strategy(s: &Strategy, out: &mut Diagnostics) {
             Diagnostic::error(
                 Code::E0608,
                 span,
-                format!("a `{}` rollout takes no `steps`", kind.unwrap_or("")),
+                format!("an `{}` rollout takes no `steps`", kind.unwrap_or(""))
+                    .replace("an `blue", "a `blue"),
             )
             .label("steps are ignored")
             .help("remove `steps`, or use `canary`"),
@@ -413,6 +489,7 @@ fn check_steps(s: &Strategy, out: &mut Diagnostics) {
     }
     if let Some(last) = s.steps.last()
         && last.value != 100
+        && (1..=100).contains(&last.value)
     {
         out.push(
             Diagnostic::error(
@@ -478,14 +555,19 @@ mod tests {
         assert!(secret_name("api_token"));
         assert!(!secret_name("SMTP_HOST"));
         assert!(!secret_name("STRIPE_PUBLISHABLE_KEY"));
-        assert!(secret_value("sk_live_51H8abcdEFGHijkl").is_some());
-        assert!(secret_value("ghp_abcdefghijklmnopqrstuvwxyz0123456789").is_some());
-        assert!(secret_value("AKIAIOSFODNN7EXAMPLE").is_some());
-        assert!(secret_value("postgres://app:hunter2@db.example.com/app").is_some());
-        assert!(secret_value("q8Zr2LxT9vKp4NwY7cFm3HsJ").is_some());
-        assert!(secret_value("smtp.example.com").is_none());
-        assert!(secret_value("production").is_none());
-        assert!(secret_value("https://api.example.com/v1").is_none());
+        assert!(secret_value("sk_live_51H8abcdEFGHijkl", true).is_some());
+        assert!(secret_value("sk_live_51H8abcdEFGHijkl", false).is_some());
+        assert!(secret_value("ghp_abcdefghijklmnopqrstuvwxyz0123456789", true).is_some());
+        assert!(secret_value("AKIAIOSFODNN7EXAMPLE", true).is_some());
+        assert!(secret_value("postgres://app:hunter2@db.example.com/app", true).is_some());
+        assert!(secret_value("q8Zr2LxT9vKp4NwY7cFm3HsJ", true).is_some());
+        assert!(secret_value("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", true).is_some());
+        assert!(secret_value("q8Zr2LxT9vKp4NwY7cFm3HsJ", false).is_none());
+        assert!(secret_value("3f2b9c1e-8d4a-4e6b-9a7c-1b2d3e4f5a6b", true).is_none());
+        assert!(secret_value("smtp.example.com", true).is_none());
+        assert!(secret_value("production", true).is_none());
+        assert!(secret_value("https://api.example.com/v1", true).is_none());
+        assert!(!secret_name("AUTH_URL"));
     }
 
     #[test]
@@ -496,7 +578,8 @@ mod tests {
         assert!(!is_real_date("2025-13-01"));
         assert!(route_ok("api.example.com/orders/*"));
         assert!(route_ok("*.example.com/*"));
-        assert!(!route_ok("https://api.example.com/orders"));
+        assert!(route_ok("https://api.example.com/orders"));
+        assert!(!route_ok("api.example.com/*/orders"));
         assert!(!route_ok("localhost/orders"));
     }
 }

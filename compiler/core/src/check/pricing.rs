@@ -36,7 +36,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             found
         });
         check_plans(pricing, service, out);
-        dimensions(pricing, out);
+        dimensions(pricing, &service.map(operations).unwrap_or_default(), out);
         if let Some(service) = service {
             unreachable_limits(pricing, service, out);
         }
@@ -170,13 +170,28 @@ fn plan_name(plan: &Plan) -> &str {
 
 /// W0005: walking plans from cheap to dear, none may offer less.
 fn dearer_offers_less(pricing: &Pricing, out: &mut Diagnostics) {
-    let price = |p: &Plan| match &p.price {
-        Some(n) if n.as_str() == Some("custom") => f64::INFINITY,
-        Some(n) => price_value(n).unwrap_or(0.0),
-        None => 0.0,
+    // compare per month, and leave plans with an invalid price to E0502
+    let price = |p: &Plan| -> Option<f64> {
+        let per = if p.interval.as_ref().is_some_and(|i| i.value == "year") {
+            12.0
+        } else {
+            1.0
+        };
+        match &p.price {
+            Some(n) if n.as_str() == Some("custom") => Some(f64::INFINITY),
+            Some(n) => price_value(n).filter(|v| *v >= 0.0).map(|v| v / per),
+            None => Some(0.0),
+        }
     };
     for cheap in &pricing.plans {
-        for dear in pricing.plans.iter().filter(|d| price(d) > price(cheap)) {
+        let Some(cheap_price) = price(cheap) else {
+            continue;
+        };
+        for dear in pricing
+            .plans
+            .iter()
+            .filter(|d| price(d).is_some_and(|p| p > cheap_price))
+        {
             let at = dear.name.as_ref().map_or(dear.span, |n| n.span);
             if let (Some(c), d) = (features(cheap), features(dear))
                 && d.as_ref().is_some_and(|d| !c.is_subset(d))
@@ -248,7 +263,7 @@ fn rate_text(r: &Rate) -> String {
 }
 
 /// W0006: more than four things a buyer pays for.
-fn dimensions(pricing: &Pricing, out: &mut Diagnostics) {
+fn dimensions(pricing: &Pricing, ops: &[&str], out: &mut Diagnostics) {
     let mut dims: BTreeSet<String> = BTreeSet::new();
     if pricing.plans.iter().any(|p| {
         p.price
@@ -259,12 +274,18 @@ fn dimensions(pricing: &Pricing, out: &mut Diagnostics) {
         dims.insert("a plan price".to_string());
     }
     for plan in &pricing.plans {
-        for (key, _) in &plan.limits {
-            dims.insert(format!("`{}` limits", key.value));
+        for (key, rate) in &plan.limits {
+            let known = key.value == REQUESTS || ops.contains(&key.value.as_str());
+            if known && rate.is_some() {
+                dims.insert(format!("`{}` limits", key.value));
+            }
         }
     }
     if pricing.overage.is_some() {
         dims.insert("overage".to_string());
+    }
+    if pricing.trial.is_some() {
+        dims.insert("a trial".to_string());
     }
     let intervals: BTreeSet<&str> = pricing
         .plans

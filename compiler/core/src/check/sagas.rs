@@ -44,7 +44,7 @@ fn check_saga(model: &Model, saga: &Saga, operations: &[String], out: &mut Diagn
         };
         check_step(model, &scope, step, operations, out);
     }
-    end_events(model, saga, out);
+    end_events(saga, out);
     self_trigger(model, saga, out);
 }
 
@@ -117,13 +117,14 @@ fn step_names(saga: &Saga, out: &mut Diagnostics) {
 }
 
 /// Every step but those of the last item needs `compensate` (or `none`).
+/// Every step but those of the last item needs `compensate` (or `none`);
+/// in a last `parallel` group a sibling can still fail, so there too.
 fn compensations_present(saga: &Saga, out: &mut Diagnostics) {
     let count = saga.steps.len();
     for (i, item) in saga.steps.iter().enumerate() {
-        if i + 1 == count {
-            break;
-        }
         let steps: &[Step] = match item {
+            SagaItem::Step(_) if i + 1 == count => continue,
+            SagaItem::Parallel { steps, .. } if i + 1 == count && steps.len() < 2 => continue,
             SagaItem::Step(s) => std::slice::from_ref(s),
             SagaItem::Parallel { steps, .. } => steps,
         };
@@ -135,7 +136,7 @@ fn compensations_present(saga: &Saga, out: &mut Diagnostics) {
             let name = step.name.as_ref().map_or("this step", |n| n.value.as_str());
             out.push(
                 Diagnostic::error(Code::E0403, at, format!("step `{name}` has no compensation"))
-                    .label("a later step can fail, and this one cannot be undone")
+                    .label("another step can fail after it, and this one cannot be undone")
                     .help("add `compensate: Service.operation`, or `compensate: none` when nothing needs undoing"),
             );
         }
@@ -258,29 +259,55 @@ fn given_input<'m>(
         );
         return None;
     };
+    let first = segments.first().map(|(s, _)| s.as_str()).unwrap_or("");
+    if first != "input" && first != "steps" {
+        let steps = scope.earlier.iter().chain(scope.later.iter());
+        if steps
+            .clone()
+            .any(|s| s.name.as_ref().is_some_and(|n| n.value == first))
+        {
+            out.push(
+                Diagnostic::error(
+                    Code::E0411,
+                    node.sub_span(0..text.len()),
+                    format!("`{text}` is not a reference to saga data"),
+                )
+                .label("a step's output is read through `steps.`")
+                .help(format!("write `steps.{text}`")),
+            );
+            return None;
+        }
+    }
     let resolved = scope.resolve(node, &segments, &std::collections::HashSet::new(), out)?;
     Some((resolved.ty, node.sub_span(0..text.len())))
 }
 
 /// `onSuccess`/`onFailure` must be events someone publishes.
-fn end_events(model: &Model, saga: &Saga, out: &mut Diagnostics) {
-    let publishers = super::events::publishers(model);
+fn end_events(saga: &Saga, out: &mut Diagnostics) {
+    let declared: Vec<&str> = saga
+        .publishes
+        .iter()
+        .map(|p| p.event.value.0.as_str())
+        .collect();
     for (key, event) in [
         ("onSuccess", &saga.on_success),
         ("onFailure", &saga.on_failure),
     ] {
         let Some(event) = event else { continue };
-        if !publishers.contains_key(&event.value.0) {
+        if !declared.contains(&event.value.0.as_str()) {
             let d = Diagnostic::error(
                 Code::E0410,
                 event.span,
-                format!("`{key}` names `{}`, which nobody publishes", event.value.0),
+                format!(
+                    "`{key}` names `{}`, which the saga does not declare in `publishes:`",
+                    event.value.0
+                ),
             )
-            .label("not declared");
-            let help = suggest::did_you_mean(&event.value.0, publishers.keys().map(String::as_str))
+            .label("not declared by the saga");
+            let help = suggest::did_you_mean(&event.value.0, declared.iter().copied())
                 .unwrap_or_else(|| {
                     format!(
-                        "declare it in the saga's `publishes:` (`{}: <payload type>`)",
+                        "declare it in the saga's `publishes:` (`{}: <the saga's input type>`)",
                         event.value.0
                     )
                 });

@@ -132,12 +132,15 @@ fn event_cycles(model: &Model, out: &mut Diagnostics) {
     }
 }
 
+/// A path through the event graph: each event with the edge taken from it.
+type EventPath<'g> = [(&'g str, &'g Edge)];
+
 fn walk<'g>(
     graph: &'g BTreeMap<String, Vec<Edge>>,
     start: &'g str,
     current: &'g str,
     path: &mut Vec<(&'g str, &'g Edge)>,
-    report: &mut dyn FnMut(&[(&'g str, &'g Edge)]),
+    report: &mut dyn FnMut(&EventPath<'g>),
 ) {
     if path.len() > 32 {
         return;

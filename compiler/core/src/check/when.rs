@@ -97,9 +97,14 @@ impl Checker<'_, '_> {
     fn expr(&self, e: &Expr, guards: &HashSet<String>, out: &mut Diagnostics) -> Kind {
         match &e.kind {
             ExprKind::Or(items) => {
+                // `p == null or <uses p>`: past the first side, p is present
+                let mut guards = guards.clone();
                 for item in items {
-                    let k = self.expr(item, guards, out);
+                    let k = self.expr(item, &guards, out);
                     self.expect_bool(&k, &item.range, "each side of `or`", out);
+                    if let Some(path) = null_check(item, CmpOp::Eq) {
+                        guards.insert(path);
+                    }
                 }
                 Kind::Bool
             }
@@ -108,7 +113,7 @@ impl Checker<'_, '_> {
                 for item in items {
                     let k = self.expr(item, &guards, out);
                     self.expect_bool(&k, &item.range, "each side of `and`", out);
-                    if let Some(path) = null_check(item) {
+                    if let Some(path) = null_check(item, CmpOp::Ne) {
                         guards.insert(path);
                     }
                 }
@@ -292,11 +297,15 @@ impl Checker<'_, '_> {
     }
 }
 
-/// `p != null` (or `null != p`): the path `p` is known to be present.
-fn null_check(e: &Expr) -> Option<String> {
-    let ExprKind::Compare(l, CmpOp::Ne, _, r) = &e.kind else {
+/// `p != null` (with `Ne`) or `p == null` (with `Eq`), either way round:
+/// the path `p`, present in the next `and` (or `or`) operands.
+fn null_check(e: &Expr, wanted: CmpOp) -> Option<String> {
+    let ExprKind::Compare(l, op, _, r) = &e.kind else {
         return None;
     };
+    if *op != wanted {
+        return None;
+    }
     let path = match (&l.kind, &r.kind) {
         (ExprKind::Path(p), ExprKind::Null) | (ExprKind::Null, ExprKind::Path(p)) => p,
         _ => return None,
@@ -310,14 +319,15 @@ fn null_check(e: &Expr) -> Option<String> {
 }
 
 fn comparable(l: &Kind, r: &Kind) -> bool {
-    match (l, r) {
+    matches!(
+        (l, r),
         (Kind::Number, Kind::Number)
-        | (Kind::Bool, Kind::Bool)
-        | (Kind::Temporal, Kind::Temporal) => true,
-        (Kind::Text(_), Kind::Text(_)) => true,
-        (Kind::Temporal, Kind::Text(None)) | (Kind::Text(None), Kind::Temporal) => true,
-        _ => false,
-    }
+            | (Kind::Bool, Kind::Bool)
+            | (Kind::Temporal, Kind::Temporal)
+            | (Kind::Text(_), Kind::Text(_))
+            | (Kind::Temporal, Kind::Text(None))
+            | (Kind::Text(None), Kind::Temporal)
+    )
 }
 
 fn kind_of(scope: &Scope<'_>, ty: Ty<'_>) -> Kind {

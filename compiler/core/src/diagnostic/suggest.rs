@@ -19,15 +19,16 @@ where
             continue;
         }
         let cand = candidate.to_ascii_lowercase();
+        let edits = strsim::normalized_damerau_levenshtein(&lower, &cand);
         let score = if cand == lower {
             2.0
         } else if cand.len() >= 3
             && lower.len() >= 3
             && (cand.starts_with(&lower) || lower.starts_with(&cand))
         {
-            0.75
+            edits.max(0.75)
         } else {
-            strsim::normalized_damerau_levenshtein(&lower, &cand)
+            edits
         };
         if score >= 0.7 && best.is_none_or(|(s, c)| score > s || (score == s && candidate < c)) {
             best = Some((score, candidate));

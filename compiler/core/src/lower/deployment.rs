@@ -64,6 +64,7 @@ fn strategy(e: &Entry) -> Strategy {
             .collect(),
         steps_span: v.entry("steps").map(|s| s.key.span),
         interval: read::duration(v.get("interval")),
+        has_interval: v.get("interval").is_some(),
         rollback: entries(v.get("rollback"))
             .map(|r| (r.key.clone(), r.value.clone()))
             .collect(),

@@ -712,7 +712,7 @@ static STRATEGY: Block = Block {
             "rollback",
             Value::Map {
                 key: &Value::String,
-                value: &Value::String,
+                value: &Value::Any,
             },
             "Thresholds that roll back: `errorRate: 1%`, `p95: 500ms`",
         ),
@@ -733,6 +733,29 @@ static ENVIRONMENT: Block = Block {
             "Plain variables",
         ),
         opt("strategy", Value::Block(&STRATEGY), "Rollout strategy"),
+    ],
+};
+
+static RESOURCES: Block = Block {
+    name: "Resources",
+    description: "Limits of the Worker",
+    fields: &[opt(
+        "cpuMs",
+        Value::Integer,
+        "CPU time per request, in milliseconds (Cloudflare `limits.cpu_ms`)",
+    )],
+};
+
+static OBSERVABILITY: Block = Block {
+    name: "Observability",
+    description: "Workers logs",
+    fields: &[
+        opt("logs", Value::Boolean, "Keep Workers logs"),
+        opt(
+            "sampling",
+            Value::Number,
+            "Share of requests logged, 0 to 1",
+        ),
     ],
 };
 
@@ -780,18 +803,12 @@ pub static DEPLOYMENT_DOC: Block = Block {
         ),
         opt(
             "resources",
-            Value::Map {
-                key: &Value::String,
-                value: &Value::Any,
-            },
+            Value::Block(&RESOURCES),
             "Limits such as `cpuMs`",
         ),
         opt(
             "observability",
-            Value::Map {
-                key: &Value::String,
-                value: &Value::Any,
-            },
+            Value::Block(&OBSERVABILITY),
             "Logs and sampling",
         ),
         opt(

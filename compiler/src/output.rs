@@ -66,7 +66,9 @@ pub fn plan(out: &Path, artifacts: &[Artifact], targets: &[String]) -> Plan {
             Ok(_) if !previous.files.contains_key(&a.path) => plan.foreign.push(a.path.clone()),
             _ => plan.write.push(a.path.clone()),
         }
-        plan.manifest.files.insert(a.path.clone(), a.target.to_string());
+        plan.manifest
+            .files
+            .insert(a.path.clone(), a.target.to_string());
     }
     for (path, target) in &previous.files {
         if plan.manifest.files.contains_key(path) {
@@ -109,7 +111,10 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     let mut tmp: PathBuf = path.to_path_buf();
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     tmp.set_file_name(format!(".{name}.svcc-tmp"));
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)

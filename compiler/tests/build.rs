@@ -9,7 +9,11 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn svcc(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_svcc")).args(args).current_dir(dir).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_svcc"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
 }
 
 fn stderr(o: &Output) -> String {
@@ -27,7 +31,11 @@ const BILLING: &str = "kind: Service\nname: BillingService\nroutes:\n  GET /invo
 
 fn project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "svcc.toml", "[project]\nname = \"demo\"\nversion = \"0.1.0\"\n[build]\ntargets = [\"openapi\", \"asyncapi\"]\n");
+    write(
+        dir.path(),
+        "svcc.toml",
+        "[project]\nname = \"demo\"\nversion = \"0.1.0\"\n[build]\ntargets = [\"openapi\", \"asyncapi\"]\n",
+    );
     write(dir.path(), "manifests/orders.yaml", ORDERS);
     write(dir.path(), "manifests/billing.yaml", BILLING);
     dir
@@ -42,22 +50,38 @@ fn builds_each_document_and_a_manifest() {
     let dir = project();
     let out = svcc(dir.path(), &["build"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    for f in ["gen/openapi/order-service.openapi.yaml", "gen/openapi/billing-service.openapi.yaml", "gen/asyncapi/demo.asyncapi.yaml", "gen/.svcc-manifest.json"] {
+    for f in [
+        "gen/openapi/order-service.openapi.yaml",
+        "gen/openapi/billing-service.openapi.yaml",
+        "gen/asyncapi/demo.asyncapi.yaml",
+        "gen/.svcc-manifest.json",
+    ] {
         assert!(dir.path().join(f).is_file(), "{f} missing");
     }
-    let doc = String::from_utf8(read(dir.path(), "gen/openapi/order-service.openapi.yaml")).unwrap();
+    let doc =
+        String::from_utf8(read(dir.path(), "gen/openapi/order-service.openapi.yaml")).unwrap();
     assert!(doc.starts_with("openapi: 3.1.0\n"), "{doc}");
-    assert!(doc.contains("OrderInput"), "a type with readOnly fields gets a request variant");
+    assert!(
+        doc.contains("OrderInput"),
+        "a type with readOnly fields gets a request variant"
+    );
 }
 
 #[test]
 fn an_error_writes_nothing() {
     let dir = project();
-    write(dir.path(), "manifests/orders.yaml", &ORDERS.replace("output: Order\n  POST", "output: Ordr\n  POST"));
+    write(
+        dir.path(),
+        "manifests/orders.yaml",
+        &ORDERS.replace("output: Order\n  POST", "output: Ordr\n  POST"),
+    );
     let out = svcc(dir.path(), &["build"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("E0200"));
-    assert!(!dir.path().join("gen").exists(), "nothing may be written when the check fails");
+    assert!(
+        !dir.path().join("gen").exists(),
+        "nothing may be written when the check fails"
+    );
 }
 
 #[test]
@@ -69,8 +93,16 @@ fn a_rebuild_rewrites_nothing_and_output_is_byte_identical() {
     let bytes = std::fs::read(&path).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(20));
     let out = svcc(dir.path(), &["build"]);
-    assert!(stderr(&out).contains("0 written, 3 unchanged"), "{}", stderr(&out));
-    assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), before, "unchanged file keeps its mtime");
+    assert!(
+        stderr(&out).contains("0 written, 3 unchanged"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().modified().unwrap(),
+        before,
+        "unchanged file keeps its mtime"
+    );
     assert_eq!(std::fs::read(&path).unwrap(), bytes);
 }
 
@@ -82,15 +114,27 @@ fn stale_files_are_removed_and_foreign_files_never_touched() {
     std::fs::remove_file(dir.path().join("manifests/billing.yaml")).unwrap();
     let out = svcc(dir.path(), &["build"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(!dir.path().join("gen/openapi/billing-service.openapi.yaml").exists(), "stale file removed");
+    assert!(
+        !dir.path()
+            .join("gen/openapi/billing-service.openapi.yaml")
+            .exists(),
+        "stale file removed"
+    );
     assert_eq!(read(dir.path(), "gen/notes.txt"), b"mine\n");
     // a file svcc never wrote, in the way of one it wants to write
     write(dir.path(), "manifests/billing.yaml", BILLING);
-    write(dir.path(), "gen/openapi/billing-service.openapi.yaml", "hand written\n");
+    write(
+        dir.path(),
+        "gen/openapi/billing-service.openapi.yaml",
+        "hand written\n",
+    );
     let out = svcc(dir.path(), &["build"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("was not written by svcc"));
-    assert_eq!(read(dir.path(), "gen/openapi/billing-service.openapi.yaml"), b"hand written\n");
+    assert_eq!(
+        read(dir.path(), "gen/openapi/billing-service.openapi.yaml"),
+        b"hand written\n"
+    );
 }
 
 #[test]
@@ -98,11 +142,22 @@ fn check_mode_writes_nothing_and_lists_differences() {
     let dir = project();
     let out = svcc(dir.path(), &["build", "--check"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("would write   gen/openapi/order-service.openapi.yaml"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("would write   gen/openapi/order-service.openapi.yaml"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!dir.path().join("gen").exists());
     svcc(dir.path(), &["build"]);
-    assert_eq!(svcc(dir.path(), &["build", "--check"]).status.code(), Some(0));
-    write(dir.path(), "manifests/orders.yaml", &ORDERS.replace("version: 1.0.0", "version: 1.1.0"));
+    assert_eq!(
+        svcc(dir.path(), &["build", "--check"]).status.code(),
+        Some(0)
+    );
+    write(
+        dir.path(),
+        "manifests/orders.yaml",
+        &ORDERS.replace("version: 1.0.0", "version: 1.1.0"),
+    );
     let out = svcc(dir.path(), &["build", "--check"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("order-service.openapi.yaml"));
@@ -112,12 +167,34 @@ fn check_mode_writes_nothing_and_lists_differences() {
 fn a_target_subset_keeps_the_other_targets_files() {
     let dir = project();
     svcc(dir.path(), &["build"]);
-    let out = svcc(dir.path(), &["build", "--target", "openapi", "--openapi-format", "json"]);
+    let out = svcc(
+        dir.path(),
+        &["build", "--target", "openapi", "--openapi-format", "json"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(dir.path().join("gen/asyncapi/demo.asyncapi.yaml").exists(), "asyncapi output kept");
-    assert!(dir.path().join("gen/openapi/order-service.openapi.json").exists());
-    assert!(!dir.path().join("gen/openapi/order-service.openapi.yaml").exists(), "the YAML form is stale now");
-    let json: serde_json::Value = serde_json::from_slice(&read(dir.path(), "gen/openapi/order-service.openapi.json")).unwrap();
+    assert!(
+        dir.path().join("gen/asyncapi/demo.asyncapi.yaml").exists(),
+        "asyncapi output kept"
+    );
+    assert!(
+        dir.path()
+            .join("gen/openapi/order-service.openapi.json")
+            .exists()
+    );
+    assert!(
+        !dir.path()
+            .join("gen/openapi/order-service.openapi.yaml")
+            .exists(),
+        "the YAML form is stale now"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&read(dir.path(), "gen/openapi/order-service.openapi.json"))
+            .unwrap();
     assert_eq!(json["openapi"], "3.1.0");
-    assert_eq!(svcc(dir.path(), &["build", "--target", "terraform"]).status.code(), Some(2));
+    assert_eq!(
+        svcc(dir.path(), &["build", "--target", "terraform"])
+            .status
+            .code(),
+        Some(2)
+    );
 }

@@ -12,7 +12,12 @@ use svcc_core::emit::{self, DocFormat, IMPLEMENTED, Options};
 use svcc_core::project::TARGETS;
 
 /// Runs `svcc build`; returns the exit status.
-pub fn run(check_only: bool, target: Vec<String>, format: OpenapiFormat, project: Option<PathBuf>) -> u8 {
+pub fn run(
+    check_only: bool,
+    target: Vec<String>,
+    format: OpenapiFormat,
+    project: Option<PathBuf>,
+) -> u8 {
     let start = match start_dir(project) {
         Ok(d) => d,
         Err(code) => return code,
@@ -26,20 +31,42 @@ pub fn run(check_only: bool, target: Vec<String>, format: OpenapiFormat, project
         Err(e) => return fatal(&e.0),
     };
     if !analysis.diagnostics.is_empty() {
-        let text = render::human(&analysis.sources, &analysis.diagnostics, use_colour(ColorChoice::Auto));
+        let text = render::human(
+            &analysis.sources,
+            &analysis.diagnostics,
+            use_colour(ColorChoice::Auto),
+        );
         let _ = std::io::stderr().write_all(text.as_bytes());
     }
-    if analysis.diagnostics.iter().any(|d| d.severity == Severity::Error) {
+    if analysis
+        .diagnostics
+        .iter()
+        .any(|d| d.severity == Severity::Error)
+    {
         eprintln!("error: not building: fix the errors above first (nothing was written)");
         return 1;
     }
-    let targets = if target.is_empty() { analysis.config.targets.clone() } else { target };
+    let targets = if target.is_empty() {
+        analysis.config.targets.clone()
+    } else {
+        target
+    };
     if let Some(bad) = targets.iter().find(|t| !TARGETS.contains(&t.as_str())) {
-        return fatal(&format!("unknown target `{bad}` (targets: {})", TARGETS.join(", ")));
+        return fatal(&format!(
+            "unknown target `{bad}` (targets: {})",
+            TARGETS.join(", ")
+        ));
     }
-    let skipped: Vec<&str> = targets.iter().map(String::as_str).filter(|t| !IMPLEMENTED.contains(t)).collect();
+    let skipped: Vec<&str> = targets
+        .iter()
+        .map(String::as_str)
+        .filter(|t| !IMPLEMENTED.contains(t))
+        .collect();
     if !skipped.is_empty() {
-        eprintln!("note: skipping {}: not implemented in this version of svcc", skipped.join(", "));
+        eprintln!(
+            "note: skipping {}: not implemented in this version of svcc",
+            skipped.join(", ")
+        );
     }
     let options = Options {
         targets: targets.clone(),
@@ -53,7 +80,10 @@ pub fn run(check_only: bool, target: Vec<String>, format: OpenapiFormat, project
     let plan = output::plan(&out, &artifacts, &targets);
     if !plan.foreign.is_empty() {
         for f in &plan.foreign {
-            eprintln!("error: `{}` exists and was not written by svcc; move it away (svcc never replaces files it did not write)", out.join(f).display());
+            eprintln!(
+                "error: `{}` exists and was not written by svcc; move it away (svcc never replaces files it did not write)",
+                out.join(f).display()
+            );
         }
         return 2;
     }

@@ -122,7 +122,12 @@ pub fn run(args: Args) -> u8 {
         Command::Init { name } => init::run(&name),
         Command::Explain { code } => explain(&code),
         Command::Graph { format, project } => graph(format, project),
-        Command::Build { check, target, openapi_format, project } => build::run(check, target, openapi_format, project),
+        Command::Build {
+            check,
+            target,
+            openapi_format,
+            project,
+        } => build::run(check, target, openapi_format, project),
         Command::Schema => {
             print!("{}", svcc_core::schema::manifest_schema());
             0

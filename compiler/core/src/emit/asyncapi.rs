@@ -16,15 +16,31 @@ pub fn document(model: &Model, project: &str, version: &str) -> Value {
     let mut events: Vec<(String, Option<&crate::ast::TypeExpr>, Option<String>)> = Vec::new();
     for s in &model.ast.services {
         for p in &s.publishes {
-            events.push((p.event.value.0.clone(), p.payload.as_ref(), p.description.clone()));
+            events.push((
+                p.event.value.0.clone(),
+                p.payload.as_ref(),
+                p.description.clone(),
+            ));
         }
-        for sub in s.subscribes.iter().filter(|s| s.external.as_ref().is_some_and(|e| e.value)) {
-            events.push((sub.event.value.0.clone(), sub.payload.as_ref(), Some("Published outside this project".into())));
+        for sub in s
+            .subscribes
+            .iter()
+            .filter(|s| s.external.as_ref().is_some_and(|e| e.value))
+        {
+            events.push((
+                sub.event.value.0.clone(),
+                sub.payload.as_ref(),
+                Some("Published outside this project".into()),
+            ));
         }
     }
     for saga in &model.ast.sagas {
         for p in &saga.publishes {
-            events.push((p.event.value.0.clone(), p.payload.as_ref(), Some(format!("Published by saga {}", saga.name.value))));
+            events.push((
+                p.event.value.0.clone(),
+                p.payload.as_ref(),
+                Some(format!("Published by saga {}", saga.name.value)),
+            ));
         }
     }
     events.sort_by(|a, b| a.0.cmp(&b.0));
@@ -39,19 +55,29 @@ pub fn document(model: &Model, project: &str, version: &str) -> Value {
             "payload": payload.map_or(json!({}), |p| components.expr(p, Mode::Response)),
         });
         messages.insert(id.clone(), message);
-        channels.insert(id.clone(), json!({
-            "address": queue_name(event),
-            "messages": { id.clone(): { "$ref": format!("#/components/messages/{id}") } },
-        }));
+        channels.insert(
+            id.clone(),
+            json!({
+                "address": queue_name(event),
+                "messages": { id.clone(): { "$ref": format!("#/components/messages/{id}") } },
+            }),
+        );
         if let Some(sender) = publishers.get(event) {
-            operations.insert(format!("{}Sends{id}", operation_prefix(sender)), json!({
-                "action": "send",
-                "channel": { "$ref": format!("#/channels/{id}") },
-                "summary": format!("{sender} publishes `{event}`"),
-            }));
+            operations.insert(
+                format!("{}Sends{id}", operation_prefix(sender)),
+                json!({
+                    "action": "send",
+                    "channel": { "$ref": format!("#/channels/{id}") },
+                    "summary": format!("{sender} publishes `{event}`"),
+                }),
+            );
         }
         for s in &model.ast.services {
-            for sub in s.subscribes.iter().filter(|sub| &sub.event.value.0 == event) {
+            for sub in s
+                .subscribes
+                .iter()
+                .filter(|sub| &sub.event.value.0 == event)
+            {
                 operations.insert(format!("{}Receives{id}", operation_prefix(&s.name.value)), json!({
                     "action": "receive",
                     "channel": { "$ref": format!("#/channels/{id}") },
@@ -59,12 +85,20 @@ pub fn document(model: &Model, project: &str, version: &str) -> Value {
                 }));
             }
         }
-        for saga in model.ast.sagas.iter().filter(|s| s.trigger.as_ref().is_some_and(|t| &t.value.0 == event)) {
-            operations.insert(format!("{}Receives{id}", operation_prefix(&saga.name.value)), json!({
-                "action": "receive",
-                "channel": { "$ref": format!("#/channels/{id}") },
-                "summary": format!("saga {} starts", saga.name.value),
-            }));
+        for saga in model
+            .ast
+            .sagas
+            .iter()
+            .filter(|s| s.trigger.as_ref().is_some_and(|t| &t.value.0 == event))
+        {
+            operations.insert(
+                format!("{}Receives{id}", operation_prefix(&saga.name.value)),
+                json!({
+                    "action": "receive",
+                    "channel": { "$ref": format!("#/channels/{id}") },
+                    "summary": format!("saga {} starts", saga.name.value),
+                }),
+            );
         }
     }
     components.finish();

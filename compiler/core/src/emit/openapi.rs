@@ -29,7 +29,10 @@ pub fn document(model: &Model, service: &Service) -> Value {
         for t in route_tags(service, route) {
             tags.insert(t, ());
         }
-        paths.entry(route.path.clone()).or_default().insert(method(route.method.value).into(), op);
+        paths
+            .entry(route.path.clone())
+            .or_default()
+            .insert(method(route.method.value).into(), op);
     }
     for e in &service.errors {
         let schema = problem_schema(e, &mut components);
@@ -73,7 +76,11 @@ fn info(service: &Service) -> Value {
 /// Servers: each deployment environment's routes, then the local runtime.
 fn servers(model: &Model, service: &Service) -> Vec<Value> {
     let mut out = Vec::new();
-    for d in model.ast.deployments.iter().filter(|d| d.service.as_ref().is_some_and(|s| s.value == service.name.value)) {
+    for d in model.ast.deployments.iter().filter(|d| {
+        d.service
+            .as_ref()
+            .is_some_and(|s| s.value == service.name.value)
+    }) {
         for env in &d.environments {
             for r in &env.routes {
                 let host_path = r.value.trim_end_matches('*').trim_end_matches('/');
@@ -130,14 +137,29 @@ fn auth_applies(service: &Service, route: &Route) -> bool {
     service.has_auth() && route.auth.as_ref().is_none_or(|a| a.value != "none")
 }
 
-fn operation(model: &Model, service: &Service, route: &Route, components: &mut Components<'_>, builtins: &mut BTreeMap<&'static str, ()>) -> Value {
+fn operation(
+    model: &Model,
+    service: &Service,
+    route: &Route,
+    components: &mut Components<'_>,
+    builtins: &mut BTreeMap<&'static str, ()>,
+) -> Value {
     let mut op = Map::new();
     if let Some(o) = &route.operation {
         op.insert("operationId".into(), Value::String(o.value.clone()));
     }
-    let summary = route.summary.clone().unwrap_or_else(|| format!("{} {}", route.method.value.as_str(), route.path));
+    let summary = route
+        .summary
+        .clone()
+        .unwrap_or_else(|| format!("{} {}", route.method.value.as_str(), route.path));
     op.insert("summary".into(), Value::String(summary));
-    let description = route.description.clone().unwrap_or_else(|| format!("`{}` of {}.", route.operation.as_ref().map_or("", |o| o.value.as_str()), service.name.value));
+    let description = route.description.clone().unwrap_or_else(|| {
+        format!(
+            "`{}` of {}.",
+            route.operation.as_ref().map_or("", |o| o.value.as_str()),
+            service.name.value
+        )
+    });
     op.insert("description".into(), Value::String(description));
     op.insert("tags".into(), json!(route_tags(service, route)));
     if route.deprecated {
@@ -160,7 +182,9 @@ fn operation(model: &Model, service: &Service, route: &Route, components: &mut C
     }
     let mut builtin = |code: &str, name: &'static str| {
         builtins.insert(name, ());
-        responses.entry(code.to_string()).or_insert_with(|| json!({ "$ref": format!("#/components/responses/{name}") }));
+        responses
+            .entry(code.to_string())
+            .or_insert_with(|| json!({ "$ref": format!("#/components/responses/{name}") }));
     };
     if has_params || route.input.is_some() {
         builtin("400", "BadRequest");
@@ -171,14 +195,24 @@ fn operation(model: &Model, service: &Service, route: &Route, components: &mut C
             builtin("403", "Forbidden");
         }
     }
-    if route.segments.iter().any(|(s, _)| matches!(s, Segment::Param(_))) {
+    if route
+        .segments
+        .iter()
+        .any(|(s, _)| matches!(s, Segment::Param(_)))
+    {
         builtin("404", "NotFound");
     }
     if route.rate_limit.is_some() || plans(model, service).is_some() {
         builtin("429", "TooManyRequests");
     }
     builtin("500", "InternalError");
-    op.insert("responses".into(), Value::Object(responses));
+    // responses in status order
+    let mut sorted: Vec<(String, Value)> = responses.into_iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    op.insert(
+        "responses".into(),
+        Value::Object(sorted.into_iter().collect()),
+    );
     if let Some(security) = security(service, route) {
         op.insert("security".into(), security);
     }
@@ -229,7 +263,9 @@ fn success(route: &Route, status: u16, components: &mut Components<'_>) -> Value
         });
     }
     match (&route.output, status) {
-        (Some(output), s) if s != 204 => json!({ "description": description, "content": { "application/json": { "schema": components.expr(output, Mode::Response) } } }),
+        (Some(output), s) if s != 204 => {
+            json!({ "description": description, "content": { "application/json": { "schema": components.expr(output, Mode::Response) } } })
+        }
         _ => json!({ "description": description }),
     }
 }
@@ -251,11 +287,22 @@ fn problem_name(e: &ErrorDef) -> String {
 }
 
 fn declared_response(errors: &[&ErrorDef]) -> Value {
-    let refs: Vec<Value> = errors.iter().map(|e| json!({ "$ref": format!("#/components/schemas/{}", problem_name(e)) })).collect();
-    let schema = if refs.len() == 1 { refs[0].clone() } else { json!({ "oneOf": refs }) };
+    let refs: Vec<Value> = errors
+        .iter()
+        .map(|e| json!({ "$ref": format!("#/components/schemas/{}", problem_name(e)) }))
+        .collect();
+    let schema = if refs.len() == 1 {
+        refs[0].clone()
+    } else {
+        json!({ "oneOf": refs })
+    };
     let description = errors
         .iter()
-        .map(|e| e.description.clone().unwrap_or_else(|| e.name.value.clone()))
+        .map(|e| {
+            e.description
+                .clone()
+                .unwrap_or_else(|| e.name.value.clone())
+        })
         .collect::<Vec<_>>()
         .join("; ");
     json!({ "description": description, "content": { "application/problem+json": { "schema": schema } } })
@@ -294,7 +341,13 @@ fn problem_schema(e: &ErrorDef, components: &mut Components<'_>) -> Value {
     }
     let mut schema = json!({ "allOf": [{ "$ref": "#/components/schemas/Problem" }, own] });
     if let Value::Object(m) = &mut schema {
-        let d = e.description.clone().unwrap_or_else(|| format!("{} ({})", e.name.value, e.status.as_ref().map_or(0, |s| s.value)));
+        let d = e.description.clone().unwrap_or_else(|| {
+            format!(
+                "{} ({})",
+                e.name.value,
+                e.status.as_ref().map_or(0, |s| s.value)
+            )
+        });
         m.insert("description".into(), Value::String(d));
     }
     schema
@@ -302,11 +355,20 @@ fn problem_schema(e: &ErrorDef, components: &mut Components<'_>) -> Value {
 
 fn builtin_responses(used: &BTreeMap<&'static str, ()>) -> Value {
     let all = [
-        ("BadRequest", "The request's parameters or body do not match the contract"),
+        (
+            "BadRequest",
+            "The request's parameters or body do not match the contract",
+        ),
         ("Unauthorized", "No valid credentials"),
-        ("Forbidden", "The caller's role does not grant this operation"),
+        (
+            "Forbidden",
+            "The caller's role does not grant this operation",
+        ),
         ("NotFound", "No resource with this identifier"),
-        ("TooManyRequests", "A rate limit or plan quota is used up; see `Retry-After`"),
+        (
+            "TooManyRequests",
+            "A rate limit or plan quota is used up; see `Retry-After`",
+        ),
         ("InternalError", "The service failed"),
     ];
     let mut out = Map::new();
@@ -332,18 +394,22 @@ fn scheme_name(service: &Service) -> Option<&'static str> {
 
 fn security_scheme(service: &Service) -> Option<Value> {
     Some(match scheme_name(service)? {
-        "bearerAuth" => json!({ "bearerAuth": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" } }),
+        "bearerAuth" => {
+            json!({ "bearerAuth": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" } })
+        }
         _ => json!({ "apiKeyAuth": { "type": "apiKey", "in": "header", "name": "X-API-Key" } }),
     })
 }
 
 fn security(service: &Service, route: &Route) -> Option<Value> {
     let name = scheme_name(service)?;
-    Some(match route.auth.as_ref().map_or("required", |a| a.value.as_str()) {
-        "none" => json!([]),
-        "optional" => json!([{ name: [] }, {}]),
-        _ => json!([{ name: [] }]),
-    })
+    Some(
+        match route.auth.as_ref().map_or("required", |a| a.value.as_str()) {
+            "none" => json!([]),
+            "optional" => json!([{ name: [] }, {}]),
+            _ => json!([{ name: [] }]),
+        },
+    )
 }
 
 fn extensions(route: &Route, op: &mut Map<String, Value>) {
@@ -360,13 +426,28 @@ fn extensions(route: &Route, op: &mut Map<String, Value>) {
             Some(crate::syntax::rate::Scope::Global) => "global",
             _ => "key",
         };
-        op.insert("x-svcc-rate-limit".into(), json!({ "limit": r.value.count, "window": unit, "per": scope }));
+        op.insert(
+            "x-svcc-rate-limit".into(),
+            json!({ "limit": r.value.count, "window": unit, "per": scope }),
+        );
     }
     if route.idempotent.as_ref().is_some_and(|i| i.value) {
-        op.insert("x-svcc-idempotent".into(), json!({ "header": "Idempotency-Key" }));
+        op.insert(
+            "x-svcc-idempotent".into(),
+            json!({ "header": "Idempotency-Key" }),
+        );
     }
     if !route.emits.is_empty() {
-        op.insert("x-svcc-emits".into(), json!(route.emits.iter().map(|e| e.value.0.as_str()).collect::<Vec<_>>()));
+        op.insert(
+            "x-svcc-emits".into(),
+            json!(
+                route
+                    .emits
+                    .iter()
+                    .map(|e| e.value.0.as_str())
+                    .collect::<Vec<_>>()
+            ),
+        );
     }
     if let Some(c) = &route.cache {
         op.insert("x-svcc-cache-seconds".into(), json!(c.value.millis / 1000));
@@ -385,7 +466,11 @@ fn plans(model: &Model, service: &Service) -> Option<Value> {
         .ast
         .pricing
         .iter()
-        .filter(|p| p.service.as_ref().is_some_and(|s| s.value == service.name.value))
+        .filter(|p| {
+            p.service
+                .as_ref()
+                .is_some_and(|s| s.value == service.name.value)
+        })
         .collect();
     if pricing.is_empty() {
         return None;

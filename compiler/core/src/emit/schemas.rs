@@ -13,7 +13,9 @@
 //!   component without them, used for request bodies; `writeOnly` fields are
 //!   left out of the plain (response) component.
 
-use crate::ast::{Constraints, Field, Origin, Primitive, TypeBody, TypeDef, TypeExpr, TypeExprKind};
+use crate::ast::{
+    Constraints, Field, Origin, Primitive, TypeBody, TypeDef, TypeExpr, TypeExprKind,
+};
 use crate::load::Node;
 use crate::resolve::Model;
 use serde_json::{Map, Value, json};
@@ -40,18 +42,30 @@ pub struct Components<'m> {
 impl<'m> Components<'m> {
     /// An empty set.
     pub fn new(model: &'m Model) -> Self {
-        Components { model, pending: BTreeSet::new(), schemas: BTreeMap::new() }
+        Components {
+            model,
+            pending: BTreeSet::new(),
+            schemas: BTreeMap::new(),
+        }
     }
 
     /// The component name of a type in a mode (`Order`, `OrderInput`).
     pub fn name(&self, index: usize, mode: Mode) -> String {
-        let Some(def) = self.model.ast.types.get(index) else { return "Unknown".into() };
-        let base = if def.origin == Origin::Library && self.model.type_index(&def.name.value, false) != Some(index) {
+        let Some(def) = self.model.ast.types.get(index) else {
+            return "Unknown".into();
+        };
+        let base = if def.origin == Origin::Library
+            && self.model.type_index(&def.name.value, false) != Some(index)
+        {
             format!("SchemaOrg{}", def.name.value)
         } else {
             def.name.value.clone()
         };
-        if mode == Mode::Request { format!("{base}Input") } else { base }
+        if mode == Mode::Request {
+            format!("{base}Input")
+        } else {
+            base
+        }
     }
 
     /// Whether requests and responses see the type differently: it has
@@ -60,26 +74,44 @@ impl<'m> Components<'m> {
         if !seen.insert(index) {
             return false;
         }
-        let Some(def) = self.model.ast.types.get(index) else { return false };
+        let Some(def) = self.model.ast.types.get(index) else {
+            return false;
+        };
         match &def.body {
             TypeBody::Object { .. } => self.model.all_fields(def).iter().any(|(f, _)| {
-                f.constraints.read_only || f.constraints.write_only || f.ty.as_ref().is_some_and(|t| self.expr_directional(t, seen))
+                f.constraints.read_only
+                    || f.constraints.write_only
+                    || f.ty
+                        .as_ref()
+                        .is_some_and(|t| self.expr_directional(t, seen))
             }),
-            TypeBody::OneOf { variants, .. } => variants.iter().any(|(_, t)| self.expr_directional(t, seen)),
+            TypeBody::OneOf { variants, .. } => {
+                variants.iter().any(|(_, t)| self.expr_directional(t, seen))
+            }
             TypeBody::Enum(_) | TypeBody::Invalid => false,
         }
     }
 
     fn expr_directional(&self, expr: &TypeExpr, seen: &mut BTreeSet<usize>) -> bool {
         match &expr.kind {
-            TypeExprKind::Named { name, library } => self.model.type_index(name, *library).is_some_and(|i| self.directional(i, seen)),
-            TypeExprKind::List(t) | TypeExprKind::Set(t) | TypeExprKind::Map(t) | TypeExprKind::Optional(t) => self.expr_directional(t, seen),
+            TypeExprKind::Named { name, library } => self
+                .model
+                .type_index(name, *library)
+                .is_some_and(|i| self.directional(i, seen)),
+            TypeExprKind::List(t)
+            | TypeExprKind::Set(t)
+            | TypeExprKind::Map(t)
+            | TypeExprKind::Optional(t) => self.expr_directional(t, seen),
             _ => false,
         }
     }
 
     fn reference(&mut self, index: usize, mode: Mode) -> Value {
-        let mode = if mode == Mode::Request && self.directional(index, &mut BTreeSet::new()) { Mode::Request } else { Mode::Response };
+        let mode = if mode == Mode::Request && self.directional(index, &mut BTreeSet::new()) {
+            Mode::Request
+        } else {
+            Mode::Response
+        };
         let name = self.name(index, mode);
         if !self.schemas.contains_key(&name) {
             self.pending.insert((index, mode));
@@ -92,10 +124,16 @@ impl<'m> Components<'m> {
         match &expr.kind {
             TypeExprKind::Primitive(p) => primitive(*p),
             TypeExprKind::List(t) => json!({ "type": "array", "items": self.expr(t, mode) }),
-            TypeExprKind::Set(t) => json!({ "type": "array", "uniqueItems": true, "items": self.expr(t, mode) }),
-            TypeExprKind::Map(t) => json!({ "type": "object", "additionalProperties": self.expr(t, mode) }),
+            TypeExprKind::Set(t) => {
+                json!({ "type": "array", "uniqueItems": true, "items": self.expr(t, mode) })
+            }
+            TypeExprKind::Map(t) => {
+                json!({ "type": "object", "additionalProperties": self.expr(t, mode) })
+            }
             TypeExprKind::Optional(t) => nullable(self.expr(t, mode)),
-            TypeExprKind::Enum(values) => json!({ "type": "string", "enum": values.iter().map(|(v, _)| v.as_str()).collect::<Vec<_>>() }),
+            TypeExprKind::Enum(values) => {
+                json!({ "type": "string", "enum": values.iter().map(|(v, _)| v.as_str()).collect::<Vec<_>>() })
+            }
             TypeExprKind::Named { name, library } => match self.model.type_index(name, *library) {
                 Some(i) => self.reference(i, mode),
                 None => json!({}),
@@ -106,7 +144,12 @@ impl<'m> Components<'m> {
     /// The schema of a field: its type plus its constraints.
     pub fn field(&mut self, field: &Field, mode: Mode) -> Value {
         let base = field.ty.as_ref().map_or(json!({}), |t| self.expr(t, mode));
-        let decimal = field.ty.as_ref().is_some_and(|t| matches!(t.required().kind, TypeExprKind::Primitive(Primitive::Decimal)));
+        let decimal = field.ty.as_ref().is_some_and(|t| {
+            matches!(
+                t.required().kind,
+                TypeExprKind::Primitive(Primitive::Decimal)
+            )
+        });
         with_constraints(base, &field.constraints, decimal)
     }
 
@@ -118,7 +161,9 @@ impl<'m> Components<'m> {
                 continue;
             }
             self.schemas.insert(name.clone(), Value::Null);
-            let Some(def) = self.model.ast.types.get(index) else { continue };
+            let Some(def) = self.model.ast.types.get(index) else {
+                continue;
+            };
             let schema = self.definition(def, mode);
             self.schemas.insert(name, schema);
         }
@@ -126,8 +171,13 @@ impl<'m> Components<'m> {
 
     fn definition(&mut self, def: &'m TypeDef, mode: Mode) -> Value {
         let mut schema = match &def.body {
-            TypeBody::Enum(values) => json!({ "type": "string", "enum": values.iter().map(|v| v.value.as_str()).collect::<Vec<_>>() }),
-            TypeBody::OneOf { variants, discriminator } => self.union(def, variants, &discriminator.value, mode),
+            TypeBody::Enum(values) => {
+                json!({ "type": "string", "enum": values.iter().map(|v| v.value.as_str()).collect::<Vec<_>>() })
+            }
+            TypeBody::OneOf {
+                variants,
+                discriminator,
+            } => self.union(def, variants, &discriminator.value, mode),
             TypeBody::Object { extends, fields } => {
                 let own = self.object(fields, mode);
                 match extends.as_ref().and_then(|p| match &p.kind {
@@ -151,7 +201,10 @@ impl<'m> Components<'m> {
         if def.origin == Origin::Library
             && let Value::Object(m) = &mut schema
         {
-            m.insert("externalDocs".into(), json!({ "url": format!("https://schema.org/{}", def.name.value) }));
+            m.insert(
+                "externalDocs".into(),
+                json!({ "url": format!("https://schema.org/{}", def.name.value) }),
+            );
         }
         schema
     }
@@ -178,7 +231,13 @@ impl<'m> Components<'m> {
         schema
     }
 
-    fn union(&mut self, def: &TypeDef, variants: &[(crate::source::Spanned<String>, TypeExpr)], discriminator: &str, mode: Mode) -> Value {
+    fn union(
+        &mut self,
+        def: &TypeDef,
+        variants: &[(crate::source::Spanned<String>, TypeExpr)],
+        discriminator: &str,
+        mode: Mode,
+    ) -> Value {
         let mut one_of = Vec::new();
         let mut mapping = Map::new();
         for (tag, expr) in variants {
@@ -229,7 +288,9 @@ pub fn primitive(p: Primitive) -> Value {
         Primitive::Integer => json!({ "type": "integer", "format": "int64" }),
         Primitive::Int32 => json!({ "type": "integer", "format": "int32" }),
         Primitive::Number => json!({ "type": "number", "format": "double" }),
-        Primitive::Decimal => json!({ "type": "string", "format": "decimal", "pattern": "^-?[0-9]+(\\.[0-9]+)?$" }),
+        Primitive::Decimal => {
+            json!({ "type": "string", "format": "decimal", "pattern": "^-?[0-9]+(\\.[0-9]+)?$" })
+        }
         Primitive::Date => json!({ "type": "string", "format": "date" }),
         Primitive::Datetime => json!({ "type": "string", "format": "date-time" }),
         Primitive::Time => json!({ "type": "string", "format": "time" }),
@@ -254,12 +315,19 @@ fn number(v: f64) -> Value {
 /// `x-svcc-minimum`/`x-svcc-maximum`: decimals are JSON strings, and JSON
 /// Schema's numeric keywords do not apply to strings.
 pub fn with_constraints(mut schema: Value, c: &Constraints, decimal: bool) -> Value {
-    let Value::Object(m) = &mut schema else { return schema };
+    let Value::Object(m) = &mut schema else {
+        return schema;
+    };
     let mut put = |k: &str, v: Value| {
         m.insert(k.to_string(), v);
     };
     let (min, max, emin, emax) = if decimal {
-        ("x-svcc-minimum", "x-svcc-maximum", "x-svcc-exclusiveMinimum", "x-svcc-exclusiveMaximum")
+        (
+            "x-svcc-minimum",
+            "x-svcc-maximum",
+            "x-svcc-exclusiveMinimum",
+            "x-svcc-exclusiveMaximum",
+        )
     } else {
         ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
     };

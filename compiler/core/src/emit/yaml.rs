@@ -40,7 +40,11 @@ pub fn to_yaml(value: &Value) -> String {
         return String::new();
     }
     let body = out.strip_prefix("---\n").unwrap_or(&out).to_string();
-    if body.ends_with('\n') { body } else { body + "\n" }
+    if body.ends_with('\n') {
+        body
+    } else {
+        body + "\n"
+    }
 }
 
 #[cfg(test)]
@@ -62,7 +66,13 @@ mod tests {
         let text = to_yaml(&value);
         let mut sources = SourceMap::new();
         let mut out = Diagnostics::new();
-        let loaded = load_file(&mut sources, "x.yaml", text.as_bytes(), Format::Yaml, &mut out);
+        let loaded = load_file(
+            &mut sources,
+            "x.yaml",
+            text.as_bytes(),
+            Format::Yaml,
+            &mut out,
+        );
         assert!(out.is_empty(), "{text}");
         assert_eq!(loaded.documents[0].root.to_json(), value, "{text}");
     }

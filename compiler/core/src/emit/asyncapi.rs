@@ -102,6 +102,10 @@ pub fn document(model: &Model, project: &str, version: &str) -> Value {
         }
     }
     components.finish();
+    let mut schemas: Map<String, Value> = components.schemas.into_iter().collect();
+    for schema in schemas.values_mut() {
+        asyncapi_discriminators(schema);
+    }
     json!({
         "asyncapi": "3.0.0",
         "info": { "title": format!("{project} events"), "version": version, "description": format!("Every event of the {project} project") },
@@ -109,9 +113,30 @@ pub fn document(model: &Model, project: &str, version: &str) -> Value {
         "operations": operations,
         "components": {
             "messages": messages,
-            "schemas": components.schemas.into_iter().collect::<Map<String, Value>>(),
+            "schemas": schemas,
         },
     })
+}
+
+/// AsyncAPI's schema dialect names the discriminator property with a plain
+/// string (OpenAPI's is an object with a mapping).
+fn asyncapi_discriminators(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(name) = map
+                .get("discriminator")
+                .and_then(|d| d.get("propertyName"))
+                .cloned()
+            {
+                map.insert("discriminator".into(), name);
+            }
+            for v in map.values_mut() {
+                asyncapi_discriminators(v);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(asyncapi_discriminators),
+        _ => {}
+    }
 }
 
 /// `Order.created` -> `OrderCreated`.

@@ -152,14 +152,16 @@ pub fn fatal(message: &str) -> u8 {
     2
 }
 
+/// Finds the project (from `--project` or the current folder) and checks it.
+pub(crate) fn analyse(project: Option<PathBuf>) -> Result<svcc_core::Analysis, u8> {
+    let start = start_dir(project)?;
+    crate::workspace::check(&start).map_err(|e| fatal(&e.0))
+}
+
 fn check(format: MessageFormat, color: ColorChoice, project: Option<PathBuf>) -> u8 {
-    let start = match start_dir(project) {
-        Ok(d) => d,
-        Err(code) => return code,
-    };
-    let analysis = match crate::workspace::check(&start) {
+    let analysis = match analyse(project) {
         Ok(a) => a,
-        Err(e) => return fatal(&e.0),
+        Err(code) => return code,
     };
     match format {
         MessageFormat::Json => {
@@ -183,13 +185,9 @@ pub(crate) fn start_dir(project: Option<PathBuf>) -> Result<PathBuf, u8> {
 }
 
 fn graph(format: GraphFormat, project: Option<PathBuf>) -> u8 {
-    let start = match start_dir(project) {
-        Ok(d) => d,
-        Err(code) => return code,
-    };
-    let analysis = match crate::workspace::check(&start) {
+    let analysis = match analyse(project) {
         Ok(a) => a,
-        Err(e) => return fatal(&e.0),
+        Err(code) => return code,
     };
     if analysis.has_errors() {
         let text = render::human(

@@ -25,20 +25,10 @@ pub const BINDING_KINDS: [(&str, Option<&str>); 4] = [
 /// Checks every deployment.
 pub fn check(model: &Model, out: &mut Diagnostics) {
     for d in &model.ast.deployments {
-        if let Some(s) = &d.service
-            && model.service(&s.value).is_none()
-            && !model.incomplete
+        let what = format!("deployment `{}` is of", d.name.value);
+        if let (_, Some(diag)) = super::named_service(model, d.service.as_ref(), Code::E0600, &what)
         {
-            let diag = Diagnostic::error(
-                Code::E0600,
-                s.span,
-                format!(
-                    "deployment `{}` is of `{}`, which is not a service of the project",
-                    d.name.value, s.value
-                ),
-            )
-            .label("unknown service");
-            out.push(diag.maybe_help(suggest::did_you_mean(&s.value, model.service_names())));
+            out.push(diag);
         }
         if let Some(date) = &d.compatibility_date {
             check_date(date, out);

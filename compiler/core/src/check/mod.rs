@@ -28,6 +28,40 @@ mod values;
 use crate::diagnostic::Diagnostics;
 use crate::resolve::Model;
 
+/// The service a Pricing or Deployment document names; reports `code` when
+/// there is no such service (unless part of the project failed to load).
+fn named_service<'m>(
+    model: &'m Model,
+    service: Option<&crate::source::Spanned<String>>,
+    code: crate::diagnostic::Code,
+    what: &str,
+) -> (
+    Option<&'m crate::ast::Service>,
+    Option<crate::diagnostic::Diagnostic>,
+) {
+    let Some(s) = service else {
+        return (None, None);
+    };
+    let found = model.service(&s.value);
+    if found.is_some() || model.incomplete {
+        return (found, None);
+    }
+    let d = crate::diagnostic::Diagnostic::error(
+        code,
+        s.span,
+        format!(
+            "{what} `{}`, which is not a service of the project",
+            s.value
+        ),
+    )
+    .label("unknown service")
+    .maybe_help(crate::diagnostic::suggest::did_you_mean(
+        &s.value,
+        model.service_names(),
+    ));
+    (None, Some(d))
+}
+
 /// The first publisher (service or saga) of every event.
 pub fn publishers_of(model: &Model) -> std::collections::BTreeMap<String, String> {
     events::publishers(model)

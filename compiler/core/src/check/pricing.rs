@@ -19,22 +19,12 @@ pub const REQUESTS: &str = "requests";
 /// Checks every pricing document.
 pub fn check(model: &Model, out: &mut Diagnostics) {
     for pricing in &model.ast.pricing {
-        let service = pricing.service.as_ref().and_then(|s| {
-            let found = model.service(&s.value);
-            if found.is_none() && !model.incomplete {
-                let d = Diagnostic::error(
-                    Code::E0500,
-                    s.span,
-                    format!(
-                        "pricing `{}` is for `{}`, which is not a service of the project",
-                        pricing.name.value, s.value
-                    ),
-                )
-                .label("unknown service");
-                out.push(d.maybe_help(suggest::did_you_mean(&s.value, model.service_names())));
-            }
-            found
-        });
+        let what = format!("pricing `{}` is for", pricing.name.value);
+        let (service, problem) =
+            super::named_service(model, pricing.service.as_ref(), Code::E0500, &what);
+        if let Some(d) = problem {
+            out.push(d);
+        }
         check_plans(pricing, service, out);
         dimensions(pricing, &service.map(operations).unwrap_or_default(), out);
         if let Some(service) = service {

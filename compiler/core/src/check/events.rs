@@ -28,6 +28,19 @@ pub fn publishers(model: &Model) -> BTreeMap<String, Vec<Publisher>> {
                 });
         }
     }
+    // a state transition's event is published by its service even when
+    // `events.publishes` does not list it (its payload is the entity)
+    for s in &model.ast.services {
+        for (event, span) in transition_events(s) {
+            let declared = s.publishes.iter().any(|p| p.event.value.0 == event);
+            if !declared {
+                map.entry(event).or_default().push(Publisher {
+                    owner: s.name.value.clone(),
+                    span,
+                });
+            }
+        }
+    }
     for saga in &model.ast.sagas {
         for p in &saga.publishes {
             map.entry(p.event.value.0.clone())
@@ -39,6 +52,19 @@ pub fn publishers(model: &Model) -> BTreeMap<String, Vec<Publisher>> {
         }
     }
     map
+}
+
+/// Events a service's state transitions emit, each once, with the first span.
+pub fn transition_events(s: &crate::ast::Service) -> Vec<(String, crate::source::Span)> {
+    let mut out: Vec<(String, crate::source::Span)> = Vec::new();
+    for t in s.state.iter().flat_map(|sm| sm.transitions.iter()) {
+        if let Some(e) = &t.emits
+            && !out.iter().any(|(n, _)| *n == e.value.0)
+        {
+            out.push((e.value.0.clone(), e.span));
+        }
+    }
+    out
 }
 
 /// Runs the project-wide event checks.

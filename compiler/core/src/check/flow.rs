@@ -94,9 +94,9 @@ pub fn all_operations(model: &Model) -> Vec<String> {
     all
 }
 
-/// The payload type of an event: its publisher's, else an external
-/// subscription's.
-pub fn payload<'m>(model: &'m Model, event: &EventName) -> Option<&'m TypeExpr> {
+/// The payload type of an event: its publisher's (a state transition's
+/// event carries the entity), else an external subscription's.
+pub fn payload<'m>(model: &'m Model, event: &EventName) -> Option<Ty<'m>> {
     let services = model.ast.services.iter();
     let published = services
         .clone()
@@ -104,12 +104,28 @@ pub fn payload<'m>(model: &'m Model, event: &EventName) -> Option<&'m TypeExpr> 
         .chain(model.ast.sagas.iter().flat_map(|s| s.publishes.iter()))
         .find(|p| &p.event.value == event)
         .and_then(|p| p.payload.as_ref());
-    published.or_else(|| {
-        services
-            .flat_map(|s| s.subscribes.iter())
-            .find(|s| &s.event.value == event && s.external.as_ref().is_some_and(|e| e.value))
-            .and_then(|s| s.payload.as_ref())
-    })
+    if let Some(p) = published {
+        return Some(Ty::Expr(p));
+    }
+    for s in services.clone() {
+        let Some(sm) = &s.state else { continue };
+        if sm
+            .transitions
+            .iter()
+            .any(|t| t.emits.as_ref().is_some_and(|e| &e.value == event))
+        {
+            return sm
+                .entity
+                .as_ref()
+                .and_then(|e| model.type_named(&e.value, false))
+                .map(Ty::Def);
+        }
+    }
+    services
+        .flat_map(|s| s.subscribes.iter())
+        .find(|s| &s.event.value == event && s.external.as_ref().is_some_and(|e| e.value))
+        .and_then(|s| s.payload.as_ref())
+        .map(Ty::Expr)
 }
 
 /// Whether a value of type `given` can be passed where `expected` is wanted.

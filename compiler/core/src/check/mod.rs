@@ -62,6 +62,12 @@ fn named_service<'m>(
     (None, Some(d))
 }
 
+/// Events a service's state transitions emit (published even when
+/// `events.publishes` does not list them).
+pub fn transition_events_of(s: &crate::ast::Service) -> Vec<(String, crate::source::Span)> {
+    events::transition_events(s)
+}
+
 /// The first publisher (service or saga) of every event.
 pub fn publishers_of(model: &Model) -> std::collections::BTreeMap<String, String> {
     events::publishers(model)

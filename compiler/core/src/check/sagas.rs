@@ -56,7 +56,7 @@ fn trigger_input<'m>(
     out: &mut Diagnostics,
 ) -> Option<Ty<'m>> {
     if let Some(p) = payload(model, &trigger.value) {
-        return Some(Ty::Expr(p));
+        return Some(p);
     }
     if model.incomplete {
         return None;

@@ -183,26 +183,12 @@ fn transition_events(model: &Model, service: &Service, sm: &StateMachine, out: &
     let Some(entity) = &sm.entity else { return };
     for t in &sm.transitions {
         let Some(event) = &t.emits else { continue };
+        // not declared: the transition publishes it, with the entity as payload
         let Some(p) = service
             .publishes
             .iter()
             .find(|p| p.event.value == event.value)
         else {
-            out.push(
-                Diagnostic::error(
-                    Code::E0318,
-                    event.span,
-                    format!(
-                        "transition `{}` emits `{}`, which `{}` does not publish",
-                        t.name.value, event.value.0, service.name.value
-                    ),
-                )
-                .label("not in `events.publishes`")
-                .help(format!(
-                    "add `{}: {}` under `events.publishes`",
-                    event.value.0, entity.value
-                )),
-            );
             continue;
         };
         let Some(payload) = &p.payload else { continue };

@@ -13,13 +13,26 @@ pub fn document(model: &Model, project: &str, version: &str) -> Value {
     let mut messages = Map::new();
     let mut operations = Map::new();
     let publishers = crate::check::publishers_of(model);
-    let mut events: Vec<(String, Option<&crate::ast::TypeExpr>, Option<String>)> = Vec::new();
+    let mut events: Vec<(String, Value, Option<String>)> = Vec::new();
     for s in &model.ast.services {
         for p in &s.publishes {
+            let schema = p
+                .payload
+                .as_ref()
+                .map_or(json!({}), |t| components.expr(t, Mode::Response));
+            events.push((p.event.value.0.clone(), schema, p.description.clone()));
+        }
+        let entity = s
+            .state
+            .as_ref()
+            .and_then(|sm| sm.entity.as_ref())
+            .and_then(|e| model.type_index(&e.value, false));
+        for (event, _) in crate::check::transition_events_of(s) {
+            let schema = entity.map_or(json!({}), |i| components.reference(i, Mode::Response));
             events.push((
-                p.event.value.0.clone(),
-                p.payload.as_ref(),
-                p.description.clone(),
+                event,
+                schema,
+                Some(format!("Written by a state transition of {}", s.name.value)),
             ));
         }
         for sub in s
@@ -27,22 +40,31 @@ pub fn document(model: &Model, project: &str, version: &str) -> Value {
             .iter()
             .filter(|s| s.external.as_ref().is_some_and(|e| e.value))
         {
+            let schema = sub
+                .payload
+                .as_ref()
+                .map_or(json!({}), |t| components.expr(t, Mode::Response));
             events.push((
                 sub.event.value.0.clone(),
-                sub.payload.as_ref(),
+                schema,
                 Some("Published outside this project".into()),
             ));
         }
     }
     for saga in &model.ast.sagas {
         for p in &saga.publishes {
+            let schema = p
+                .payload
+                .as_ref()
+                .map_or(json!({}), |t| components.expr(t, Mode::Response));
             events.push((
                 p.event.value.0.clone(),
-                p.payload.as_ref(),
+                schema,
                 Some(format!("Published by saga {}", saga.name.value)),
             ));
         }
     }
+    // first declaration wins (a stable sort keeps declaration order per name)
     events.sort_by(|a, b| a.0.cmp(&b.0));
     events.dedup_by(|a, b| a.0 == b.0);
     for (event, payload, description) in &events {
@@ -52,7 +74,7 @@ pub fn document(model: &Model, project: &str, version: &str) -> Value {
             "title": event,
             "summary": description.clone().unwrap_or_else(|| format!("The `{event}` event")),
             "contentType": "application/json",
-            "payload": payload.map_or(json!({}), |p| components.expr(p, Mode::Response)),
+            "payload": payload,
         });
         messages.insert(id.clone(), message);
         channels.insert(

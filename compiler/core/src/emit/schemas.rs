@@ -106,7 +106,8 @@ impl<'m> Components<'m> {
         }
     }
 
-    fn reference(&mut self, index: usize, mode: Mode) -> Value {
+    /// A `$ref` to the component of the type at `index` (defined later by `finish`).
+    pub fn reference(&mut self, index: usize, mode: Mode) -> Value {
         let mode = if mode == Mode::Request && self.directional(index, &mut BTreeSet::new()) {
             Mode::Request
         } else {

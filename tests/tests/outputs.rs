@@ -18,8 +18,9 @@ fn artifacts(example: &str, format: DocFormat) -> (svcc_core::Analysis, Vec<Arti
     let dir = svcc_tests::repo_root().join("examples").join(example);
     let analysis = svcc::workspace::check(&dir).unwrap();
     let options = Options {
-        targets: vec!["openapi".into(), "asyncapi".into()],
+        targets: vec!["openapi".into(), "asyncapi".into(), "wrangler".into()],
         openapi_format: format,
+        wrangler_toml: false,
     };
     let files = build(&analysis.model, &analysis.config, &options);
     (analysis, files)
@@ -313,5 +314,243 @@ fn the_asyncapi_parser_accepts_every_document() {
             assert!(out.status.success(), "{example}: {text}");
             assert!(text.contains("parsed 0 errors"), "{example}: {text}");
         }
+    }
+}
+
+/// The examples' wrangler configs with their environments, written to a
+/// temporary folder (as generated: JSONC).
+fn wrangler_configs() -> (tempfile::TempDir, Vec<(PathBuf, Vec<String>, String)>) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut out = Vec::new();
+    for example in EXAMPLES {
+        let (analysis, files) = artifacts(example, DocFormat::Yaml);
+        for f in files.iter().filter(|f| f.path.ends_with("wrangler.jsonc")) {
+            let name = f.path.split('/').nth(1).unwrap().to_string();
+            let d = analysis
+                .model
+                .ast
+                .deployments
+                .iter()
+                .find(|d| svcc_core::emit::wrangler::worker_name(d) == name)
+                .unwrap();
+            let envs = d
+                .environments
+                .iter()
+                .map(|e| e.name.value.clone())
+                .collect();
+            let path = dir.path().join(format!("{example}-{name}.jsonc"));
+            std::fs::write(&path, &f.contents).unwrap();
+            out.push((
+                path,
+                envs,
+                String::from_utf8_lossy(&f.contents).into_owned(),
+            ));
+        }
+    }
+    assert!(
+        out.len() >= 3,
+        "the examples have at least three deployments"
+    );
+    (dir, out)
+}
+
+/// JSONC as written by svcc: comment lines, then JSON.
+fn json_of_jsonc(text: &str) -> Value {
+    let body: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect();
+    serde_json::from_str(&body.join("\n")).unwrap()
+}
+
+fn wrangler_tools() -> Option<PathBuf> {
+    let tools = svcc_tests::repo_root().join("tests/tools");
+    if tools
+        .join("node_modules/wrangler/config-schema.json")
+        .exists()
+    {
+        return Some(tools);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must install tests/tools (see .ci/run)"
+    );
+    eprintln!("wrangler is not installed: skipped (CI installs it)");
+    None
+}
+
+#[test]
+fn wrangler_configs_match_wranglers_own_schema() {
+    let Some(tools) = wrangler_tools() else {
+        return;
+    };
+    let schema: Value = serde_json::from_slice(
+        &std::fs::read(tools.join("node_modules/wrangler/config-schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::draft7::new(&schema).unwrap();
+    for (path, _, text) in wrangler_configs().1 {
+        let config = json_of_jsonc(&text);
+        let errors: Vec<String> = validator
+            .iter_errors(&config)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
+    }
+}
+
+#[test]
+fn wrangler_reads_every_config_and_environment_without_a_warning() {
+    let Some(tools) = wrangler_tools() else {
+        return;
+    };
+    let (_dir, configs) = wrangler_configs();
+    for (path, envs, _) in configs {
+        let out = Command::new("node")
+            .arg(tools.join("wrangler-check.mjs"))
+            .arg(&path)
+            .args(&envs)
+            .env("WRANGLER_SEND_METRICS", "false")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.trim() == "ok",
+            "{}: {text}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn every_environment_repeats_every_binding_and_no_secret_is_written() {
+    let binding_keys = [
+        "kv_namespaces",
+        "r2_buckets",
+        "d1_databases",
+        "durable_objects",
+        "queues",
+        "ratelimits",
+    ];
+    for (path, envs, text) in wrangler_configs().1 {
+        let config = json_of_jsonc(&text);
+        for env in &envs {
+            let here = &config["env"][env];
+            for key in binding_keys {
+                assert_eq!(
+                    here[key],
+                    config[key],
+                    "{}: `{key}` of env `{env}`",
+                    path.display()
+                );
+            }
+            for (k, v) in config["vars"].as_object().into_iter().flatten() {
+                let own = here["vars"][k].clone();
+                assert!(
+                    own == *v || own.is_string(),
+                    "{}: var `{k}` missing from env `{env}`",
+                    path.display()
+                );
+            }
+        }
+        let body: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect();
+        let body = body.join("\n");
+        for line in text.lines().filter(|l| l.starts_with("// Secrets (")) {
+            for name in line.rsplit(": ").next().unwrap_or("").split(", ") {
+                assert!(
+                    !body.contains(name),
+                    "{}: secret `{name}` outside the comment",
+                    path.display()
+                );
+            }
+        }
+        for v in config["vars"]
+            .as_object()
+            .into_iter()
+            .flat_map(|m| m.values())
+        {
+            assert!(
+                svcc_core::check::secret_like(v.as_str().unwrap_or("")).is_none(),
+                "{}: {v}",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn deploy_scripts_pass_shellcheck() {
+    if Command::new("shellcheck")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install shellcheck (see .ci/run)"
+        );
+        eprintln!("shellcheck is not installed: skipped (CI installs it)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for example in EXAMPLES {
+        for f in artifacts(example, DocFormat::Yaml)
+            .1
+            .iter()
+            .filter(|f| f.path.ends_with("deploy.sh"))
+        {
+            let path = dir.path().join(f.path.replace('/', "-"));
+            std::fs::write(&path, &f.contents).unwrap();
+            let out = Command::new("shellcheck")
+                .arg("--shell=bash")
+                .arg(&path)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}: {}",
+                f.path,
+                String::from_utf8_lossy(&out.stdout)
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3);
+}
+
+#[test]
+fn wrangler_reads_the_toml_form_too() {
+    let Some(tools) = wrangler_tools() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let analysis = svcc::workspace::check(&svcc_tests::repo_root().join("examples/shop")).unwrap();
+    let options = Options {
+        targets: vec!["wrangler".into()],
+        openapi_format: DocFormat::Yaml,
+        wrangler_toml: true,
+    };
+    for f in build(&analysis.model, &analysis.config, &options)
+        .iter()
+        .filter(|f| f.path.ends_with("wrangler.toml"))
+    {
+        let path = dir.path().join(f.path.replace('/', "-"));
+        std::fs::write(&path, &f.contents).unwrap();
+        let out = Command::new("node")
+            .arg(tools.join("wrangler-check.mjs"))
+            .arg(&path)
+            .args(["staging", "production"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.trim() == "ok",
+            "{}: {text}",
+            f.path
+        );
     }
 }

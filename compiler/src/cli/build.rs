@@ -3,7 +3,7 @@
 //! Nothing is written when the check finds an error. Warnings are shown and
 //! the build goes on.
 
-use super::{ColorChoice, OpenapiFormat, fatal, start_dir, use_colour};
+use super::{ColorChoice, OpenapiFormat, WranglerFormat, fatal, start_dir, use_colour};
 use crate::output;
 use std::io::Write;
 use std::path::PathBuf;
@@ -15,9 +15,10 @@ use svcc_core::project::TARGETS;
 pub fn run(
     check_only: bool,
     target: Vec<String>,
-    format: OpenapiFormat,
+    formats: (OpenapiFormat, WranglerFormat),
     project: Option<PathBuf>,
 ) -> u8 {
+    let (format, wrangler_format) = formats;
     let start = match start_dir(project) {
         Ok(d) => d,
         Err(code) => return code,
@@ -74,6 +75,7 @@ pub fn run(
             OpenapiFormat::Yaml => DocFormat::Yaml,
             OpenapiFormat::Json => DocFormat::Json,
         },
+        wrangler_toml: wrangler_format == WranglerFormat::Toml,
     };
     let artifacts = emit::build(&analysis.model, &analysis.config, &options);
     let out = ws.root.join(&analysis.config.out);

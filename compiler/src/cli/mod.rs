@@ -46,6 +46,9 @@ pub enum Command {
         /// OpenAPI documents as YAML (default) or JSON.
         #[arg(long, value_enum, default_value_t = OpenapiFormat::Yaml)]
         openapi_format: OpenapiFormat,
+        /// wrangler configs as JSONC (default) or TOML.
+        #[arg(long, value_enum, default_value_t = WranglerFormat::Jsonc)]
+        wrangler_format: WranglerFormat,
         /// The project folder (default: the current folder or a parent holding svcc.toml).
         #[arg(long)]
         project: Option<PathBuf>,
@@ -80,6 +83,15 @@ pub enum OpenapiFormat {
     Yaml,
     /// JSON.
     Json,
+}
+
+/// wrangler config formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum WranglerFormat {
+    /// `wrangler.jsonc`
+    Jsonc,
+    /// `wrangler.toml`
+    Toml,
 }
 
 /// Picture formats.
@@ -126,8 +138,9 @@ pub fn run(args: Args) -> u8 {
             check,
             target,
             openapi_format,
+            wrangler_format,
             project,
-        } => build::run(check, target, openapi_format, project),
+        } => build::run(check, target, (openapi_format, wrangler_format), project),
         Command::Schema => {
             print!("{}", svcc_core::schema::manifest_schema());
             0

@@ -239,12 +239,27 @@ fn classes(s: &str) -> usize {
     .count()
 }
 
+/// Names svcc generates bindings under (`SVCC_DB`, `SVCC_QUEUE_...`).
+pub const RESERVED_PREFIX: &str = "SVCC_";
+
+fn reserved(name: &Spanned<String>, out: &mut Diagnostics) {
+    if name.value.to_ascii_uppercase().starts_with(RESERVED_PREFIX) {
+        out.push(
+            Diagnostic::error(Code::E0603, name.span, format!("`{}` uses the reserved prefix `{RESERVED_PREFIX}`", name.value))
+                .label("reserved for the bindings svcc generates")
+                .help("svcc names its own bindings `SVCC_DB`, `SVCC_QUEUE_...`, `SVCC_SAGA_...`, `SVCC_RATE_LIMIT_...`: choose another name"),
+        );
+    }
+}
+
 fn check_bindings(d: &Deployment, out: &mut Diagnostics) {
     let mut names: HashMap<&str, (Span, String)> = HashMap::new();
     for (key, _) in &d.vars {
+        reserved(key, out);
         names.insert(&key.value, (key.span, "a var".to_string()));
     }
     for s in &d.secrets {
+        reserved(s, out);
         if let Some((first, what)) = names.get(s.value.as_str()) {
             out.push(duplicate(&s.value, s.span, *first, what));
         } else {
@@ -252,6 +267,7 @@ fn check_bindings(d: &Deployment, out: &mut Diagnostics) {
         }
     }
     for b in &d.bindings {
+        reserved(&b.name, out);
         check_binding(b, out);
         if let Some((first, what)) = names.get(b.name.value.as_str()) {
             out.push(duplicate(&b.name.value, b.name.span, *first, what));
@@ -302,6 +318,17 @@ fn check_binding(b: &Binding, out: &mut Diagnostics) {
         )));
         return;
     };
+    if b.kind.value == "durableObjects"
+        && let Some(class) = b.settings.get("class")
+        && let Some(text) = class.as_str()
+        && !crate::lower::validate::name_ok(text, crate::lower::shape::Ident::Pascal)
+    {
+        out.push(
+            Diagnostic::error(Code::E0604, class.span, format!("`{text}` is not a class name"))
+                .label("expected a PascalCase class, like `CartObject`")
+                .help("a Durable Object class is exported by the Worker under this name, and svcc writes its migration"),
+        );
+    }
     if let Some(setting) = required
         && b.settings.get(setting).and_then(Node::as_str).is_none()
     {

@@ -68,6 +68,11 @@ pub fn transition_events_of(s: &crate::ast::Service) -> Vec<(String, crate::sour
     events::transition_events(s)
 }
 
+/// Why a value looks like a secret, if it does (`sk_live_...`, a JWT, ...).
+pub fn secret_like(value: &str) -> Option<String> {
+    deployments::secret_value(value, true)
+}
+
 /// The first publisher (service or saga) of every event.
 pub fn publishers_of(model: &Model) -> std::collections::BTreeMap<String, String> {
     events::publishers(model)

@@ -9,8 +9,10 @@
 //! absolute paths.
 
 pub mod asyncapi;
+pub mod deploy_script;
 pub mod openapi;
 pub mod schemas;
+pub mod wrangler;
 pub mod yaml;
 
 use crate::lower::validate::to_kebab;
@@ -44,10 +46,12 @@ pub struct Options {
     pub targets: Vec<String>,
     /// OpenAPI as YAML or JSON.
     pub openapi_format: DocFormat,
+    /// wrangler configs as `wrangler.jsonc` (default) or `wrangler.toml`.
+    pub wrangler_toml: bool,
 }
 
 /// Targets this version can emit.
-pub const IMPLEMENTED: [&str; 2] = ["openapi", "asyncapi"];
+pub const IMPLEMENTED: [&str; 3] = ["openapi", "asyncapi", "wrangler"];
 
 fn text(value: &serde_json::Value, format: DocFormat) -> Vec<u8> {
     match format {
@@ -85,6 +89,30 @@ pub fn build(model: &Model, config: &Config, options: &Options) -> Vec<Artifact>
             path: format!("asyncapi/{}.asyncapi.yaml", config.name),
             contents: text(&doc, DocFormat::Yaml),
         });
+    }
+    if wants("wrangler") {
+        let depth = config.out.split('/').filter(|s| !s.is_empty()).count();
+        for d in &model.ast.deployments {
+            let Some(c) = wrangler::config(model, d, depth) else {
+                continue;
+            };
+            let dir = format!("wrangler/{}", wrangler::worker_name(d));
+            let (file, text) = if options.wrangler_toml {
+                ("wrangler.toml", wrangler::toml(d, &c))
+            } else {
+                ("wrangler.jsonc", wrangler::jsonc(d, &c))
+            };
+            out.push(Artifact {
+                target: "wrangler",
+                path: format!("{dir}/{file}"),
+                contents: text.into_bytes(),
+            });
+            out.push(Artifact {
+                target: "wrangler",
+                path: format!("{dir}/deploy.sh"),
+                contents: deploy_script::script(d).into_bytes(),
+            });
+        }
     }
     out.retain(|a| safe_path(&a.path));
     out.sort_by(|a, b| a.path.cmp(&b.path));

@@ -23,8 +23,14 @@ pub const MANIFEST: &str = ".svcc-manifest.json";
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Manifest {
+    /// Fingerprint of everything the build read (see [`fingerprint`]).
+    #[serde(default)]
+    inputs: String,
     /// Generated path -> target.
     files: BTreeMap<String, String>,
+    /// Generated path -> size in bytes, to notice a deleted or edited output.
+    #[serde(default)]
+    sizes: BTreeMap<String, u64>,
 }
 
 /// What a build would do.
@@ -69,6 +75,9 @@ pub fn plan(out: &Path, artifacts: &[Artifact], targets: &[String]) -> Plan {
         plan.manifest
             .files
             .insert(a.path.clone(), a.target.to_string());
+        plan.manifest
+            .sizes
+            .insert(a.path.clone(), a.contents.len() as u64);
     }
     for (path, target) in &previous.files {
         if plan.manifest.files.contains_key(path) {
@@ -81,13 +90,48 @@ pub fn plan(out: &Path, artifacts: &[Artifact], targets: &[String]) -> Plan {
         } else {
             // another target's file: kept, and still svcc's
             plan.manifest.files.insert(path.clone(), target.clone());
+            if let Some(size) = previous.sizes.get(path) {
+                plan.manifest.sizes.insert(path.clone(), *size);
+            }
         }
     }
     plan
 }
 
-/// Carries the plan out.
-pub fn apply(out: &Path, plan: &Plan, artifacts: &[Artifact]) -> std::io::Result<()> {
+/// A fingerprint of a build's inputs: the svcc version, the options, and
+/// every file read. Stable across runs of the same svcc binary.
+pub fn fingerprint(options: &str, inputs: &[(&str, &[u8])]) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    env!("CARGO_PKG_VERSION").hash(&mut h);
+    options.hash(&mut h);
+    for (name, bytes) in inputs {
+        name.hash(&mut h);
+        bytes.hash(&mut h);
+    }
+    format!("{:016x}", h.finish())
+}
+
+/// The no-op rebuild: nothing was read that the last build did not read,
+/// and every file it wrote is still there with its size.
+pub fn up_to_date(out: &Path, inputs: &str) -> bool {
+    let previous = read_manifest(out);
+    previous.inputs == inputs
+        && !previous.files.is_empty()
+        && previous.files.keys().all(|path| {
+            let size = std::fs::metadata(out.join(path)).map(|m| m.len()).ok();
+            size.is_some() && size == previous.sizes.get(path).copied()
+        })
+}
+
+/// Carries the plan out, recording the inputs' fingerprint.
+pub fn apply(
+    out: &Path,
+    plan: &mut Plan,
+    artifacts: &[Artifact],
+    inputs: &str,
+) -> std::io::Result<()> {
+    plan.manifest.inputs = inputs.to_string();
     for a in artifacts.iter().filter(|a| plan.write.contains(&a.path)) {
         write_atomic(&out.join(&a.path), &a.contents)?;
     }

@@ -123,6 +123,15 @@ fn read_limited(name: String, path: &Path) -> SourceInput {
 
 /// Finds the project from `start`, reads it and checks it.
 pub fn check(start: &Path) -> Result<svcc_core::Analysis, OpenError> {
+    check_staged(start, &mut |_| {})
+}
+
+/// [`check`], calling `stage(name)` as each stage ends (`read`, then the
+/// core's stages), for `--timings`.
+pub fn check_staged(
+    start: &Path,
+    stage: &mut dyn FnMut(&'static str),
+) -> Result<svcc_core::Analysis, OpenError> {
     let ws = find(start)?;
     // svcc.toml is parsed twice: once here to learn the manifests folder,
     // once inside the core where its diagnostics are reported.
@@ -131,5 +140,10 @@ pub fn check(start: &Path) -> Result<svcc_core::Analysis, OpenError> {
     let config =
         svcc_core::project::parse(&mut scratch, PROJECT_FILE, &ws.config.bytes, &mut ignored);
     let manifests = ws.read_manifests(&config.manifests)?;
-    Ok(svcc_core::check_project(Some(&ws.config), &manifests))
+    stage("read");
+    Ok(svcc_core::check_project_staged(
+        Some(&ws.config),
+        &manifests,
+        stage,
+    ))
 }

@@ -94,6 +94,18 @@ fn a_rebuild_rewrites_nothing_and_output_is_byte_identical() {
     std::thread::sleep(std::time::Duration::from_millis(20));
     let out = svcc(dir.path(), &["build"]);
     assert!(
+        stderr(&out).contains("is up to date: nothing changed"),
+        "{}",
+        stderr(&out)
+    );
+    // a change that does not change the output: a full build writes nothing
+    write(
+        dir.path(),
+        "manifests/orders.yaml",
+        &format!("{ORDERS}# a comment\n"),
+    );
+    let out = svcc(dir.path(), &["build"]);
+    assert!(
         stderr(&out).contains("0 written, 3 unchanged"),
         "{}",
         stderr(&out)
@@ -104,6 +116,26 @@ fn a_rebuild_rewrites_nothing_and_output_is_byte_identical() {
         "unchanged file keeps its mtime"
     );
     assert_eq!(std::fs::read(&path).unwrap(), bytes);
+}
+
+#[test]
+fn a_deleted_or_edited_output_is_rebuilt() {
+    let dir = project();
+    svcc(dir.path(), &["build"]);
+    let doc = dir.path().join("gen/openapi/order-service.openapi.yaml");
+    let bytes = std::fs::read(&doc).unwrap();
+    std::fs::remove_file(&doc).unwrap();
+    let out = svcc(dir.path(), &["build"]);
+    assert!(
+        stderr(&out).contains("1 written, 2 unchanged"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(&doc).unwrap(), bytes);
+    std::fs::write(&doc, "edited\n").unwrap();
+    let out = svcc(dir.path(), &["build"]);
+    assert!(stderr(&out).contains("1 written"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&doc).unwrap(), bytes);
 }
 
 #[test]

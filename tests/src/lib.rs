@@ -9,6 +9,9 @@
 //! are compared with `human.snap` and `json.snap` beside the input, so a
 //! reviewer sees input and output together.
 
+pub mod corpus;
+pub mod typespec;
+
 use std::path::{Path, PathBuf};
 use svcc_core::diagnostic::{Code, render};
 use svcc_core::{Analysis, SourceInput};

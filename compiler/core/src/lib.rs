@@ -20,6 +20,7 @@ pub mod graph;
 pub mod library;
 pub mod load;
 pub mod lower;
+pub mod parallel;
 pub mod project;
 pub mod resolve;
 pub mod schema;
@@ -78,6 +79,17 @@ impl Analysis {
 /// Checks a project: `config` is `svcc.toml`, `manifests` every manifest
 /// file in sorted order.
 pub fn check_project(config: Option<&SourceInput>, manifests: &[SourceInput]) -> Analysis {
+    check_project_staged(config, manifests, &mut |_| {})
+}
+
+/// [`check_project`], calling `stage(name)` as each stage ends (`load`,
+/// `lower`, `resolve`, `check`), so a caller with a clock can time them
+/// (`svcc build --timings`) while the core itself stays clock-free.
+pub fn check_project_staged(
+    config: Option<&SourceInput>,
+    manifests: &[SourceInput],
+    stage: &mut dyn FnMut(&'static str),
+) -> Analysis {
     let mut sources = SourceMap::new();
     let mut out = Diagnostics::new();
     let config = match config {
@@ -94,6 +106,7 @@ pub fn check_project(config: Option<&SourceInput>, manifests: &[SourceInput]) ->
         &mut out,
     );
     documents.extend(library.documents.into_iter().map(|d| (d, true)));
+    let mut decoded = Vec::new();
     for file in manifests {
         let Some(format) = load::Format::from_name(&file.name) else {
             continue;
@@ -103,13 +116,36 @@ pub fn check_project(config: Option<&SourceInput>, manifests: &[SourceInput]) ->
             incomplete = true;
             continue;
         }
-        let loaded = load::load_file(&mut sources, &file.name, &file.bytes, format, &mut out);
-        incomplete |= loaded.incomplete;
-        documents.extend(loaded.documents.into_iter().map(|d| (d, false)));
+        match load::decode(&mut sources, &file.name, &file.bytes, &mut out) {
+            Some(id) => decoded.push((id, format)),
+            None => incomplete = true,
+        }
     }
+    let parsed = parallel::map_chunks(&decoded, |chunk| {
+        let mut diagnostics = Diagnostics::new();
+        let loaded: Vec<load::Loaded> = chunk
+            .iter()
+            .map(|(id, format)| {
+                let text = sources.get(*id).map_or("", |f| f.text.as_str());
+                load::parse(*id, text, *format, &mut diagnostics)
+            })
+            .collect();
+        (loaded, diagnostics)
+    });
+    for (loaded, diagnostics) in parsed {
+        out.extend(diagnostics);
+        for l in loaded {
+            incomplete |= l.incomplete;
+            documents.extend(l.documents.into_iter().map(|d| (d, false)));
+        }
+    }
+    stage("load");
     let ast = lower::lower(&documents, &mut out);
+    stage("lower");
     let model = resolve::resolve(ast, incomplete, &mut out);
+    stage("resolve");
     check::check(&model, &mut out);
+    stage("check");
     apply_lint_levels(&sources, &config, &mut out);
     Analysis {
         sources,

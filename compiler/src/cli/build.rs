@@ -16,8 +16,10 @@ pub fn run(
     check_only: bool,
     target: Vec<String>,
     formats: (OpenapiFormat, WranglerFormat),
+    timings: bool,
     project: Option<PathBuf>,
 ) -> u8 {
+    let mut clock = Timings::start();
     let (format, wrangler_format) = formats;
     let start = match start_dir(project) {
         Ok(d) => d,
@@ -27,7 +29,28 @@ pub fn run(
         Ok(ws) => ws,
         Err(e) => return fatal(&e.0),
     };
-    let analysis = match crate::workspace::check(&ws.root) {
+    // the no-op rebuild: same inputs as the last build, outputs in place
+    let targets_wanted = target.clone();
+    let option_text = format!("{targets_wanted:?} {format:?} {wrangler_format:?}");
+    let fingerprint = match inputs_fingerprint(&ws, &option_text) {
+        Ok(f) => f,
+        Err(e) => return fatal(&e.0),
+    };
+    if !check_only {
+        let out = ws.root.join(project_out(&ws));
+        if output::up_to_date(&out, &fingerprint) {
+            clock.mark("fingerprint");
+            if timings {
+                eprint!("{}", clock.report());
+            }
+            eprintln!(
+                "`{}` is up to date: nothing changed since the last build",
+                project_out(&ws)
+            );
+            return 0;
+        }
+    }
+    let analysis = match crate::workspace::check_staged(&ws.root, &mut |stage| clock.mark(stage)) {
         Ok(a) => a,
         Err(e) => return fatal(&e.0),
     };
@@ -77,7 +100,17 @@ pub fn run(
         },
         wrangler_toml: wrangler_format == WranglerFormat::Toml,
     };
-    let artifacts = emit::build(&analysis.model, &analysis.config, &options);
+    // each target on its own, so `--timings` can tell the emitters apart
+    let mut artifacts = Vec::new();
+    for t in &targets {
+        let one = Options {
+            targets: vec![t.clone()],
+            ..options.clone()
+        };
+        artifacts.extend(emit::build(&analysis.model, &analysis.config, &one));
+        clock.mark_owned(format!("emit {t}"));
+    }
+    artifacts.sort_by(|a, b| a.path.cmp(&b.path));
     let out = ws.root.join(&analysis.config.out);
     let plan = output::plan(&out, &artifacts, &targets);
     if !plan.foreign.is_empty() {
@@ -92,8 +125,14 @@ pub fn run(
     if check_only {
         return report_check(&analysis.config.out, &plan);
     }
-    if let Err(e) = output::apply(&out, &plan, &artifacts) {
+    clock.mark("compare");
+    let mut plan = plan;
+    if let Err(e) = output::apply(&out, &mut plan, &artifacts, &fingerprint) {
         return fatal(&format!("could not write to `{}`: {e}", out.display()));
+    }
+    clock.mark("write");
+    if timings {
+        eprint!("{}", clock.report());
     }
     eprintln!(
         "built {} file(s) in `{}`: {} written, {} unchanged, {} removed",
@@ -119,4 +158,86 @@ fn report_check(out: &str, plan: &output::Plan) -> u8 {
     }
     eprintln!("error: `{out}` is not what `svcc build` would write: run `svcc build`");
     1
+}
+
+/// Wall-clock marks between stages, for `--timings` (the clock lives here,
+/// at the edge: the core only says when a stage ends).
+struct Timings {
+    last: std::time::Instant,
+    first: std::time::Instant,
+    stages: Vec<(String, std::time::Duration)>,
+}
+
+impl Timings {
+    fn start() -> Self {
+        let now = std::time::Instant::now();
+        Timings {
+            last: now,
+            first: now,
+            stages: Vec::new(),
+        }
+    }
+
+    fn mark(&mut self, stage: &str) {
+        self.mark_owned(stage.to_string());
+    }
+
+    fn mark_owned(&mut self, stage: String) {
+        let now = std::time::Instant::now();
+        self.stages.push((stage, now - self.last));
+        self.last = now;
+    }
+
+    fn report(&self) -> String {
+        let mut out = String::from("timings:\n");
+        for (stage, took) in &self.stages {
+            out.push_str(&format!(
+                "  {stage:<16} {:>9.1} ms\n",
+                took.as_secs_f64() * 1000.0
+            ));
+        }
+        out.push_str(&format!(
+            "  {:<16} {:>9.1} ms\n",
+            "total",
+            (self.last - self.first).as_secs_f64() * 1000.0
+        ));
+        out
+    }
+}
+
+/// The output folder named in svcc.toml (default `gen`).
+fn project_out(ws: &crate::workspace::Workspace) -> String {
+    let mut scratch = svcc_core::source::SourceMap::new();
+    let mut ignored = svcc_core::diagnostic::Diagnostics::new();
+    svcc_core::project::parse(
+        &mut scratch,
+        crate::workspace::PROJECT_FILE,
+        &ws.config.bytes,
+        &mut ignored,
+    )
+    .out
+}
+
+/// Fingerprint of svcc.toml, every manifest and the options.
+fn inputs_fingerprint(
+    ws: &crate::workspace::Workspace,
+    options: &str,
+) -> Result<String, crate::workspace::OpenError> {
+    let mut scratch = svcc_core::source::SourceMap::new();
+    let mut ignored = svcc_core::diagnostic::Diagnostics::new();
+    let config = svcc_core::project::parse(
+        &mut scratch,
+        crate::workspace::PROJECT_FILE,
+        &ws.config.bytes,
+        &mut ignored,
+    );
+    let manifests = ws.read_manifests(&config.manifests)?;
+    let mut inputs: Vec<(&str, &[u8])> =
+        vec![(crate::workspace::PROJECT_FILE, ws.config.bytes.as_slice())];
+    inputs.extend(
+        manifests
+            .iter()
+            .map(|m| (m.name.as_str(), m.bytes.as_slice())),
+    );
+    Ok(output::fingerprint(options, &inputs))
 }

@@ -46,6 +46,9 @@ pub enum Command {
         /// OpenAPI documents as YAML (default) or JSON.
         #[arg(long, value_enum, default_value_t = OpenapiFormat::Yaml)]
         openapi_format: OpenapiFormat,
+        /// Print how long each stage took (read, load, lower, resolve, check, each emitter, write).
+        #[arg(long)]
+        timings: bool,
         /// wrangler configs as JSONC (default) or TOML.
         #[arg(long, value_enum, default_value_t = WranglerFormat::Jsonc)]
         wrangler_format: WranglerFormat,
@@ -139,8 +142,15 @@ pub fn run(args: Args) -> u8 {
             target,
             openapi_format,
             wrangler_format,
+            timings,
             project,
-        } => build::run(check, target, (openapi_format, wrangler_format), project),
+        } => build::run(
+            check,
+            target,
+            (openapi_format, wrangler_format),
+            timings,
+            project,
+        ),
         Command::Schema => {
             print!("{}", svcc_core::schema::manifest_schema());
             0

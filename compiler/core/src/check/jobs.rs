@@ -3,13 +3,21 @@
 use super::cron;
 use crate::ast::Service;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use std::collections::HashMap;
+
+/// Results per schedule text: projects repeat the same few schedules, and
+/// the second opinion from croner is the costly part of a check.
+pub type Memo = HashMap<String, Result<cron::Schedule, cron::ScheduleError>>;
 
 /// Checks every job's schedule.
-pub fn check(service: &Service, out: &mut Diagnostics) {
+pub fn check(service: &Service, memo: &mut Memo, out: &mut Diagnostics) {
     for job in &service.jobs {
         let Some(node) = &job.schedule else { continue };
         let Some(text) = node.as_str() else { continue };
-        if let Err(err) = cron::parse_schedule(text) {
+        let result = memo
+            .entry(text.to_string())
+            .or_insert_with(|| cron::parse_schedule(text));
+        if let Err(err) = result.clone() {
             let d = Diagnostic::error(
                 Code::E0319,
                 node.sub_span(err.start..err.end),

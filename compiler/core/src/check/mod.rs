@@ -84,11 +84,12 @@ pub fn publishers_of(model: &Model) -> std::collections::BTreeMap<String, String
 /// Runs every check.
 pub fn check(model: &Model, out: &mut Diagnostics) {
     types::check(model, out);
+    let mut schedules = jobs::Memo::new();
     for service in &model.ast.services {
         routes::check(model, service, out);
         auth::check(model, service, out);
         state::check(model, service, out);
-        jobs::check(service, out);
+        jobs::check(service, &mut schedules, out);
         resilience::check(service, out);
     }
     events::check(model, out);

@@ -162,6 +162,11 @@ impl Diagnostics {
         self.items.iter()
     }
 
+    /// Moves every diagnostic of `other` in.
+    pub fn extend(&mut self, other: Diagnostics) {
+        self.items.extend(other.items);
+    }
+
     /// Keeps only the diagnostics `keep` accepts.
     pub fn retain(&mut self, keep: impl FnMut(&Diagnostic) -> bool) {
         self.items.retain(keep);

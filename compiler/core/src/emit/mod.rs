@@ -73,14 +73,18 @@ pub fn build(model: &Model, config: &Config, options: &Options) -> Vec<Artifact>
             DocFormat::Yaml => "yaml",
             DocFormat::Json => "json",
         };
-        for service in &model.ast.services {
-            let doc = openapi::document(model, service);
-            out.push(Artifact {
-                target: "openapi",
-                path: format!("openapi/{}.openapi.{ext}", to_kebab(&service.name.value)),
-                contents: text(&doc, options.openapi_format),
-            });
-        }
+        // one document per service, independent of the others: in parallel
+        let docs = crate::parallel::map_chunks(&model.ast.services, |chunk| {
+            chunk
+                .iter()
+                .map(|service| Artifact {
+                    target: "openapi",
+                    path: format!("openapi/{}.openapi.{ext}", to_kebab(&service.name.value)),
+                    contents: text(&openapi::document(model, service), options.openapi_format),
+                })
+                .collect::<Vec<_>>()
+        });
+        out.extend(docs.into_iter().flatten());
     }
     if wants("asyncapi") {
         let doc = asyncapi::document(model, &config.name, &config.version);

@@ -37,6 +37,8 @@ pub struct Components<'m> {
     pending: BTreeSet<(usize, Mode)>,
     /// Finished components by name.
     pub schemas: BTreeMap<String, Value>,
+    /// `directional` per type, computed once.
+    directional: std::collections::HashMap<usize, bool>,
 }
 
 impl<'m> Components<'m> {
@@ -46,6 +48,7 @@ impl<'m> Components<'m> {
             model,
             pending: BTreeSet::new(),
             schemas: BTreeMap::new(),
+            directional: std::collections::HashMap::new(),
         }
     }
 
@@ -108,7 +111,15 @@ impl<'m> Components<'m> {
 
     /// A `$ref` to the component of the type at `index` (defined later by `finish`).
     pub fn reference(&mut self, index: usize, mode: Mode) -> Value {
-        let mode = if mode == Mode::Request && self.directional(index, &mut BTreeSet::new()) {
+        let directional = match self.directional.get(&index) {
+            Some(d) => *d,
+            None => {
+                let d = self.directional(index, &mut BTreeSet::new());
+                self.directional.insert(index, d);
+                d
+            }
+        };
+        let mode = if mode == Mode::Request && directional {
             Mode::Request
         } else {
             Mode::Response

@@ -42,17 +42,16 @@ pub fn worker_name(d: &Deployment) -> String {
 
 /// Sagas whose trigger this service publishes: it coordinates them.
 fn coordinated_sagas<'m>(model: &'m Model, service: &Service) -> Vec<&'m crate::ast::Saga> {
-    let publishers = crate::check::publishers_of(model);
+    let transitions = crate::check::transition_events_of(service);
+    let publishes = |event: &str| {
+        service.publishes.iter().any(|p| p.event.value.0 == event)
+            || transitions.iter().any(|(e, _)| e == event)
+    };
     model
         .ast
         .sagas
         .iter()
-        .filter(|s| {
-            s.trigger
-                .as_ref()
-                .and_then(|t| publishers.get(&t.value.0))
-                .is_some_and(|p| *p == service.name.value)
-        })
+        .filter(|s| s.trigger.as_ref().is_some_and(|t| publishes(&t.value.0)))
         .collect()
 }
 

@@ -110,10 +110,37 @@ pub fn load_file(
     };
     let file = sources.add(name, text);
     let text = sources.get(file).map(|f| f.text.as_str()).unwrap_or("");
+    parse(file, text, format, diagnostics)
+}
+
+/// Parses a decoded file (already in the source map).
+pub fn parse(
+    file: crate::source::FileId,
+    text: &str,
+    format: Format,
+    diagnostics: &mut Diagnostics,
+) -> Loaded {
     match format {
         Format::Yaml => yaml::load(file, text, diagnostics),
         Format::Toml => toml::load(file, text, diagnostics),
     }
+}
+
+/// Adds a file's text to the source map after the size and UTF-8 checks;
+/// `None` when it was refused (the reason is reported).
+pub fn decode(
+    sources: &mut SourceMap,
+    name: &str,
+    bytes: &[u8],
+    diagnostics: &mut Diagnostics,
+) -> Option<crate::source::FileId> {
+    if bytes.len() > MAX_FILE_BYTES || std::str::from_utf8(bytes).is_err() {
+        // load_file reports both refusals; parse an empty text
+        load_file(sources, name, bytes, Format::Yaml, diagnostics);
+        return None;
+    }
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    Some(sources.add(name, text))
 }
 
 /// The text with control characters (but tab and newlines) shown as U+FFFD,

@@ -22,9 +22,25 @@ use crate::load::{Document, NodeKind};
 /// Lowers every document into one [`Ast`]. `library` marks documents of the
 /// built-in schema library.
 pub fn lower(documents: &[(Document, bool)], out: &mut Diagnostics) -> Ast {
+    // documents lower independently: split them over the cores, then join
+    // the pieces in document order
+    let parts = crate::parallel::map_chunks(documents, |chunk| {
+        let mut ast = Ast::default();
+        let mut diagnostics = Diagnostics::new();
+        for (doc, library) in chunk {
+            lower_document(doc, *library, &mut ast, &mut diagnostics);
+        }
+        (ast, diagnostics)
+    });
     let mut ast = Ast::default();
-    for (doc, library) in documents {
-        lower_document(doc, *library, &mut ast, out);
+    for (part, diagnostics) in parts {
+        ast.types.extend(part.types);
+        ast.services.extend(part.services);
+        ast.sagas.extend(part.sagas);
+        ast.pricing.extend(part.pricing);
+        ast.deployments.extend(part.deployments);
+        ast.type_documents.extend(part.type_documents);
+        out.extend(diagnostics);
     }
     ast
 }

@@ -117,6 +117,14 @@ impl RouteKey {
 
 /// Parses a route key.
 pub fn parse(text: &str) -> Result<RouteKey, SyntaxError> {
+    match simple(text) {
+        Some(key) => Ok(key),
+        None => grammar(text),
+    }
+}
+
+/// The full grammar, with its error positions.
+fn grammar(text: &str) -> Result<RouteKey, SyntaxError> {
     if let Some((method, rest)) = text.split_once(' ') {
         let path = rest.trim_start();
         let start = text.len() - path.len();
@@ -174,6 +182,54 @@ pub fn parse(text: &str) -> Result<RouteKey, SyntaxError> {
     Ok(key)
 }
 
+/// The common case without the grammar: an upper-case method, one space,
+/// and `/`-separated segments that are literals, `{name}` or `:name`. Same
+/// result as the grammar; anything unusual (and every error) goes through
+/// pest.
+fn simple(text: &str) -> Option<RouteKey> {
+    let (m, path) = text.split_once(' ')?;
+    let method = Method::from_upper(m)?;
+    if !path.starts_with('/') {
+        return None;
+    }
+    let start = m.len() + 1;
+    let mut segments = Vec::new();
+    if path != "/" {
+        let mut at = start + 1;
+        for seg in path[1..].split('/') {
+            let range = at..at + seg.len();
+            at += seg.len() + 1;
+            let ident = |s: &str| {
+                s.chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                    && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            };
+            let segment =
+                if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    ident(name).then(|| Segment::Param(name.to_string()))?
+                } else if let Some(name) = seg.strip_prefix(':') {
+                    ident(name).then(|| Segment::Param(name.to_string()))?
+                } else if !seg.is_empty()
+                    && seg
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.~".contains(c))
+                {
+                    Segment::Literal(seg.to_string())
+                } else {
+                    return None;
+                };
+            segments.push((segment, range));
+        }
+    }
+    Some(RouteKey {
+        method,
+        method_range: 0..m.len(),
+        segments,
+        path_range: start..text.len(),
+    })
+}
+
 fn method(text: &str, range: Range<usize>) -> Result<Method, SyntaxError> {
     if let Some(m) = Method::from_upper(text) {
         return Ok(m);
@@ -210,6 +266,28 @@ mod tests {
         assert_eq!(k.path(), "/orders/{id}");
         assert_eq!(parse("GET /orders/:id").unwrap().path(), "/orders/{id}");
         assert_eq!(parse("GET /").unwrap().path(), "/");
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_the_grammar() {
+        for key in [
+            "GET /",
+            "GET /orders",
+            "POST /orders/{id}/lines/:line",
+            "DELETE /a-b/c_d/e.f/~g",
+            "PATCH /{x}",
+        ] {
+            assert_eq!(simple(key), Some(grammar(key).unwrap()), "{key}");
+        }
+        for odd in [
+            "GET /orders/",
+            "get /x",
+            "GET  /x",
+            "GET /{1x}",
+            "GET /a//b",
+        ] {
+            assert_eq!(simple(odd), None, "{odd}");
+        }
     }
 
     #[test]

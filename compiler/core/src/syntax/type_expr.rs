@@ -170,6 +170,9 @@ impl TypeExpr {
 
 /// Parses a type expression; `to_span` maps byte ranges of `text` to source spans.
 pub fn parse(text: &str, to_span: &dyn Fn(Range<usize>) -> Span) -> Result<TypeExpr, SyntaxError> {
+    if let Some(simple) = simple(text, to_span) {
+        return Ok(simple);
+    }
     let mut pairs = TypeParser::parse(Rule::type_expr, text).map_err(|e| {
         from_pest(&e, text, "type expression", |r| match r {
             Rule::ty | Rule::named | Rule::type_name | Rule::container | Rule::inline_enum => Some("a type"),
@@ -195,6 +198,37 @@ pub fn parse(text: &str, to_span: &dyn Fn(Range<usize>) -> Span) -> Result<TypeE
             "no type here",
         )),
     }
+}
+
+/// The common case without the grammar: a plain name, maybe optional
+/// (`uuid`, `Money`, `string?`). Same result as the grammar gives, several
+/// times faster; everything else goes through pest.
+fn simple(text: &str, to_span: &dyn Fn(Range<usize>) -> Span) -> Option<TypeExpr> {
+    let name = text.strip_suffix('?').unwrap_or(text);
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+    if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return None;
+    }
+    let kind = match Primitive::from_name(name) {
+        Some(p) => TypeExprKind::Primitive(p),
+        None => TypeExprKind::Named {
+            name: name.to_string(),
+            library: false,
+        },
+    };
+    let base = TypeExpr {
+        kind,
+        span: to_span(0..name.len()),
+    };
+    Some(if name.len() < text.len() {
+        TypeExpr {
+            kind: TypeExprKind::Optional(Box::new(base)),
+            span: to_span(0..text.len()),
+        }
+    } else {
+        base
+    })
 }
 
 fn span_of(pair: &Pair<'_, Rule>, to_span: &dyn Fn(Range<usize>) -> Span) -> Span {
@@ -296,6 +330,26 @@ mod tests {
             panic!()
         };
         assert_eq!((inner.span.start, inner.span.end), (5, 9));
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_the_grammar() {
+        let at = |r: Range<usize>| Span::new(FileId(0), r.start, r.end);
+        for text in ["uuid", "Money", "string?", "Order_2?", "list", "enum"] {
+            let fast = simple(text, &at).unwrap();
+            let pairs = TypeParser::parse(Rule::type_expr, text).unwrap();
+            let slow = build(
+                pairs
+                    .into_iter()
+                    .next()
+                    .unwrap()
+                    .into_inner()
+                    .next()
+                    .unwrap(),
+                &at,
+            );
+            assert_eq!(fast, slow, "{text}");
+        }
     }
 
     #[test]

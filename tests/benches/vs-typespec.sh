@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# svcc against Microsoft TypeSpec on the same API (see tests/src/typespec.rs):
+# times `svcc build --target openapi` and `tsp compile . --emit
+# @typespec/openapi3` in turn on this machine, checks both outputs with
+# openapi-spec-validator, and prints the medians and their ratio.
+#
+#   bash tests/benches/vs-typespec.sh
+#
+# Environment: RUNS (timed runs of each compiler, default 5), SIZES
+# (RESOURCESxOPERATIONS_PER_RESOURCE, default "40x10 200x10": 400 and 2,000
+# operations), KEEP=1 keeps the generated projects.
+# Needs cargo, npm (TypeSpec and its Node >= 22 come from
+# tests/benches/typespec/package-lock.json) and python3.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+runs=${RUNS:-5}
+sizes=${SIZES:-"40x10 200x10"}
+target=50
+
+echo "== TypeSpec (npm ci in tests/benches/typespec)"
+typespec="$root/tests/benches/typespec"
+npm ci --prefix "$typespec" --no-audit --no-fund --loglevel=error
+export PATH="$typespec/node_modules/.bin:$PATH"
+if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 22 ? 0 : 1)'; then
+  echo "error: TypeSpec needs Node >= 22, found $(node --version)" >&2
+  exit 1
+fi
+echo "node $(node --version), tsp $(tsp --version | tail -n 1)"
+
+echo "== svcc (release)"
+cargo build --release -q -p svcc -p svcc-tests
+bin="${CARGO_TARGET_DIR:-$root/target}/release"
+svcc="$bin/svcc"
+"$svcc" --version
+
+if ! command -v openapi-spec-validator >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check -r tests/tools/requirements.txt
+fi
+openapi-spec-validator --version
+
+work=$(mktemp -d)
+if [[ ${KEEP:-0} == 1 ]]; then
+  echo "projects kept in $work"
+else
+  trap 'rm -rf "$work"' EXIT
+fi
+
+# Runs a command, its output into a log; exits with the log on failure.
+# Sets `elapsed` to the wall time in nanoseconds.
+elapsed=0
+timed() {
+  local log=$1
+  shift
+  local start
+  start=$(date +%s%N)
+  if ! "$@" >"$log" 2>&1; then
+    echo "error: \`$*\` failed:" >&2
+    cat "$log" >&2
+    exit 1
+  fi
+  elapsed=$(($(date +%s%N) - start))
+}
+
+# Median of nanosecond counts, in milliseconds.
+median_ms() {
+  printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END {
+    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    printf "%.1f", m / 1e6 }'
+}
+
+# Checks that both outputs describe the same operations (method and path).
+same_operations() {
+  python3 - "$@" <<'EOF'
+import sys, yaml
+def ops(paths):
+    out = set()
+    for p in paths:
+        with open(p) as f:
+            doc = yaml.safe_load(f)
+        for path, item in doc.get("paths", {}).items():
+            out |= {f"{m.upper()} {path}" for m in item if m in ("get", "post", "put", "patch", "delete")}
+    return out
+svcc, tsp = ops(sys.argv[2:]), ops([sys.argv[1]])
+if svcc != tsp:
+    print(f"operations differ: only svcc {sorted(svcc - tsp)[:5]}, only tsp {sorted(tsp - svcc)[:5]}")
+    sys.exit(1)
+print(len(svcc))
+EOF
+}
+
+rows=()
+for size in $sizes; do
+  resources=${size%x*}
+  per=${size#*x}
+  operations=$((resources * per))
+  dir="$work/$operations"
+  echo "== $operations operations ($resources resources x $per)"
+  "$bin/svcc-vs-typespec" "$dir" "$resources" "$per"
+  ln -s "$typespec/node_modules" "$dir/typespec/node_modules"
+
+  svcc_ns=()
+  tsp_ns=()
+  for ((run = 1; run <= runs; run++)); do
+    rm -rf "$dir/svcc/gen"
+    timed "$dir/svcc.log" "$svcc" build --target openapi --project "$dir/svcc"
+    svcc_ns+=("$elapsed")
+    rm -rf "$dir/typespec/tsp-output"
+    cd "$dir/typespec"
+    timed "$dir/tsp.log" tsp compile . --emit @typespec/openapi3
+    cd "$root"
+    tsp_ns+=("$elapsed")
+    echo "run $run: svcc $((svcc_ns[-1] / 1000000)) ms, tsp $((tsp_ns[-1] / 1000000)) ms"
+  done
+  if grep -qi "warning" "$dir/tsp.log"; then
+    echo "tsp warned:" >&2
+    cat "$dir/tsp.log" >&2
+  fi
+
+  svcc_docs=("$dir"/svcc/gen/openapi/*.yaml)
+  tsp_doc="$dir/typespec/tsp-output/@typespec/openapi3/openapi.yaml"
+  checked=$(openapi-spec-validator "${svcc_docs[@]}" "$tsp_doc" 2>&1) || {
+    echo "$checked" >&2
+    echo "error: openapi-spec-validator rejected a document" >&2
+    exit 1
+  }
+  valid=$(grep -c ": OK$" <<<"$checked" || true)
+  if ((valid != ${#svcc_docs[@]} + 1)); then
+    echo "$checked" >&2
+    echo "error: openapi-spec-validator accepted $valid of $((${#svcc_docs[@]} + 1)) documents" >&2
+    exit 1
+  fi
+  count=$(same_operations "$tsp_doc" "${svcc_docs[@]}")
+  echo "openapi-spec-validator: ${#svcc_docs[@]} svcc documents and 1 TypeSpec document OK; $count operations in both"
+
+  svcc_med=$(median_ms "${svcc_ns[@]}")
+  tsp_med=$(median_ms "${tsp_ns[@]}")
+  ratio=$(awk -v s="$svcc_med" -v t="$tsp_med" 'BEGIN { printf "%.0f", t / s }')
+  rows+=("$operations|$svcc_med ms|$tsp_med ms|${ratio}x")
+done
+
+echo
+echo "medians of $runs runs each, alternating, on $(nproc) cores"
+printf '%-10s | %-12s | %-12s | %s\n' operations "svcc median" "tsp median" "ratio (tsp/svcc)"
+printf '%s\n' "-----------+--------------+--------------+-----------------"
+for row in "${rows[@]}"; do
+  IFS='|' read -r operations svcc_med tsp_med ratio <<<"$row"
+  printf '%-10s | %12s | %12s | %s\n' "$operations" "$svcc_med" "$tsp_med" "$ratio"
+done
+echo "target: svcc at least ${target}x faster"

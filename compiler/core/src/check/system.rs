@@ -17,7 +17,7 @@ pub const CLOUDFLARE_LIMIT_MS: u64 = 30_000;
 pub fn check(model: &Model, out: &mut Diagnostics) {
     event_cycles(model, out);
     for service in &model.ast.services {
-        call_budget(service, out);
+        call_budget(model, service, out);
         for sub in &service.subscribes {
             let retries = sub
                 .retry
@@ -211,30 +211,76 @@ pub fn ms(millis: u64) -> String {
 
 /// W0009: the service's synchronous calls, each at its worst, against each
 /// route's timeout (or Cloudflare's limit).
-fn call_budget(service: &Service, out: &mut Diagnostics) {
+/// The worst case of a service's synchronous calls, level by level: its own
+/// calls (each attempt running to the timeout, plus the waits between
+/// attempts), plus the same for each service it calls, down the chain.
+/// Returns the total and one line of arithmetic per level.
+fn chain_cost(model: &Model, service: &Service, seen: &mut Vec<String>) -> (u64, Vec<String>) {
+    if seen.contains(&service.name.value) || seen.len() > 16 || service.calls.is_empty() {
+        return (0, Vec::new());
+    }
+    seen.push(service.name.value.clone());
+    let mut total = 0;
+    let mut lines = Vec::new();
+    if let Some(res) = &service.resilience
+        && let Some(timeout) = &res.timeout
+    {
+        let (one, arithmetic) = call_cost(timeout.value, res.retry.as_ref());
+        let calls = service.calls.len() as u64;
+        total = one.saturating_mul(calls);
+        let line = if calls > 1 {
+            format!("{calls} calls x ({arithmetic})")
+        } else {
+            arithmetic
+        };
+        lines.push(format!("{}: {line} = {}", service.name.value, ms(total)));
+    }
+    let mut callees: Vec<&str> = service
+        .calls
+        .iter()
+        .map(|c| c.value.service.as_str())
+        .collect();
+    callees.sort_unstable();
+    callees.dedup();
+    for callee in callees {
+        if let Some(next) = model.service(callee) {
+            let (cost, more) = chain_cost(model, next, seen);
+            total = total.saturating_add(cost);
+            lines.extend(more);
+        }
+    }
+    seen.pop();
+    (total, lines)
+}
+
+/// W0009: the chain's worst case against each route's timeout (or
+/// Cloudflare's limit when a route sets none).
+fn call_budget(model: &Model, service: &Service, out: &mut Diagnostics) {
     let Some(first_call) = service.calls.first() else {
         return;
     };
-    let Some(res) = &service.resilience else {
+    let (total, lines) = chain_cost(model, service, &mut Vec::new());
+    if total == 0 {
         return;
-    };
-    let Some(timeout) = &res.timeout else { return };
-    let (one, arithmetic) = call_cost(timeout.value, res.retry.as_ref());
-    let calls = service.calls.len() as u64;
-    let total = one.saturating_mul(calls);
-    let shown = if calls > 1 {
-        format!("{calls} calls x ({arithmetic}) = {}", ms(total))
+    }
+    let shown = if lines.len() > 1 {
+        format!("{}; total {}", lines.join(" + "), ms(total))
     } else {
-        format!("{arithmetic} = {}", ms(total))
+        lines.join("")
     };
+    let at = service
+        .resilience
+        .as_ref()
+        .and_then(|r| r.timeout.as_ref())
+        .map_or(first_call.span, |t| t.span);
     let mut without_timeout = false;
     for route in &service.routes {
         match &route.timeout {
             Some(t) if total > t.value.millis => out.push(
                 Diagnostic::error(Code::W0009, t.span, format!("`{}` can wait {} on its synchronous calls, longer than its own timeout of {}", route.key.value, ms(total), ms(t.value.millis)))
                     .label(format!("timeout {}", ms(t.value.millis)))
-                    .secondary(timeout.span, format!("worst case per request: {shown}"))
-                    .help("lower the call timeout or the retries, raise the route's timeout, or replace a call with an event"),
+                    .secondary(at, format!("worst case per request: {shown}"))
+                    .help("retry at one level only, lower the call timeouts, raise the route's timeout, or replace a call with an event"),
             ),
             Some(_) => {}
             None => without_timeout |= total > CLOUDFLARE_LIMIT_MS,
@@ -244,7 +290,7 @@ fn call_budget(service: &Service, out: &mut Diagnostics) {
         out.push(
             Diagnostic::error(Code::W0009, first_call.span, format!("`{}`'s synchronous calls can take {}, longer than Cloudflare's {} limit for a request", service.name.value, ms(total), ms(CLOUDFLARE_LIMIT_MS)))
                 .label("worst case of the calls")
-                .secondary(timeout.span, format!("per request: {shown}"))
+                .secondary(at, format!("per request: {shown}"))
                 .help("lower `resilience.timeout` or the retries, or replace a call with an event"),
         );
     }

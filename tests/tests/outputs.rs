@@ -554,3 +554,65 @@ fn wrangler_reads_the_toml_form_too() {
         );
     }
 }
+
+/// Every `$ref` in a document, recursively.
+fn refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(m) => {
+            if let Some(r) = m.get("$ref").and_then(Value::as_str) {
+                out.push(r.to_string());
+            }
+            m.values().for_each(|v| refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn generated_names_never_clobber_project_types() {
+    let manifest = "kind: Service\nname: OrderService\nerrors:\n  OutOfStock: { status: 409 }\ntypes:\n  Problem:\n    fields: { severity: string }\n  OrderInput:\n    fields: { raw: string }\n  OutOfStockProblem:\n    fields: { sku: string }\n  Order:\n    fields:\n      id: { type: uuid, readOnly: true }\n      problem: Problem\n      input: OrderInput\n      stock: OutOfStockProblem\nroutes:\n  POST /orders:\n    operation: createOrder\n    input: Order\n    output: Order\n    errors: [OutOfStock]\n";
+    let analysis = svcc_core::check_project(
+        None,
+        &[svcc_core::SourceInput::new("orders.yaml", manifest)],
+    );
+    assert!(
+        analysis.diagnostics.is_empty(),
+        "{:?}",
+        analysis.diagnostics
+    );
+    let options = Options {
+        targets: vec!["openapi".into()],
+        openapi_format: DocFormat::Json,
+        wrangler_toml: false,
+    };
+    let files = build(&analysis.model, &analysis.config, &options);
+    let doc: Value = serde_json::from_slice(&files[0].contents).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["Problem"]["properties"]["severity"]["type"], "string",
+        "the project's Problem is kept"
+    );
+    assert_eq!(
+        schemas["OrderInput"]["properties"]["raw"]["type"], "string",
+        "the project's OrderInput is kept"
+    );
+    assert_eq!(
+        schemas["OutOfStockProblem"]["properties"]["sku"]["type"],
+        "string"
+    );
+    assert!(
+        schemas["OrderRequestBody"].is_object(),
+        "the request form of Order gets another name"
+    );
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    for r in all {
+        let path: Vec<&str> = r.trim_start_matches("#/").split('/').collect();
+        let mut at = &doc;
+        for p in &path {
+            at = &at[*p];
+        }
+        assert!(at.is_object(), "dangling {r}");
+    }
+}

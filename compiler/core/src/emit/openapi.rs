@@ -35,12 +35,12 @@ pub fn document(model: &Model, service: &Service) -> Value {
             .insert(method(route.method.value).into(), op);
     }
     for e in &service.errors {
-        let schema = problem_schema(e, &mut components);
-        components.schemas.insert(problem_name(e), schema);
+        let schema = problem_schema(model, e, &mut components);
+        components.schemas.insert(problem_name(model, e), schema);
     }
     components.finish();
     let mut schemas: Map<String, Value> = components.schemas.into_iter().collect();
-    schemas.insert("Problem".into(), problem());
+    schemas.insert(problem_component(model).into(), problem());
     let mut doc = json!({
         "openapi": "3.1.0",
         "info": info(service),
@@ -49,7 +49,7 @@ pub fn document(model: &Model, service: &Service) -> Value {
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "responses": builtin_responses(&used_builtins),
+            "responses": builtin_responses(model, &used_builtins),
         },
     });
     if let Some(scheme) = security_scheme(service)
@@ -178,7 +178,7 @@ fn operation(
     let status = success_status(route);
     responses.insert(status.to_string(), success(route, status, components));
     for (code, errors) in declared(service, route) {
-        responses.insert(code.to_string(), declared_response(&errors));
+        responses.insert(code.to_string(), declared_response(model, &errors));
     }
     let mut builtin = |code: &str, name: &'static str| {
         builtins.insert(name, ());
@@ -282,14 +282,30 @@ fn declared<'s>(service: &'s Service, route: &Route) -> BTreeMap<i64, Vec<&'s Er
     by_status
 }
 
-fn problem_name(e: &ErrorDef) -> String {
-    format!("{}Problem", e.name.value)
+/// The name of the RFC 9457 schema: `Problem`, unless the project has a
+/// type of that name.
+fn problem_component(model: &Model) -> &'static str {
+    if model.type_index("Problem", false).is_some() {
+        "SvccProblem"
+    } else {
+        "Problem"
+    }
 }
 
-fn declared_response(errors: &[&ErrorDef]) -> Value {
+/// `OutOfStockProblem`, unless the project has a type of that name.
+fn problem_name(model: &Model, e: &ErrorDef) -> String {
+    let name = format!("{}Problem", e.name.value);
+    if model.type_index(&name, false).is_some() {
+        format!("{}ErrorProblem", e.name.value)
+    } else {
+        name
+    }
+}
+
+fn declared_response(model: &Model, errors: &[&ErrorDef]) -> Value {
     let refs: Vec<Value> = errors
         .iter()
-        .map(|e| json!({ "$ref": format!("#/components/schemas/{}", problem_name(e)) }))
+        .map(|e| json!({ "$ref": format!("#/components/schemas/{}", problem_name(model, e)) }))
         .collect();
     let schema = if refs.len() == 1 {
         refs[0].clone()
@@ -324,7 +340,8 @@ fn problem() -> Value {
     })
 }
 
-fn problem_schema(e: &ErrorDef, components: &mut Components<'_>) -> Value {
+fn problem_schema(model: &Model, e: &ErrorDef, components: &mut Components<'_>) -> Value {
+    let problem_base = problem_component(model);
     let mut properties = Map::new();
     let mut required = Vec::new();
     for f in &e.fields {
@@ -339,7 +356,8 @@ fn problem_schema(e: &ErrorDef, components: &mut Components<'_>) -> Value {
     {
         m.insert("required".into(), json!(required));
     }
-    let mut schema = json!({ "allOf": [{ "$ref": "#/components/schemas/Problem" }, own] });
+    let mut schema =
+        json!({ "allOf": [{ "$ref": format!("#/components/schemas/{problem_base}") }, own] });
     if let Value::Object(m) = &mut schema {
         let d = e.description.clone().unwrap_or_else(|| {
             format!(
@@ -353,7 +371,8 @@ fn problem_schema(e: &ErrorDef, components: &mut Components<'_>) -> Value {
     schema
 }
 
-fn builtin_responses(used: &BTreeMap<&'static str, ()>) -> Value {
+fn builtin_responses(model: &Model, used: &BTreeMap<&'static str, ()>) -> Value {
+    let problem_base = problem_component(model);
     let all = [
         (
             "BadRequest",
@@ -373,7 +392,7 @@ fn builtin_responses(used: &BTreeMap<&'static str, ()>) -> Value {
     ];
     let mut out = Map::new();
     for (name, description) in all.iter().filter(|(n, _)| used.contains_key(n)) {
-        let mut r = json!({ "description": description, "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } });
+        let mut r = json!({ "description": description, "content": { "application/problem+json": { "schema": { "$ref": format!("#/components/schemas/{problem_base}") } } } });
         if *name == "TooManyRequests"
             && let Value::Object(m) = &mut r
         {

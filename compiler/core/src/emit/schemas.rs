@@ -64,10 +64,15 @@ impl<'m> Components<'m> {
         } else {
             def.name.value.clone()
         };
-        if mode == Mode::Request {
-            format!("{base}Input")
+        if mode != Mode::Request {
+            return base;
+        }
+        // `OrderInput`, unless the project has a type of that name
+        let input = format!("{base}Input");
+        if self.model.type_index(&input, false).is_some() {
+            format!("{base}RequestBody")
         } else {
-            base
+            input
         }
     }
 

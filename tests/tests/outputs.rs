@@ -12,6 +12,19 @@ use std::process::Command;
 use svcc_core::ast::{TypeBody, TypeExprKind};
 use svcc_core::emit::{Artifact, DocFormat, Options, build, openapi};
 
+/// Whether a third-party checker is installed; outside CI a missing one
+/// skips the test (with a note), in CI it fails it: CI must install it.
+fn installed(present: bool, what: &str) -> bool {
+    if !present {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install {what} (see .ci/run)"
+        );
+        eprintln!("{what} is not installed: skipped (CI installs it)");
+    }
+    present
+}
+
 const EXAMPLES: [&str; 2] = ["shop", "email-verification"];
 
 fn artifacts(example: &str, format: DocFormat) -> (svcc_core::Analysis, Vec<Artifact>) {
@@ -82,14 +95,7 @@ fn tool(name: &str) -> Option<PathBuf> {
     if local.exists() {
         return Some(local);
     }
-    let found = Command::new(name).arg("--version").output().is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install `{name}` (see .ci/run)"
-        );
-        eprintln!("`{name}` is not installed: skipped (CI installs it)");
-    }
+    let found = installed(Command::new(name).arg("--version").output().is_ok(), name);
     found.then(|| PathBuf::from(name))
 }
 
@@ -288,12 +294,10 @@ fn every_operation_and_schema_round_trips_into_openapi() {
 #[test]
 fn the_asyncapi_parser_accepts_every_document() {
     let tools = svcc_tests::repo_root().join("tests/tools");
-    if !tools.join("node_modules/@asyncapi/parser").exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install tests/tools (see .ci/run)"
-        );
-        eprintln!("@asyncapi/parser is not installed: skipped (CI installs it)");
+    if !installed(
+        tools.join("node_modules/@asyncapi/parser").exists(),
+        "@asyncapi/parser",
+    ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -365,18 +369,13 @@ fn json_of_jsonc(text: &str) -> Value {
 
 fn wrangler_tools() -> Option<PathBuf> {
     let tools = svcc_tests::repo_root().join("tests/tools");
-    if tools
-        .join("node_modules/wrangler/config-schema.json")
-        .exists()
-    {
-        return Some(tools);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must install tests/tools (see .ci/run)"
-    );
-    eprintln!("wrangler is not installed: skipped (CI installs it)");
-    None
+    installed(
+        tools
+            .join("node_modules/wrangler/config-schema.json")
+            .exists(),
+        "wrangler",
+    )
+    .then_some(tools)
 }
 
 #[test]
@@ -483,16 +482,10 @@ fn every_environment_repeats_every_binding_and_no_secret_is_written() {
 
 #[test]
 fn deploy_scripts_pass_shellcheck() {
-    if Command::new("shellcheck")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install shellcheck (see .ci/run)"
-        );
-        eprintln!("shellcheck is not installed: skipped (CI installs it)");
+    if !installed(
+        Command::new("shellcheck").arg("--version").output().is_ok(),
+        "shellcheck",
+    ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -132,9 +132,12 @@ pub fn apply(
     inputs: &str,
 ) -> std::io::Result<()> {
     plan.manifest.inputs = inputs.to_string();
-    for a in artifacts.iter().filter(|a| plan.write.contains(&a.path)) {
-        write_atomic(&out.join(&a.path), &a.contents)?;
-    }
+    let wanted: std::collections::HashSet<&str> = plan.write.iter().map(String::as_str).collect();
+    let to_write: Vec<&Artifact> = artifacts
+        .iter()
+        .filter(|a| wanted.contains(a.path.as_str()))
+        .collect();
+    write_all(out, &to_write)?;
     for path in &plan.remove {
         let full = out.join(path);
         std::fs::remove_file(&full)?;
@@ -147,6 +150,34 @@ pub fn apply(
         write_atomic(&manifest_path, text.as_bytes())?;
     }
     Ok(())
+}
+
+/// Writes the files on all cores (each write is atomic on its own).
+fn write_all(out: &Path, files: &[&Artifact]) -> std::io::Result<()> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if threads < 2 || files.len() < 32 {
+        return files
+            .iter()
+            .try_for_each(|a| write_atomic(&out.join(&a.path), &a.contents));
+    }
+    let size = files.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(size)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .try_for_each(|a| write_atomic(&out.join(&a.path), &a.contents))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .try_for_each(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+    })
 }
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it.

@@ -60,6 +60,14 @@ pub fn open(root: &Path) -> Result<Workspace, OpenError> {
 }
 
 impl Workspace {
+    /// The settings of svcc.toml, read quietly: its problems are reported
+    /// when the core parses it again as part of the check.
+    pub fn settings(&self) -> svcc_core::project::Config {
+        let mut scratch = svcc_core::source::SourceMap::new();
+        let mut ignored = svcc_core::diagnostic::Diagnostics::new();
+        svcc_core::project::parse(&mut scratch, PROJECT_FILE, &self.config.bytes, &mut ignored)
+    }
+
     /// Reads every manifest under `manifests` (relative to the root).
     pub fn read_manifests(&self, manifests: &str) -> Result<Vec<SourceInput>, OpenError> {
         let dir = self.root.join(manifests);
@@ -133,12 +141,7 @@ pub fn check_staged(
     stage: &mut dyn FnMut(&'static str),
 ) -> Result<svcc_core::Analysis, OpenError> {
     let ws = find(start)?;
-    // svcc.toml is parsed twice: once here to learn the manifests folder,
-    // once inside the core where its diagnostics are reported.
-    let mut scratch = svcc_core::source::SourceMap::new();
-    let mut ignored = svcc_core::diagnostic::Diagnostics::new();
-    let config =
-        svcc_core::project::parse(&mut scratch, PROJECT_FILE, &ws.config.bytes, &mut ignored);
+    let config = ws.settings();
     let manifests = ws.read_manifests(&config.manifests)?;
     stage("read");
     Ok(svcc_core::check_project_staged(

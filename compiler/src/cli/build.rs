@@ -36,8 +36,9 @@ pub fn run(
         Ok(f) => f,
         Err(e) => return fatal(&e.0),
     };
+    let settings_out = ws.settings().out;
     if !check_only {
-        let out = ws.root.join(project_out(&ws));
+        let out = ws.root.join(&settings_out);
         if output::up_to_date(&out, &fingerprint) {
             clock.mark("fingerprint");
             if timings {
@@ -45,7 +46,7 @@ pub fn run(
             }
             eprintln!(
                 "`{}` is up to date: nothing changed since the last build",
-                project_out(&ws)
+                settings_out
             );
             return 0;
         }
@@ -205,32 +206,12 @@ impl Timings {
     }
 }
 
-/// The output folder named in svcc.toml (default `gen`).
-fn project_out(ws: &crate::workspace::Workspace) -> String {
-    let mut scratch = svcc_core::source::SourceMap::new();
-    let mut ignored = svcc_core::diagnostic::Diagnostics::new();
-    svcc_core::project::parse(
-        &mut scratch,
-        crate::workspace::PROJECT_FILE,
-        &ws.config.bytes,
-        &mut ignored,
-    )
-    .out
-}
-
 /// Fingerprint of svcc.toml, every manifest and the options.
 fn inputs_fingerprint(
     ws: &crate::workspace::Workspace,
     options: &str,
 ) -> Result<String, crate::workspace::OpenError> {
-    let mut scratch = svcc_core::source::SourceMap::new();
-    let mut ignored = svcc_core::diagnostic::Diagnostics::new();
-    let config = svcc_core::project::parse(
-        &mut scratch,
-        crate::workspace::PROJECT_FILE,
-        &ws.config.bytes,
-        &mut ignored,
-    );
+    let config = ws.settings();
     let manifests = ws.read_manifests(&config.manifests)?;
     let mut inputs: Vec<(&str, &[u8])> =
         vec![(crate::workspace::PROJECT_FILE, ws.config.bytes.as_slice())];

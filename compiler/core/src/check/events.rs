@@ -15,40 +15,32 @@ pub struct Publisher {
     pub span: Span,
 }
 
-/// Every published event with its first publisher (services, then sagas).
+/// Every published event with its publishers, in declaration order:
+/// services (a state transition's event counts even when `events.publishes`
+/// does not list it; its payload is the entity), then sagas.
 pub fn publishers(model: &Model) -> BTreeMap<String, Vec<Publisher>> {
     let mut map: BTreeMap<String, Vec<Publisher>> = BTreeMap::new();
+    let mut add = |event: String, owner: &str, span: Span| {
+        map.entry(event).or_default().push(Publisher {
+            owner: owner.to_string(),
+            span,
+        });
+    };
     for s in &model.ast.services {
         for p in &s.publishes {
-            map.entry(p.event.value.0.clone())
-                .or_default()
-                .push(Publisher {
-                    owner: s.name.value.clone(),
-                    span: p.event.span,
-                });
+            add(p.event.value.0.clone(), &s.name.value, p.event.span);
         }
     }
-    // a state transition's event is published by its service even when
-    // `events.publishes` does not list it (its payload is the entity)
     for s in &model.ast.services {
         for (event, span) in transition_events(s) {
-            let declared = s.publishes.iter().any(|p| p.event.value.0 == event);
-            if !declared {
-                map.entry(event).or_default().push(Publisher {
-                    owner: s.name.value.clone(),
-                    span,
-                });
+            if !s.publishes.iter().any(|p| p.event.value.0 == event) {
+                add(event, &s.name.value, span);
             }
         }
     }
     for saga in &model.ast.sagas {
         for p in &saga.publishes {
-            map.entry(p.event.value.0.clone())
-                .or_default()
-                .push(Publisher {
-                    owner: saga.name.value.clone(),
-                    span: p.event.span,
-                });
+            add(p.event.value.0.clone(), &saga.name.value, p.event.span);
         }
     }
     map

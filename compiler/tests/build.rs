@@ -5,25 +5,14 @@
 // Test code: a panic is a test failure, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn svcc(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_svcc"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
+use common::{svcc, write};
+use std::path::Path;
+use std::process::Output;
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn write(dir: &Path, rel: &str, content: &str) {
-    let path = dir.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, content).unwrap();
 }
 
 const ORDERS: &str = "kind: Service\nname: OrderService\nversion: 1.0.0\ntypes:\n  Order:\n    fields:\n      id: { type: uuid, readOnly: true }\n      note: string?\nroutes:\n  GET /orders/{id}:\n    operation: getOrder\n    params: { id: uuid }\n    output: Order\n  POST /orders:\n    operation: createOrder\n    input: Order\n    output: Order\n";

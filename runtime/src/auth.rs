@@ -1,0 +1,371 @@
+//! Who is calling: JWT (HS256 secret, or RS256/ES256 public key) or API
+//! keys, then what the caller's roles allow.
+//!
+//! Configuration comes from the environment, never from the manifest:
+//! - `SVCC_JWT_SECRET` (HS256), or `SVCC_JWT_PUBLIC_KEY` /
+//!   `SVCC_JWT_PUBLIC_KEY_FILE` (PEM; RS256 or ES256 from the key type);
+//!   optional `SVCC_JWT_ISSUER` and `SVCC_JWT_AUDIENCE`;
+//! - `SVCC_API_KEYS_FILE` (JSON: `[{"key", "subject", "roles", "plan"}]`)
+//!   or `SVCC_API_KEYS` (`key=subject:role+role:plan;...`).
+//!
+//! With no JWT key configured, a server listening on loopback only accepts
+//! tokens signed with [`DEV_SECRET`] (what `token` mints), and says so in
+//! its log; on any other address it refuses to start.
+
+use crate::Problem;
+use crate::spec::{AuthKind, RouteSpec, ServiceSpec};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+/// The development signing secret (loopback only).
+pub const DEV_SECRET: &str = "svcc-development-secret-do-not-deploy";
+
+/// An authenticated caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// The subject (`sub` claim, or the key's subject).
+    pub subject: String,
+    /// Roles.
+    pub roles: Vec<String>,
+    /// Pricing plan, when the credential names one.
+    pub plan: Option<String>,
+    /// A stable id of the credential (hash), for `per key` limits.
+    pub credential: String,
+}
+
+/// How much of a permission the caller holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Everything the route does.
+    Full,
+    /// Only resources the caller owns (`:own` grants).
+    Own,
+}
+
+#[derive(Debug, Deserialize)]
+struct Claims {
+    sub: String,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    plan: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct KeyEntry {
+    key: String,
+    subject: String,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    plan: Option<String>,
+}
+
+/// Verifies credentials.
+pub struct Authenticator {
+    kind: AuthKind,
+    jwt: Option<(DecodingKey, Validation)>,
+    /// sha256(key) -> caller
+    keys: HashMap<[u8; 32], Caller>,
+    /// Whether the development secret is in use.
+    pub dev: bool,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("kind", &self.kind)
+            .field("keys", &self.keys.len())
+            .field("dev", &self.dev)
+            .finish()
+    }
+}
+
+fn hash(s: &str) -> [u8; 32] {
+    Sha256::digest(s.as_bytes()).into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads a variable; empty counts as unset.
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl Authenticator {
+    /// From the environment. `loopback` allows the development secret.
+    pub fn from_env(spec: &ServiceSpec, loopback: bool) -> Result<Self, String> {
+        let mut a = Authenticator {
+            kind: spec.auth,
+            jwt: None,
+            keys: HashMap::new(),
+            dev: false,
+        };
+        match spec.auth {
+            AuthKind::None => {}
+            AuthKind::Jwt => {
+                let (key, alg) = if let Some(secret) = var("SVCC_JWT_SECRET") {
+                    (
+                        DecodingKey::from_secret(secret.as_bytes()),
+                        Algorithm::HS256,
+                    )
+                } else if let Some(pem) = var("SVCC_JWT_PUBLIC_KEY").or_else(|| {
+                    var("SVCC_JWT_PUBLIC_KEY_FILE").and_then(|f| std::fs::read_to_string(f).ok())
+                }) {
+                    public_key(&pem)?
+                } else if loopback {
+                    a.dev = true;
+                    (
+                        DecodingKey::from_secret(DEV_SECRET.as_bytes()),
+                        Algorithm::HS256,
+                    )
+                } else {
+                    return Err(format!(
+                        "{} uses JWT auth: set SVCC_JWT_SECRET (HS256) or SVCC_JWT_PUBLIC_KEY (RS256/ES256 PEM); \
+                         without one the server only runs on 127.0.0.1 with the development secret",
+                        spec.name
+                    ));
+                };
+                let mut v = Validation::new(alg);
+                v.leeway = 0;
+                v.validate_exp = true;
+                v.validate_nbf = true;
+                v.set_required_spec_claims(&["exp", "sub"]);
+                match var("SVCC_JWT_AUDIENCE") {
+                    Some(aud) => v.set_audience(&[aud]),
+                    None => v.validate_aud = false,
+                }
+                if let Some(iss) = var("SVCC_JWT_ISSUER") {
+                    v.set_issuer(&[iss]);
+                }
+                a.jwt = Some((key, v));
+            }
+            AuthKind::ApiKey => {
+                let entries: Vec<KeyEntry> = if let Some(file) = var("SVCC_API_KEYS_FILE") {
+                    let text = std::fs::read_to_string(&file)
+                        .map_err(|e| format!("cannot read SVCC_API_KEYS_FILE {file}: {e}"))?;
+                    serde_json::from_str(&text).map_err(|e| {
+                        format!("SVCC_API_KEYS_FILE {file} is not a JSON list of keys: {e}")
+                    })?
+                } else if let Some(list) = var("SVCC_API_KEYS") {
+                    parse_key_list(&list)?
+                } else {
+                    return Err(format!(
+                        "{} uses API keys: set SVCC_API_KEYS_FILE or SVCC_API_KEYS (`key=subject:role+role:plan;...`)",
+                        spec.name
+                    ));
+                };
+                for e in entries {
+                    let h = hash(&e.key);
+                    a.keys.insert(
+                        h,
+                        Caller {
+                            subject: e.subject,
+                            roles: e.roles,
+                            plan: e.plan,
+                            credential: hex(&h[..8]),
+                        },
+                    );
+                }
+            }
+        }
+        Ok(a)
+    }
+
+    /// The caller of a request, if it presented a credential.
+    /// `Err` for a credential that is there but not valid.
+    pub fn authenticate(&self, headers: &http::HeaderMap) -> Result<Option<Caller>, Problem> {
+        match self.kind {
+            AuthKind::None => Ok(None),
+            AuthKind::Jwt => {
+                let Some(h) = headers.get(http::header::AUTHORIZATION) else {
+                    return Ok(None);
+                };
+                let Some(token) = h.to_str().ok().and_then(|s| {
+                    s.strip_prefix("Bearer ")
+                        .or_else(|| s.strip_prefix("bearer "))
+                }) else {
+                    return Err(
+                        Problem::unauthorized("expected `Authorization: Bearer <token>`")
+                            .with_header("www-authenticate", "Bearer"),
+                    );
+                };
+                let Some((key, validation)) = &self.jwt else {
+                    return Err(Problem::unauthorized("no key configured"));
+                };
+                let data =
+                    jsonwebtoken::decode::<Claims>(token.trim(), key, validation).map_err(|e| {
+                        let why = match e.kind() {
+                            jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                                "the token has expired"
+                            }
+                            jsonwebtoken::errors::ErrorKind::ImmatureSignature => {
+                                "the token is not valid yet"
+                            }
+                            jsonwebtoken::errors::ErrorKind::InvalidSignature => {
+                                "the token's signature is not valid"
+                            }
+                            jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => {
+                                "the token is signed with another algorithm"
+                            }
+                            jsonwebtoken::errors::ErrorKind::MissingRequiredClaim(_) => {
+                                "the token lacks `sub` or `exp`"
+                            }
+                            _ => "the token is not valid",
+                        };
+                        Problem::unauthorized(why)
+                            .with_header("www-authenticate", "Bearer error=\"invalid_token\"")
+                    })?;
+                let mut roles = data.claims.roles;
+                if let Some(r) = data.claims.role {
+                    roles.push(r);
+                }
+                Ok(Some(Caller {
+                    subject: data.claims.sub,
+                    roles,
+                    plan: data.claims.plan,
+                    credential: hex(&hash(token)[..8]),
+                }))
+            }
+            AuthKind::ApiKey => {
+                let Some(h) = headers.get("x-api-key") else {
+                    return Ok(None);
+                };
+                let key = h.to_str().unwrap_or_default();
+                match self.keys.get(&hash(key)) {
+                    Some(c) => Ok(Some(c.clone())),
+                    None => Err(Problem::unauthorized("the API key is not valid")),
+                }
+            }
+        }
+    }
+}
+
+fn public_key(pem: &str) -> Result<(DecodingKey, Algorithm), String> {
+    if let Ok(k) = DecodingKey::from_rsa_pem(pem.as_bytes()) {
+        return Ok((k, Algorithm::RS256));
+    }
+    DecodingKey::from_ec_pem(pem.as_bytes())
+        .map(|k| (k, Algorithm::ES256))
+        .map_err(|_| {
+            "SVCC_JWT_PUBLIC_KEY is neither an RSA nor an EC (P-256) public key in PEM".to_string()
+        })
+}
+
+fn parse_key_list(list: &str) -> Result<Vec<KeyEntry>, String> {
+    list.split(';')
+        .filter(|s| !s.trim().is_empty())
+        .map(|item| {
+            let (key, rest) = item
+                .split_once('=')
+                .ok_or_else(|| format!("SVCC_API_KEYS entry `{item}` lacks `=`"))?;
+            let mut parts = rest.splitn(3, ':');
+            let subject = parts.next().unwrap_or_default().trim().to_string();
+            let roles = parts
+                .next()
+                .map(|r| {
+                    r.split('+')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let plan = parts.next().map(str::to_string).filter(|p| !p.is_empty());
+            if key.trim().is_empty() || subject.is_empty() {
+                return Err(format!(
+                    "SVCC_API_KEYS entry `{item}` needs a key and a subject"
+                ));
+            }
+            Ok(KeyEntry {
+                key: key.trim().to_string(),
+                subject,
+                roles,
+                plan,
+            })
+        })
+        .collect()
+}
+
+/// What the caller's roles grant for a route's permission.
+pub fn access(spec: &ServiceSpec, route: &RouteSpec, caller: &Caller) -> Option<Access> {
+    let Some(permission) = route.permission else {
+        return Some(Access::Full);
+    };
+    let mut best = None;
+    for role in spec
+        .roles
+        .iter()
+        .filter(|r| caller.roles.iter().any(|c| c == r.name))
+    {
+        for grant in role.grants {
+            let (grant, own) = match grant.strip_suffix(":own") {
+                Some(g) => (g, true),
+                None => (*grant, false),
+            };
+            let matches = grant == "*"
+                || grant == permission
+                || grant.strip_suffix(":*").is_some_and(|prefix| {
+                    permission.starts_with(prefix) && permission[prefix.len()..].starts_with(':')
+                });
+            if matches {
+                if !own {
+                    return Some(Access::Full);
+                }
+                best = Some(Access::Own);
+            }
+        }
+    }
+    best
+}
+
+#[derive(Serialize)]
+struct MintClaims<'a> {
+    sub: &'a str,
+    roles: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plan: Option<&'a str>,
+    iat: u64,
+    exp: u64,
+}
+
+/// Mints an HS256 token (the `token` subcommand), with `SVCC_JWT_SECRET`
+/// or the development secret.
+pub fn mint(
+    subject: &str,
+    roles: &[String],
+    plan: Option<&str>,
+    ttl_seconds: u64,
+) -> Result<String, String> {
+    let secret = var("SVCC_JWT_SECRET").unwrap_or_else(|| DEV_SECRET.to_string());
+    let now = jiff::Timestamp::now().as_second().max(0) as u64;
+    let claims = MintClaims {
+        sub: subject,
+        roles,
+        plan,
+        iat: now,
+        exp: now + ttl_seconds,
+    };
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// Claims of a token without checking it (for tests and tools).
+pub fn peek(token: &str) -> Option<Value> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}

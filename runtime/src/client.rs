@@ -1,0 +1,256 @@
+//! Outbound calls of `calls:` with the manifest's `resilience:` policy:
+//! a timeout per attempt, retries with backoff on failures worth retrying
+//! (connection errors, 429, 5xx), and a circuit breaker that fails fast
+//! after repeated failures.
+//!
+//! Where a service lives comes from the environment:
+//! `SVCC_<SERVICE>_URL` (`SVCC_INVENTORY_SERVICE_URL=http://127.0.0.1:8081`).
+//! The caller's `Authorization`, the request id and `traceparent` travel
+//! with the call.
+
+use crate::Problem;
+use crate::spec::{CallSpec, ResilienceSpec};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Default)]
+struct Breaker {
+    failures: u32,
+    open_until: Option<Instant>,
+}
+
+/// Clients of every called service.
+#[derive(Debug)]
+pub struct Clients {
+    http: reqwest::Client,
+    policy: ResilienceSpec,
+    bases: HashMap<&'static str, Option<String>>,
+    breakers: Mutex<HashMap<&'static str, Breaker>>,
+}
+
+/// The environment variable holding a service's base URL.
+pub fn url_variable(service_slug: &str) -> String {
+    format!(
+        "SVCC_{}_URL",
+        service_slug.replace('-', "_").to_ascii_uppercase()
+    )
+}
+
+/// A call about to be made.
+#[derive(Debug)]
+pub struct Call<'a> {
+    /// The operation called.
+    pub spec: &'static CallSpec,
+    /// The service's kebab-case name (for its URL variable).
+    pub slug: &'static str,
+    /// Path parameters.
+    pub path: Vec<(&'a str, String)>,
+    /// Query parameters.
+    pub query: Vec<(&'a str, String)>,
+    /// Headers to send (identity, trace).
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Clients {
+    /// Clients for the services `calls` names, with URLs from the environment.
+    pub fn from_env(services: &[(&'static str, &'static str)], policy: ResilienceSpec) -> Self {
+        let bases = services
+            .iter()
+            .map(|(name, slug)| {
+                let url = std::env::var(url_variable(slug))
+                    .ok()
+                    .map(|u| u.trim_end_matches('/').to_string());
+                (*name, url)
+            })
+            .collect();
+        Clients {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_millis(policy.timeout_ms.max(1)))
+                .build()
+                .unwrap_or_default(),
+            policy,
+            bases,
+            breakers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether the service is one of `calls`.
+    pub fn knows(&self, service: &str) -> bool {
+        self.bases.contains_key(service)
+    }
+
+    /// The base URL of a service, if configured.
+    pub fn base(&self, service: &str) -> Option<&str> {
+        self.bases.get(service).and_then(|u| u.as_deref())
+    }
+
+    fn breaker_open(&self, service: &'static str) -> bool {
+        let b = self.breakers.lock().unwrap_or_else(|e| e.into_inner());
+        b.get(service)
+            .and_then(|b| b.open_until)
+            .is_some_and(|t| Instant::now() < t)
+    }
+
+    fn record(&self, service: &'static str, ok: bool) {
+        let mut all = self.breakers.lock().unwrap_or_else(|e| e.into_inner());
+        let b = all.entry(service).or_default();
+        if ok {
+            *b = Breaker::default();
+        } else {
+            b.failures += 1;
+            if self.policy.breaker_failures > 0 && b.failures >= self.policy.breaker_failures {
+                b.open_until =
+                    Some(Instant::now() + Duration::from_millis(self.policy.breaker_reset_ms));
+                b.failures = 0;
+            }
+        }
+    }
+
+    /// Calls an operation and decodes its answer; a problem from the
+    /// called service comes back as that problem.
+    pub async fn call<B: Serialize, O: DeserializeOwned>(
+        &self,
+        call: Call<'_>,
+        body: Option<&B>,
+    ) -> Result<O, Problem> {
+        let spec = call.spec;
+        let unavailable = |detail: String| {
+            Problem::new(
+                503,
+                "dependency-unavailable",
+                "A service this one depends on is unavailable",
+            )
+            .with_detail(detail)
+        };
+        let Some(base) = self.base(spec.service) else {
+            return Err(unavailable(format!(
+                "{} is not configured: set {}",
+                spec.service,
+                url_variable(call.slug)
+            )));
+        };
+        if self.breaker_open(spec.service) {
+            return Err(unavailable(format!(
+                "{}'s circuit is open after repeated failures",
+                spec.service
+            )));
+        }
+        let mut path = spec.path.to_string();
+        for (name, value) in &call.path {
+            let encoded: String = url_encode(value);
+            path = path.replace(&format!("{{{name}}}"), &encoded);
+        }
+        let url = format!("{base}{path}");
+        let method =
+            reqwest::Method::from_bytes(spec.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+        let attempts = self.policy.attempts.max(1);
+        let mut delay = Duration::from_millis(self.policy.delay_ms);
+        let mut last = String::new();
+        for attempt in 1..=attempts {
+            let mut req = self.http.request(method.clone(), &url).query(&call.query);
+            for (k, v) in &call.headers {
+                req = req.header(*k, v);
+            }
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            match req.send().await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let retry = status == 429 || status >= 500;
+                    if !retry {
+                        self.record(spec.service, true);
+                        let bytes = resp.bytes().await.map_err(|e| unavailable(e.to_string()))?;
+                        if status >= 400 {
+                            return Err(problem_from(status, &bytes));
+                        }
+                        let text: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+                        return serde_json::from_slice(text).map_err(|e| {
+                            Problem::new(
+                                502,
+                                "bad-dependency-answer",
+                                "A service this one depends on answered outside its contract",
+                            )
+                            .with_detail(format!("{}.{}: {e}", spec.service, spec.operation))
+                        });
+                    }
+                    last = format!("{} answered {status}", spec.service);
+                    if attempt == attempts {
+                        self.record(spec.service, false);
+                        let bytes = resp.bytes().await.unwrap_or_default();
+                        return Err(problem_from(status, &bytes));
+                    }
+                }
+                Err(e) => {
+                    last = if e.is_timeout() {
+                        format!("{}.{} timed out", spec.service, spec.operation)
+                    } else {
+                        format!("{} is unreachable: {e}", spec.service)
+                    };
+                }
+            }
+            if attempt < attempts {
+                tokio::time::sleep(delay).await;
+                if self.policy.exponential {
+                    delay *= 2;
+                }
+            }
+        }
+        self.record(spec.service, false);
+        Err(unavailable(last))
+    }
+
+    /// `GET <base>/health` of a called service (for `health.checks`).
+    pub async fn ping(&self, service: &str) -> Result<(), String> {
+        let Some(base) = self.base(service) else {
+            return Err("not configured".into());
+        };
+        match self
+            .http
+            .get(format!("{base}/health"))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await
+        {
+            Ok(r) if r.status().is_success() => Ok(()),
+            Ok(r) => Err(format!("answered {}", r.status().as_u16())),
+            Err(e) => Err(if e.is_timeout() {
+                "timed out".into()
+            } else {
+                "unreachable".into()
+            }),
+        }
+    }
+}
+
+fn problem_from(status: u16, body: &[u8]) -> Problem {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let mut p = Problem::new(
+        status,
+        "dependency-error",
+        "A called service refused the request",
+    );
+    if let Some(t) = v.get("type").and_then(|t| t.as_str()) {
+        p.kind = t.to_string();
+    }
+    if let Some(t) = v.get("title").and_then(|t| t.as_str()) {
+        p.title = t.to_string();
+    }
+    p.detail = v.get("detail").and_then(|t| t.as_str()).map(str::to_string);
+    p
+}
+
+fn url_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,159 @@
+//! What a handler knows about the request it serves: the caller, the
+//! request id and trace, and the ways out (events, calls).
+//!
+//! Generated code wraps a [`Context`] in a per-operation type that only
+//! offers the events the route `emits` and the clients of `calls`, so a
+//! handler cannot publish an event its route did not declare.
+
+use crate::Problem;
+use crate::auth::{Access, Caller};
+use crate::client::Clients;
+use crate::events::{EventSink, OutgoingEvent};
+use crate::logging::Trace;
+use serde::Serialize;
+use std::sync::Arc;
+
+/// A request's context.
+#[derive(Clone)]
+pub struct Context {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    operation: &'static str,
+    request_id: String,
+    trace: Trace,
+    caller: Option<Caller>,
+    access: Access,
+    events: Arc<dyn EventSink>,
+    clients: Arc<Clients>,
+    sensitive: &'static [&'static str],
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("operation", &self.inner.operation)
+            .field("request_id", &self.inner.request_id)
+            .field("caller", &self.inner.caller)
+            .finish()
+    }
+}
+
+/// The parts a context is made of (built by the server; public for tests
+/// and for the durable runtime).
+pub struct ContextParts {
+    /// The operation.
+    pub operation: &'static str,
+    /// The request id.
+    pub request_id: String,
+    /// The trace.
+    pub trace: Trace,
+    /// The caller.
+    pub caller: Option<Caller>,
+    /// How much of the route's permission the caller holds.
+    pub access: Access,
+    /// Where published events go.
+    pub events: Arc<dyn EventSink>,
+    /// Clients of `calls`.
+    pub clients: Arc<Clients>,
+    /// Sensitive field names (for logging payloads).
+    pub sensitive: &'static [&'static str],
+}
+
+impl Context {
+    /// Assembles a context.
+    pub fn new(p: ContextParts) -> Self {
+        Context {
+            inner: Arc::new(Inner {
+                operation: p.operation,
+                request_id: p.request_id,
+                trace: p.trace,
+                caller: p.caller,
+                access: p.access,
+                events: p.events,
+                clients: p.clients,
+                sensitive: p.sensitive,
+            }),
+        }
+    }
+
+    /// The operation being served.
+    pub fn operation(&self) -> &'static str {
+        self.inner.operation
+    }
+
+    /// The request id (`X-Request-Id`, echoed in the answer and the logs).
+    pub fn request_id(&self) -> &str {
+        &self.inner.request_id
+    }
+
+    /// The W3C trace id.
+    pub fn trace_id(&self) -> &str {
+        &self.inner.trace.trace_id
+    }
+
+    /// The authenticated caller, if any.
+    pub fn caller(&self) -> Option<&Caller> {
+        self.inner.caller.as_ref()
+    }
+
+    /// The caller's subject, if authenticated.
+    pub fn subject(&self) -> Option<&str> {
+        self.inner.caller.as_ref().map(|c| c.subject.as_str())
+    }
+
+    /// Whether the caller has a role.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.inner
+            .caller
+            .as_ref()
+            .is_some_and(|c| c.roles.iter().any(|r| r == role))
+    }
+
+    /// Whether the caller may only touch what it owns (an `:own` grant).
+    pub fn owns_only(&self) -> bool {
+        self.inner.access == Access::Own
+    }
+
+    /// For `:own` permissions: `Ok` when the caller holds the full
+    /// permission or is the owner, else 403. Handlers that change a
+    /// resource call this after loading it; the runtime checks the output
+    /// of every `:own` route again before answering.
+    pub fn require_owner(&self, owner: &str) -> Result<(), Problem> {
+        if self.inner.access == Access::Full || self.subject() == Some(owner) {
+            Ok(())
+        } else {
+            Err(Problem::forbidden("the caller does not own this resource"))
+        }
+    }
+
+    /// Publishes an event. Generated code calls this only for events the
+    /// route declares in `emits`.
+    pub fn publish<T: Serialize>(&self, event: &'static str, payload: &T) -> Result<(), Problem> {
+        let payload =
+            serde_json::to_value(payload).map_err(|e| Problem::internal(e.to_string()))?;
+        self.inner.events.publish(OutgoingEvent {
+            id: uuid::Uuid::new_v4(),
+            event,
+            source: self.inner.operation,
+            request_id: self.inner.request_id.clone(),
+            trace_id: self.inner.trace.trace_id.clone(),
+            payload,
+            sensitive: self.inner.sensitive,
+        })
+    }
+
+    /// The clients of `calls` (generated code wraps them in typed ones).
+    pub fn clients(&self) -> &Clients {
+        &self.inner.clients
+    }
+
+    /// Headers that carry this request's identity to a called service.
+    pub fn outbound_headers(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("traceparent", self.inner.trace.header()),
+            ("x-request-id", self.inner.request_id.clone()),
+        ]
+    }
+}

@@ -1,0 +1,140 @@
+//! Rate limits (`rateLimit: 10/min per user`) and pricing-plan quotas
+//! (`limits: { requests: 1000/day }`), with GCRA from `governor`.
+//!
+//! A limit of N per period allows a burst of N and refills one request
+//! every period/N, so it never lets more than N through in any window of
+//! one period after a full one. Each answer carries `RateLimit-Limit`,
+//! `RateLimit-Remaining` and `RateLimit-Reset`; a refusal is a 429 problem
+//! with `Retry-After`.
+
+use crate::Problem;
+use crate::auth::Caller;
+use crate::spec::{RateSpec, Scope};
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::StateInformationMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+/// One limit, keyed by caller.
+pub struct Limiter {
+    limiter: RateLimiter<
+        String,
+        DefaultKeyedStateStore<String>,
+        DefaultClock,
+        StateInformationMiddleware,
+    >,
+    count: u32,
+    per: Duration,
+    scope: Scope,
+    what: String,
+}
+
+impl std::fmt::Debug for Limiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Limiter({} per {:?} {:?})",
+            self.count, self.per, self.scope
+        )
+    }
+}
+
+/// Headers to add to the answer.
+pub type LimitHeaders = Vec<(&'static str, String)>;
+
+impl Limiter {
+    /// A limit of `count` per `per_seconds`, or `None` for a zero count.
+    pub fn new(count: u64, per_seconds: u64, scope: Scope, what: String) -> Option<Self> {
+        let n = NonZeroU32::new(u32::try_from(count).unwrap_or(u32::MAX))?;
+        let per = Duration::from_secs(per_seconds.max(1));
+        let replenish = per / n.get();
+        let quota = Quota::with_period(replenish.max(Duration::from_nanos(1)))?.allow_burst(n);
+        Some(Limiter {
+            limiter: RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(),
+            count: n.get(),
+            per,
+            scope,
+            what,
+        })
+    }
+
+    /// From a route's `rateLimit`.
+    pub fn for_route(spec: &RateSpec, operation: &str) -> Option<Self> {
+        Limiter::new(
+            u64::from(spec.count),
+            spec.per_seconds,
+            spec.scope,
+            format!(
+                "the rate limit of {operation} ({} per {}s)",
+                spec.count, spec.per_seconds
+            ),
+        )
+    }
+
+    /// The key a caller is counted under.
+    pub fn key(&self, caller: Option<&Caller>, ip: &str) -> String {
+        match (self.scope, caller) {
+            (Scope::Global, _) => String::new(),
+            (Scope::Ip, _) | (_, None) => format!("ip:{ip}"),
+            (Scope::User, Some(c)) => format!("user:{}", c.subject),
+            (Scope::Key, Some(c)) => format!("key:{}", c.credential),
+        }
+    }
+
+    /// Takes one request from the caller's allowance.
+    pub fn check(&self, key: String) -> Result<LimitHeaders, Problem> {
+        let reset = self.per.as_secs().max(1);
+        match self.limiter.check_key(&key) {
+            Ok(snapshot) => Ok(vec![
+                ("ratelimit-limit", self.count.to_string()),
+                (
+                    "ratelimit-remaining",
+                    snapshot.remaining_burst_capacity().to_string(),
+                ),
+                ("ratelimit-reset", reset.to_string()),
+            ]),
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                Err(
+                    Problem::too_many_requests(format!("{} is used up", self.what), secs)
+                        .with_header("ratelimit-limit", self.count.to_string())
+                        .with_header("ratelimit-remaining", "0")
+                        .with_header("ratelimit-reset", secs.max(1).to_string()),
+                )
+            }
+        }
+    }
+
+    /// Drops state of keys that are full again (bounded memory).
+    pub fn shrink(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allows_the_burst_then_refuses_with_retry_after() {
+        let Some(l) = Limiter::new(3, 60, Scope::User, "test".into()) else {
+            panic!("limiter")
+        };
+        for remaining in [2, 1, 0] {
+            let h = l.check("a".into()).unwrap_or_default();
+            assert_eq!(h[1].1, remaining.to_string());
+        }
+        let Err(p) = l.check("a".into()) else {
+            panic!("fourth request passed")
+        };
+        assert_eq!(p.status, 429);
+        let retry: u64 = p.headers[0].1.parse().unwrap_or(0);
+        assert!((1..=20).contains(&retry), "{retry}");
+        // another caller is not affected
+        assert!(l.check("b".into()).is_ok());
+    }
+}

@@ -1,0 +1,888 @@
+//! The HTTP server: routing exactly as declared, then one pipeline per
+//! request, in this order: request id and trace, authentication,
+//! permission, plan, rate limit, body size and JSON Schema, idempotency,
+//! the handler under its timeout, ownership of the output, answer headers,
+//! metrics and one log line.
+//!
+//! A known path with another method is a 405 problem with `Allow`; an
+//! unknown path is a 404 problem. Every error answer is
+//! `application/problem+json`; bad input is never a 500.
+
+use crate::Problem;
+use crate::auth::{Access, Authenticator, Caller};
+use crate::client::Clients;
+use crate::context::{Context, ContextParts};
+use crate::events::{EventSink, LogSink};
+use crate::idempotency::{Claim, Store, Stored};
+use crate::limits::Limiter;
+use crate::logging::Trace;
+use crate::metrics::Metrics;
+use crate::request::Request;
+use crate::spec::{RouteAuth, RouteSpec, ServiceSpec};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, RawPathParams};
+use axum::response::Response;
+use axum::routing::{MethodFilter, MethodRouter};
+use http::{HeaderMap, HeaderValue, StatusCode};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A boxed future, as route functions return.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+/// A route function: typed decoding, the user's handler, typed encoding.
+pub type Handler = Arc<dyn Fn(Context, Request) -> BoxFuture<Result<Reply, Problem>> + Send + Sync>;
+/// A service's own health checks (`health.checks` that are not services).
+pub type HealthCheck = Arc<dyn Fn(&'static str) -> BoxFuture<Result<(), String>> + Send + Sync>;
+
+/// A success answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    /// The status.
+    pub status: u16,
+    /// The JSON body, if any.
+    pub body: Option<Value>,
+}
+
+impl Reply {
+    /// A JSON answer.
+    pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Self, Problem> {
+        let body = serde_json::to_value(value)
+            .map_err(|e| Problem::internal(format!("cannot encode the answer: {e}")))?;
+        Ok(Reply {
+            status,
+            body: Some(body),
+        })
+    }
+
+    /// An answer without a body.
+    pub fn empty(status: u16) -> Self {
+        Reply { status, body: None }
+    }
+}
+
+/// Server settings, from the environment and the command line.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Address to listen on (`SVCC_HOST`, default 127.0.0.1).
+    pub host: IpAddr,
+    /// Port (`PORT`, default 8080; 0 picks a free one).
+    pub port: u16,
+    /// Timeout of routes without `timeout:` (`SVCC_REQUEST_TIMEOUT_MS`, default 30 s).
+    pub request_timeout: Duration,
+    /// Largest request body (`SVCC_MAX_BODY_BYTES`, default 1 MiB).
+    pub max_body: usize,
+    /// Allowed CORS origins (`SVCC_CORS_ORIGINS`, comma-separated or `*`); none by default.
+    pub cors_origins: Vec<String>,
+    /// Take the client address from `X-Forwarded-For` (`SVCC_TRUST_PROXY=1`).
+    pub trust_proxy: bool,
+    /// Log request bodies, redacted (`SVCC_LOG_BODIES=1`).
+    pub log_bodies: bool,
+}
+
+fn env_parse<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            host: IpAddr::from([127, 0, 0, 1]),
+            port: 8080,
+            request_timeout: Duration::from_secs(30),
+            max_body: 1 << 20,
+            cors_origins: Vec::new(),
+            trust_proxy: false,
+            log_bodies: false,
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults overridden by the environment.
+    pub fn from_env() -> Self {
+        let d = Settings::default();
+        Settings {
+            host: env_parse("SVCC_HOST").unwrap_or(d.host),
+            port: env_parse("PORT").unwrap_or(d.port),
+            request_timeout: env_parse("SVCC_REQUEST_TIMEOUT_MS")
+                .map_or(d.request_timeout, Duration::from_millis),
+            max_body: env_parse("SVCC_MAX_BODY_BYTES").unwrap_or(d.max_body),
+            cors_origins: std::env::var("SVCC_CORS_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            trust_proxy: std::env::var("SVCC_TRUST_PROXY").is_ok_and(|v| v == "1" || v == "true"),
+            log_bodies: std::env::var("SVCC_LOG_BODIES").is_ok_and(|v| v == "1" || v == "true"),
+        }
+    }
+}
+
+/// A service ready to serve: its spec and route functions.
+pub struct Service {
+    /// The manifest's description.
+    pub spec: &'static ServiceSpec,
+    routes: Vec<(&'static RouteSpec, Handler)>,
+    health: Option<HealthCheck>,
+    calls: Vec<(&'static str, &'static str)>,
+    sink: Arc<dyn EventSink>,
+}
+
+impl Service {
+    /// A service with no routes yet.
+    pub fn new(spec: &'static ServiceSpec) -> Self {
+        Service {
+            spec,
+            routes: Vec::new(),
+            health: None,
+            calls: Vec::new(),
+            sink: Arc::new(LogSink),
+        }
+    }
+
+    /// Adds a route.
+    pub fn route<F, Fut>(mut self, spec: &'static RouteSpec, f: F) -> Self
+    where
+        F: Fn(Context, Request) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Reply, Problem>> + Send + 'static,
+    {
+        self.routes
+            .push((spec, Arc::new(move |c, r| Box::pin(f(c, r)))));
+        self
+    }
+
+    /// Sets the function answering the service's own health checks.
+    pub fn health<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(&'static str) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        self.health = Some(Arc::new(move |c| Box::pin(f(c))));
+        self
+    }
+
+    /// Declares a called service (name, kebab-case slug).
+    pub fn calls(mut self, service: &'static str, slug: &'static str) -> Self {
+        if !self.calls.iter().any(|(s, _)| *s == service) {
+            self.calls.push((service, slug));
+        }
+        self
+    }
+
+    /// Replaces where events go.
+    pub fn events(mut self, sink: Arc<dyn EventSink>) -> Self {
+        self.sink = sink;
+        self
+    }
+
+    /// The route table (for `routes` and tests).
+    pub fn route_specs(&self) -> impl Iterator<Item = &'static RouteSpec> + '_ {
+        self.routes.iter().map(|(s, _)| *s)
+    }
+
+    /// The axum router, with settings and authentication resolved.
+    pub fn router(self, settings: &Settings) -> Result<axum::Router, String> {
+        let loopback = settings.host.is_loopback();
+        let auth = Authenticator::from_env(self.spec, loopback)?;
+        if auth.dev {
+            tracing::warn!(
+                "no SVCC_JWT_SECRET or SVCC_JWT_PUBLIC_KEY: accepting tokens signed with the development secret (loopback only); mint one with the `token` subcommand"
+            );
+        }
+        let clients = Arc::new(Clients::from_env(&self.calls, self.spec.resilience));
+        let schemas: Value = serde_json::from_str(self.spec.schemas)
+            .map_err(|e| format!("embedded schemas: {e}"))?;
+        let plans = self
+            .spec
+            .plans
+            .iter()
+            .filter_map(|p| {
+                let (n, per) = p.requests?;
+                Some((
+                    p.name,
+                    Limiter::new(
+                        n,
+                        per,
+                        crate::spec::Scope::User,
+                        format!("the {} plan's request quota", p.name),
+                    )?,
+                ))
+            })
+            .collect();
+        let app = Arc::new(App {
+            spec: self.spec,
+            settings: settings.clone(),
+            auth,
+            metrics: Metrics::new(self.spec.name),
+            idempotency: Store::default(),
+            sink: self.sink,
+            clients,
+            health: self.health,
+            plan_limits: plans,
+        });
+        let mut by_path: BTreeMap<&'static str, Vec<(&'static RouteSpec, Handler)>> =
+            BTreeMap::new();
+        for (spec, handler) in self.routes {
+            by_path.entry(spec.path).or_default().push((spec, handler));
+        }
+        let mut router = axum::Router::new();
+        let mut declared_builtin = (false, false);
+        for (path, routes) in by_path {
+            declared_builtin.0 |= path == "/health";
+            declared_builtin.1 |= path == "/metrics";
+            let mut allow: Vec<&str> = routes.iter().map(|(s, _)| s.method).collect();
+            if allow.contains(&"GET") && !allow.contains(&"HEAD") {
+                allow.push("HEAD");
+            }
+            allow.sort_unstable();
+            let allow = allow.join(", ");
+            let mut mr: MethodRouter = MethodRouter::new();
+            for (spec, handler) in routes {
+                let validator = match spec.body {
+                    Some(b) => Some(Arc::new(compile(&schemas, b.schema)?)),
+                    None => None,
+                };
+                let entry = Arc::new(Entry {
+                    spec,
+                    handler,
+                    limiter: spec
+                        .rate_limit
+                        .as_ref()
+                        .and_then(|r| Limiter::for_route(r, spec.operation)),
+                    validator,
+                });
+                let filter = method_filter(spec.method)
+                    .ok_or_else(|| format!("unsupported method {}", spec.method))?;
+                let app = app.clone();
+                mr = mr.on(filter, move |req: axum::extract::Request| {
+                    dispatch(app.clone(), entry.clone(), req)
+                });
+            }
+            let app405 = app.clone();
+            mr = mr.fallback(move |req: axum::extract::Request| {
+                let allow = allow.clone();
+                let app = app405.clone();
+                async move {
+                    let p = Problem::new(405, "method-not-allowed", "Method not allowed")
+                        .with_detail(format!(
+                            "{} is not served on {}; allowed: {allow}",
+                            req.method(),
+                            req.uri().path()
+                        ))
+                        .with_header("allow", allow);
+                    app.metrics
+                        .record("-", req.method().as_str(), "-", 405, 0.0);
+                    problem_response(&p, &request_id(req.headers()))
+                }
+            });
+            router = router.route(path, mr);
+        }
+        if !declared_builtin.0 {
+            let app = app.clone();
+            router = router.route("/health", axum::routing::get(move || health(app.clone())));
+        }
+        if !declared_builtin.1 {
+            let app = app.clone();
+            router = router.route(
+                "/metrics",
+                axum::routing::get(move || {
+                    let app = app.clone();
+                    async move {
+                        let mut r = Response::new(Body::from(app.metrics.render()));
+                        r.headers_mut().insert(
+                            http::header::CONTENT_TYPE,
+                            HeaderValue::from_static(
+                                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                            ),
+                        );
+                        r
+                    }
+                }),
+            );
+        }
+        let app404 = app.clone();
+        router = router.fallback(move |req: axum::extract::Request| {
+            let app = app404.clone();
+            async move {
+                app.metrics
+                    .record("-", req.method().as_str(), "-", 404, 0.0);
+                let p = Problem::not_found(format!("no route matches {}", req.uri().path()));
+                problem_response(&p, &request_id(req.headers()))
+            }
+        });
+        if !settings.cors_origins.is_empty() {
+            router = router.layer(cors(&settings.cors_origins));
+        }
+        Ok(router)
+    }
+}
+
+fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+    let layer = CorsLayer::new()
+        .allow_methods(Any)
+        .allow_headers(Any)
+        .expose_headers([
+            http::header::HeaderName::from_static("x-request-id"),
+            http::header::HeaderName::from_static("ratelimit-limit"),
+            http::header::HeaderName::from_static("ratelimit-remaining"),
+            http::header::HeaderName::from_static("ratelimit-reset"),
+            http::header::RETRY_AFTER,
+        ])
+        .max_age(Duration::from_secs(600));
+    if origins.iter().any(|o| o == "*") {
+        layer.allow_origin(Any)
+    } else {
+        let list: Vec<HeaderValue> = origins
+            .iter()
+            .filter_map(|o| HeaderValue::from_str(o).ok())
+            .collect();
+        layer.allow_origin(AllowOrigin::list(list))
+    }
+}
+
+fn compile(schemas: &Value, component: &str) -> Result<jsonschema::Validator, String> {
+    let mut root = schemas.clone();
+    if let Value::Object(m) = &mut root {
+        m.insert("$ref".into(), Value::String(format!("#/$defs/{component}")));
+        m.insert(
+            "$schema".into(),
+            Value::String("https://json-schema.org/draft/2020-12/schema".into()),
+        );
+    }
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&root)
+        .map_err(|e| format!("schema of {component}: {e}"))
+}
+
+fn method_filter(m: &str) -> Option<MethodFilter> {
+    Some(match m {
+        "GET" => MethodFilter::GET,
+        "POST" => MethodFilter::POST,
+        "PUT" => MethodFilter::PUT,
+        "PATCH" => MethodFilter::PATCH,
+        "DELETE" => MethodFilter::DELETE,
+        "HEAD" => MethodFilter::HEAD,
+        "OPTIONS" => MethodFilter::OPTIONS,
+        _ => return None,
+    })
+}
+
+struct App {
+    spec: &'static ServiceSpec,
+    settings: Settings,
+    auth: Authenticator,
+    metrics: Metrics,
+    idempotency: Store,
+    sink: Arc<dyn EventSink>,
+    clients: Arc<Clients>,
+    health: Option<HealthCheck>,
+    plan_limits: HashMap<&'static str, Limiter>,
+}
+
+struct Entry {
+    spec: &'static RouteSpec,
+    handler: Handler,
+    limiter: Option<Limiter>,
+    validator: Option<Arc<jsonschema::Validator>>,
+}
+
+/// The request id: the client's `X-Request-Id` when it is sane, else a new UUID.
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string)
+}
+
+fn client_ip(app: &App, req: &axum::extract::Request) -> String {
+    if app.settings.trust_proxy
+        && let Some(first) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+    {
+        return first.trim().to_string();
+    }
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string())
+}
+
+fn problem_response(p: &Problem, request_id: &str) -> Response {
+    let mut r = Response::new(Body::from(p.body()));
+    *r.status_mut() = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = r.headers_mut();
+    h.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    for (k, v) in &p.headers {
+        if let Ok(v) = HeaderValue::from_str(v) {
+            h.append(*k, v);
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-request-id", v);
+    }
+    r
+}
+
+/// What the pipeline produced before headers common to all answers.
+struct Outcome {
+    status: u16,
+    content_type: &'static str,
+    body: bytes::Bytes,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl Outcome {
+    fn problem(mut p: Problem) -> Self {
+        Outcome {
+            status: p.status,
+            content_type: "application/problem+json",
+            body: bytes::Bytes::from(p.body()),
+            headers: std::mem::take(&mut p.headers),
+        }
+    }
+}
+
+async fn dispatch(app: Arc<App>, entry: Arc<Entry>, req: axum::extract::Request) -> Response {
+    let start = Instant::now();
+    let rid = request_id(req.headers());
+    let trace = Trace::from_header(
+        req.headers()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok()),
+    );
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let mut extra: Vec<(&'static str, String)> = Vec::new();
+    let mut subject = None;
+    let outcome = match pipeline(&app, &entry, req, &rid, &trace, &mut extra, &mut subject).await {
+        Ok(o) => o,
+        Err(p) => Outcome::problem(p),
+    };
+    let spec = entry.spec;
+    let mut r = Response::new(Body::from(outcome.body));
+    *r.status_mut() =
+        StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = r.headers_mut();
+    if outcome.status != 204 {
+        h.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static(outcome.content_type),
+        );
+    }
+    for (k, v) in extra.iter().chain(outcome.headers.iter()) {
+        if let Ok(v) = HeaderValue::from_str(v) {
+            h.insert(*k, v);
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(&rid) {
+        h.insert("x-request-id", v);
+    }
+    if let Some(secs) = spec.cache_seconds
+        && (200..300).contains(&outcome.status)
+    {
+        let scope = if spec.auth == RouteAuth::None {
+            "public"
+        } else {
+            "private"
+        };
+        if let Ok(v) = HeaderValue::from_str(&format!("{scope}, max-age={secs}")) {
+            h.insert(http::header::CACHE_CONTROL, v);
+        }
+    }
+    if spec.deprecated {
+        h.insert("deprecation", HeaderValue::from_static("true"));
+    }
+    let elapsed = start.elapsed();
+    app.metrics.record(
+        spec.operation,
+        spec.method,
+        spec.path,
+        outcome.status,
+        elapsed.as_secs_f64(),
+    );
+    tracing::info!(
+        request_id = %rid,
+        trace_id = %trace.trace_id,
+        span_id = %trace.span_id,
+        method = %method,
+        path = %path,
+        route = spec.path,
+        operation = spec.operation,
+        status = outcome.status,
+        caller = subject.as_deref().unwrap_or("-"),
+        latency_ms = elapsed.as_secs_f64() * 1000.0,
+        "request"
+    );
+    r
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn pipeline(
+    app: &Arc<App>,
+    entry: &Arc<Entry>,
+    req: axum::extract::Request,
+    rid: &str,
+    trace: &Trace,
+    extra: &mut Vec<(&'static str, String)>,
+    subject: &mut Option<String>,
+) -> Result<Outcome, Problem> {
+    let spec = entry.spec;
+    let ip = client_ip(app, &req);
+    // 1. who is calling
+    let caller: Option<Caller> = if spec.auth == RouteAuth::None {
+        None
+    } else {
+        app.auth.authenticate(req.headers())?
+    };
+    if caller.is_none()
+        && (spec.auth == RouteAuth::Required
+            || (spec.auth == RouteAuth::Optional && spec.permission.is_some()))
+    {
+        let scheme = match app.spec.auth {
+            crate::spec::AuthKind::ApiKey => "send an `X-API-Key` header",
+            _ => "send `Authorization: Bearer <token>`",
+        };
+        return Err(Problem::unauthorized(format!(
+            "{} needs credentials: {scheme}",
+            spec.operation
+        ))
+        .with_header("www-authenticate", "Bearer"));
+    }
+    *subject = caller.as_ref().map(|c| c.subject.clone());
+    // 2. may it
+    let access = match &caller {
+        Some(c) => crate::auth::access(app.spec, spec, c).ok_or_else(|| {
+            Problem::forbidden(format!(
+                "no role of the caller grants `{}`",
+                spec.permission.unwrap_or(spec.operation)
+            ))
+        })?,
+        None => Access::Full,
+    };
+    if access == Access::Own && spec.owner_field.is_none() {
+        return Err(Problem::forbidden(format!(
+            "the caller may only act on what it owns, and {} has no owner field",
+            spec.operation
+        )));
+    }
+    // 3. pricing plan
+    if !app.spec.plans.is_empty()
+        && let Some(c) = &caller
+    {
+        let plan = c
+            .plan
+            .as_deref()
+            .and_then(|name| app.spec.plans.iter().find(|p| p.name == name))
+            .ok_or_else(|| {
+                Problem::forbidden("the caller's credential names no plan of this service")
+            })?;
+        if !plan
+            .features
+            .iter()
+            .any(|f| *f == "*" || *f == spec.operation)
+        {
+            return Err(Problem::forbidden(format!(
+                "the {} plan does not include {}",
+                plan.name, spec.operation
+            )));
+        }
+        if let Some(l) = app.plan_limits.get(plan.name) {
+            l.check(format!("{}:{}", plan.name, c.subject))?;
+        }
+    }
+    // 4. rate limit
+    if let Some(l) = &entry.limiter {
+        extra.extend(l.check(l.key(caller.as_ref(), &ip))?);
+    }
+    // 5. decode
+    let (mut parts, body) = req.into_parts();
+    let path_params = match axum::RequestPartsExt::extract::<RawPathParams>(&mut parts).await {
+        Ok(p) => p
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        Err(_) => return Err(Problem::bad_request("a path parameter is not valid UTF-8")),
+    };
+    let query: Vec<(String, String)> = parts
+        .uri
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, app.settings.max_body)
+        .await
+        .map_err(|_| {
+            Problem::new(413, "content-too-large", "Content too large").with_detail(format!(
+                "the body is larger than {} bytes",
+                app.settings.max_body
+            ))
+        })?;
+    let mut request = Request {
+        path: path_params,
+        query,
+        headers: parts.headers,
+        body: None,
+        body_violations: Vec::new(),
+    };
+    if let Some(b) = spec.body {
+        decode_body(&mut request, &bytes, b.required, entry.validator.as_deref())?;
+    }
+    if app.settings.log_bodies
+        && let Some(b) = &request.body
+    {
+        let mut v = b.clone();
+        crate::logging::redact(&mut v, spec.sensitive);
+        tracing::info!(request_id = %rid, body = %v, "request body");
+    }
+    // 6. idempotency
+    let idem_key = if spec.idempotent {
+        request
+            .headers
+            .get("idempotency-key")
+            .map(|v| v.to_str().map(str::to_string).unwrap_or_default())
+    } else {
+        None
+    };
+    let mut guard = None;
+    let scope = format!(
+        "{}:{}",
+        spec.operation,
+        subject
+            .as_deref()
+            .map_or_else(|| format!("ip:{ip}"), |s| format!("user:{s}"))
+    );
+    if let Some(key) = &idem_key {
+        match app.idempotency.claim(&scope, key, &bytes).await? {
+            Claim::Replay(stored) => {
+                extra.push(("idempotent-replayed", "true".into()));
+                return Ok(Outcome {
+                    status: stored.status,
+                    content_type: stored.content_type,
+                    body: stored.body,
+                    headers: Vec::new(),
+                });
+            }
+            Claim::Run(g) => guard = Some(g),
+        }
+    }
+    // 7. the handler, under its timeout
+    let ctx = Context::new(ContextParts {
+        operation: spec.operation,
+        request_id: rid.to_string(),
+        trace: trace.clone(),
+        caller,
+        access,
+        events: app.sink.clone(),
+        clients: app.clients.clone(),
+        sensitive: spec.sensitive,
+    });
+    let timeout = spec
+        .timeout_ms
+        .map_or(app.settings.request_timeout, Duration::from_millis);
+    let handler = entry.handler.clone();
+    let result = match tokio::time::timeout(timeout, handler(ctx.clone(), request)).await {
+        Ok(r) => r,
+        Err(_) => Err(
+            Problem::new(504, "timeout", "The operation timed out").with_detail(format!(
+                "{} did not finish within {} ms",
+                spec.operation,
+                timeout.as_millis()
+            )),
+        ),
+    };
+    let outcome = match result {
+        Ok(mut reply) => {
+            // 8. ownership of what goes out
+            if access == Access::Own
+                && let (Some(field), Some(body)) = (spec.owner_field, reply.body.as_mut())
+            {
+                let me = ctx.subject().unwrap_or_default();
+                let owned = |v: &Value| v.get(field).and_then(Value::as_str) == Some(me);
+                match body {
+                    Value::Array(items) => items.retain(owned),
+                    v if !owned(v) => {
+                        return Err(Problem::forbidden("the caller does not own this resource"));
+                    }
+                    _ => {}
+                }
+            }
+            let body = match &reply.body {
+                Some(v) => bytes::Bytes::from(
+                    serde_json::to_vec(v).map_err(|e| Problem::internal(e.to_string()))?,
+                ),
+                None => bytes::Bytes::new(),
+            };
+            Outcome {
+                status: reply.status,
+                content_type: "application/json",
+                body,
+                headers: Vec::new(),
+            }
+        }
+        Err(p) => Outcome::problem(p),
+    };
+    if let Some(mut g) = guard
+        && outcome.status < 500
+        && outcome.status != 429
+    {
+        *g = Some(Stored {
+            status: outcome.status,
+            content_type: outcome.content_type,
+            body: outcome.body.clone(),
+        });
+    }
+    Ok(outcome)
+}
+
+fn decode_body(
+    request: &mut Request,
+    bytes: &[u8],
+    required: bool,
+    validator: Option<&jsonschema::Validator>,
+) -> Result<(), Problem> {
+    let content_type = request
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if bytes.is_empty() {
+        if required {
+            request.body_violations.push(crate::validate::Violation {
+                location: "body",
+                pointer: String::new(),
+                detail: "a JSON body is required".into(),
+            });
+        }
+        return Ok(());
+    }
+    if !(essence.is_empty() || essence == "application/json" || essence.ends_with("+json")) {
+        return Err(
+            Problem::new(415, "unsupported-media-type", "Unsupported media type").with_detail(
+                format!("the body must be application/json, not {content_type}"),
+            ),
+        );
+    }
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| Problem::bad_request(format!("the body is not valid JSON: {e}")))?;
+    if let Some(v) = validator {
+        for e in v.iter_errors(&value) {
+            request.body_violations.push(crate::validate::Violation {
+                location: "body",
+                pointer: e.instance_path().to_string(),
+                detail: e.to_string(),
+            });
+        }
+    }
+    request.body = Some(value);
+    Ok(())
+}
+
+async fn health(app: Arc<App>) -> Response {
+    let mut checks = serde_json::Map::new();
+    let mut ok = true;
+    for name in app.spec.health_checks {
+        let result = if app.clients.knows(name) {
+            app.clients.ping(name).await
+        } else if let Some(f) = &app.health {
+            f(name).await
+        } else {
+            Ok(())
+        };
+        let v = match result {
+            Ok(()) => serde_json::json!({ "status": "ok" }),
+            Err(detail) => {
+                ok = false;
+                serde_json::json!({ "status": "failing", "detail": detail })
+            }
+        };
+        checks.insert((*name).to_string(), v);
+    }
+    let body = serde_json::json!({
+        "status": if ok { "ok" } else { "failing" },
+        "service": app.spec.name,
+        "version": app.spec.version,
+        "checks": checks,
+    });
+    let mut r = Response::new(Body::from(body.to_string()));
+    *r.status_mut() = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    r
+}
+
+/// Serves until SIGTERM or ctrl-c, then finishes the requests in flight.
+pub async fn serve(service: Service, settings: Settings) -> Result<(), String> {
+    let name = service.spec.name;
+    let router = service.router(&settings)?;
+    let listener = tokio::net::TcpListener::bind((settings.host, settings.port))
+        .await
+        .map_err(|e| format!("cannot listen on {}:{}: {e}", settings.host, settings.port))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(service = name, address = %address, "listening");
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| e.to_string())?;
+    tracing::info!(
+        service = name,
+        "stopped: every request in flight was answered"
+    );
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,348 @@
+//! Constraint checks shared by generated `validate()` methods and request
+//! decoding: every violation is collected, none stops the others.
+//!
+//! Paths are built lazily ([`At`] is a borrowed chain), so validating a
+//! valid value allocates nothing; a JSON pointer is rendered only for a
+//! value that breaks a rule.
+
+use serde::Serialize;
+use std::sync::OnceLock;
+
+/// One broken rule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    /// Where: `body`, `path`, `query` or `header`.
+    #[serde(rename = "in")]
+    pub location: &'static str,
+    /// JSON pointer inside the body (`/items/0/quantity`), or the parameter name.
+    pub pointer: String,
+    /// What is wrong.
+    pub detail: String,
+}
+
+/// A place in a value: the root of a body or parameter, then fields,
+/// indexes and map keys.
+#[derive(Clone, Copy, Debug)]
+pub enum At<'a> {
+    /// The request body.
+    Body,
+    /// A parameter: location and name.
+    Param(&'static str, &'a str),
+    /// A field of an object.
+    Field(&'a At<'a>, &'a str),
+    /// An item of a list.
+    Index(&'a At<'a>, usize),
+}
+
+impl At<'_> {
+    fn location(&self) -> &'static str {
+        match self {
+            At::Body => "body",
+            At::Param(loc, _) => loc,
+            At::Field(parent, _) | At::Index(parent, _) => parent.location(),
+        }
+    }
+
+    fn render(&self, out: &mut String) {
+        match self {
+            At::Body => {}
+            At::Param(_, name) => out.push_str(name),
+            At::Field(parent, name) => {
+                parent.render(out);
+                out.push('/');
+                // RFC 6901 escaping
+                out.push_str(&name.replace('~', "~0").replace('/', "~1"));
+            }
+            At::Index(parent, i) => {
+                parent.render(out);
+                out.push('/');
+                out.push_str(&i.to_string());
+            }
+        }
+    }
+
+    /// The JSON pointer (or parameter name) of this place.
+    pub fn pointer(&self) -> String {
+        let mut s = String::new();
+        self.render(&mut s);
+        s
+    }
+}
+
+/// Violations found so far.
+#[derive(Debug, Default)]
+pub struct Violations(pub Vec<Violation>);
+
+impl Violations {
+    /// None yet.
+    pub fn new() -> Self {
+        Violations(Vec::new())
+    }
+
+    /// Records a violation at a place.
+    pub fn add(&mut self, at: &At<'_>, detail: impl Into<String>) {
+        self.0.push(Violation {
+            location: at.location(),
+            pointer: at.pointer(),
+            detail: detail.into(),
+        });
+    }
+
+    /// Records a violation with an explicit pointer.
+    pub fn push(&mut self, location: &'static str, pointer: String, detail: String) {
+        self.0.push(Violation {
+            location,
+            pointer,
+            detail,
+        });
+    }
+
+    /// Whether nothing was found.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok` when nothing was found, else the 400 problem listing all.
+    pub fn finish(self) -> Result<(), crate::Problem> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::Problem::invalid(self.0))
+        }
+    }
+}
+
+/// A value that knows its constraints.
+pub trait Validate {
+    /// Checks every constraint, adding what is broken.
+    fn validate_at(&self, at: &At<'_>, out: &mut Violations);
+
+    /// Every violation, or `Ok`.
+    fn validate(&self) -> Result<(), Vec<Violation>> {
+        let mut out = Violations::new();
+        self.validate_at(&At::Body, &mut out);
+        if out.is_empty() { Ok(()) } else { Err(out.0) }
+    }
+}
+
+impl<T: Validate> Validate for Option<T> {
+    fn validate_at(&self, at: &At<'_>, out: &mut Violations) {
+        if let Some(v) = self {
+            v.validate_at(at, out);
+        }
+    }
+}
+
+impl<T: Validate> Validate for Box<T> {
+    fn validate_at(&self, at: &At<'_>, out: &mut Violations) {
+        (**self).validate_at(at, out);
+    }
+}
+
+impl<T: Validate> Validate for Vec<T> {
+    fn validate_at(&self, at: &At<'_>, out: &mut Violations) {
+        for (i, v) in self.iter().enumerate() {
+            v.validate_at(&At::Index(at, i), out);
+        }
+    }
+}
+
+impl<T: Validate> Validate for std::collections::BTreeMap<String, T> {
+    fn validate_at(&self, at: &At<'_>, out: &mut Violations) {
+        for (k, v) in self {
+            v.validate_at(&At::Field(at, k), out);
+        }
+    }
+}
+
+/// A number a range constraint applies to.
+pub trait Bound: Copy {
+    /// As f64 for comparison with the manifest's bound.
+    fn as_f64(self) -> f64;
+}
+
+impl Bound for i64 {
+    fn as_f64(self) -> f64 {
+        self as f64
+    }
+}
+impl Bound for i32 {
+    fn as_f64(self) -> f64 {
+        f64::from(self)
+    }
+}
+impl Bound for f64 {
+    fn as_f64(self) -> f64 {
+        self
+    }
+}
+impl Bound for &crate::values::Decimal {
+    fn as_f64(self) -> f64 {
+        use rust_decimal::prelude::ToPrimitive;
+        self.0.to_f64().unwrap_or(f64::NAN)
+    }
+}
+
+/// `min`/`max`/`exclusiveMin`/`exclusiveMax`.
+pub fn range<N: Bound>(
+    out: &mut Violations,
+    at: &At<'_>,
+    value: N,
+    min: Option<f64>,
+    max: Option<f64>,
+    exclusive_min: Option<f64>,
+    exclusive_max: Option<f64>,
+) {
+    let v = value.as_f64();
+    if let Some(m) = min
+        && v < m
+    {
+        out.add(at, format!("must be at least {m}"));
+    }
+    if let Some(m) = max
+        && v > m
+    {
+        out.add(at, format!("must be at most {m}"));
+    }
+    if let Some(m) = exclusive_min
+        && v <= m
+    {
+        out.add(at, format!("must be greater than {m}"));
+    }
+    if let Some(m) = exclusive_max
+        && v >= m
+    {
+        out.add(at, format!("must be less than {m}"));
+    }
+}
+
+/// `minLength`/`maxLength`, in characters.
+pub fn length(out: &mut Violations, at: &At<'_>, value: &str, min: Option<u64>, max: Option<u64>) {
+    let n = value.chars().count() as u64;
+    if let Some(m) = min
+        && n < m
+    {
+        out.add(at, format!("must be at least {m} characters long"));
+    }
+    if let Some(m) = max
+        && n > m
+    {
+        out.add(at, format!("must be at most {m} characters long"));
+    }
+}
+
+/// `minItems`/`maxItems`.
+pub fn items(out: &mut Violations, at: &At<'_>, len: usize, min: Option<u64>, max: Option<u64>) {
+    let n = len as u64;
+    if let Some(m) = min
+        && n < m
+    {
+        out.add(at, format!("must have at least {m} items"));
+    }
+    if let Some(m) = max
+        && n > m
+    {
+        out.add(at, format!("must have at most {m} items"));
+    }
+}
+
+/// `set<T>`: no two items equal.
+pub fn unique<T: PartialEq>(out: &mut Violations, at: &At<'_>, values: &[T]) {
+    for (i, a) in values.iter().enumerate() {
+        if values[..i].contains(a) {
+            out.add(&At::Index(at, i), "repeats an earlier item of a set");
+            return;
+        }
+    }
+}
+
+/// A `pattern:` compiled once, on first use.
+pub struct Pattern {
+    source: &'static str,
+    regex: OnceLock<Option<regex::Regex>>,
+}
+
+impl Pattern {
+    /// A pattern from the manifest (checked by `svcc check` to compile).
+    pub const fn new(source: &'static str) -> Self {
+        Pattern {
+            source,
+            regex: OnceLock::new(),
+        }
+    }
+
+    /// Whether the value matches (JSON Schema semantics: a search, not anchored).
+    pub fn matches(&self, value: &str) -> bool {
+        self.regex
+            .get_or_init(|| regex::Regex::new(self.source).ok())
+            .as_ref()
+            .is_none_or(|r| r.is_match(value))
+    }
+}
+
+/// `pattern:`
+pub fn pattern(out: &mut Violations, at: &At<'_>, value: &str, p: &Pattern) {
+    if !p.matches(value) {
+        out.add(at, format!("must match the pattern `{}`", p.source));
+    }
+}
+
+/// The `email` format: one `@`, a non-empty local part and a dotted domain.
+pub fn email(out: &mut Violations, at: &At<'_>, value: &str) {
+    let ok = match value.rsplit_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !value.chars().any(|c| c.is_whitespace() || c.is_control())
+                && domain.split('.').all(|l| !l.is_empty())
+        }
+        None => false,
+    };
+    if !ok {
+        out.add(at, "must be an email address");
+    }
+}
+
+/// The `uri` format: a scheme followed by `:`.
+pub fn uri(out: &mut Violations, at: &At<'_>, value: &str) {
+    let ok = value.split_once(':').is_some_and(|(scheme, _)| {
+        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    }) && !value.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !ok {
+        out.add(at, "must be an absolute URI");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointers_escape_and_nest() {
+        let mut v = Violations::new();
+        let f = At::Field(&At::Body, "items");
+        let i = At::Index(&f, 2);
+        let q = At::Field(&i, "a/b");
+        range(&mut v, &q, 0i64, Some(1.0), None, None, None);
+        length(&mut v, &At::Param("query", "q"), "", Some(1), None);
+        assert_eq!(v.0[0].pointer, "/items/2/a~1b");
+        assert_eq!(v.0[0].location, "body");
+        assert_eq!(v.0[1].pointer, "q");
+        assert_eq!(v.0[1].location, "query");
+    }
+
+    #[test]
+    fn formats() {
+        let mut v = Violations::new();
+        email(&mut v, &At::Body, "a@b.c");
+        uri(&mut v, &At::Body, "https://x.y/z");
+        assert!(v.is_empty());
+        email(&mut v, &At::Body, "nope");
+        email(&mut v, &At::Body, "a@b..c");
+        uri(&mut v, &At::Body, "no scheme");
+        assert_eq!(v.0.len(), 3);
+    }
+}

@@ -1,7 +1,9 @@
 //! Who is calling: JWT (HS256 secret, or RS256/ES256 public key) or API
 //! keys, then what the caller's roles allow.
 //!
-//! Configuration comes from the environment, never from the manifest:
+//! Keys never come from the manifest. [`AuthConfig`] holds them (a field of
+//! [`Settings`](crate::server::Settings)); [`AuthConfig::from_vars`] fills
+//! it from the environment for `Settings::from_env`:
 //! - `SVCC_JWT_SECRET` (HS256), or `SVCC_JWT_PUBLIC_KEY` /
 //!   `SVCC_JWT_PUBLIC_KEY_FILE` (PEM; RS256 or ES256 from the key type);
 //!   optional `SVCC_JWT_ISSUER` and `SVCC_JWT_AUDIENCE`;
@@ -11,6 +13,9 @@
 //! With no JWT key configured, a server listening on loopback only accepts
 //! tokens signed with [`DEV_SECRET`] (what `token` mints), and says so in
 //! its log; on any other address it refuses to start.
+//!
+//! Every 401 carries a `WWW-Authenticate` challenge: `Bearer` for JWT,
+//! `ApiKey header="X-API-Key"` for API keys.
 
 use crate::Problem;
 use crate::spec::{AuthKind, RouteSpec, ServiceSpec};
@@ -56,14 +61,107 @@ struct Claims {
     plan: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-struct KeyEntry {
-    key: String,
-    subject: String,
+/// What JWT signatures are checked with.
+#[derive(Clone, PartialEq, Eq)]
+pub enum JwtKey {
+    /// A shared secret (HS256).
+    Secret(String),
+    /// A public key in PEM (RS256 for RSA, ES256 for P-256).
+    PublicKeyPem(String),
+}
+
+impl std::fmt::Debug for JwtKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JwtKey::Secret(_) => f.write_str("Secret([redacted])"),
+            JwtKey::PublicKeyPem(_) => f.write_str("PublicKeyPem(..)"),
+        }
+    }
+}
+
+/// One API key and the caller it stands for.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+pub struct ApiKey {
+    /// The key as clients send it in `X-API-Key`.
+    pub key: String,
+    /// The caller's subject.
+    pub subject: String,
+    /// Its roles.
     #[serde(default)]
-    roles: Vec<String>,
+    pub roles: Vec<String>,
+    /// Its pricing plan.
     #[serde(default)]
-    plan: Option<String>,
+    pub plan: Option<String>,
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKey")
+            .field("key", &"[redacted]")
+            .field("subject", &self.subject)
+            .field("roles", &self.roles)
+            .field("plan", &self.plan)
+            .finish()
+    }
+}
+
+/// Credentials a server accepts. Plain data: tests build it directly,
+/// `Settings::from_env` fills it from the environment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuthConfig {
+    /// The JWT verification key; `None` means the development secret on
+    /// loopback and no start elsewhere (for `auth: jwt` services).
+    pub jwt_key: Option<JwtKey>,
+    /// Required `iss` claim.
+    pub jwt_issuer: Option<String>,
+    /// Required `aud` claim.
+    pub jwt_audience: Option<String>,
+    /// Accepted API keys (for `auth: apiKey` services).
+    pub api_keys: Vec<ApiKey>,
+}
+
+impl AuthConfig {
+    /// Reads the `SVCC_JWT_*` and `SVCC_API_KEYS*` variables through
+    /// `var` (empty values count as unset), reading the files they name.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let jwt_key = if let Some(secret) = var("SVCC_JWT_SECRET") {
+            Some(JwtKey::Secret(secret))
+        } else if let Some(pem) = var("SVCC_JWT_PUBLIC_KEY") {
+            Some(JwtKey::PublicKeyPem(pem))
+        } else if let Some(file) = var("SVCC_JWT_PUBLIC_KEY_FILE") {
+            let pem = std::fs::read_to_string(&file)
+                .map_err(|e| format!("cannot read SVCC_JWT_PUBLIC_KEY_FILE {file}: {e}"))?;
+            Some(JwtKey::PublicKeyPem(pem))
+        } else {
+            None
+        };
+        let api_keys: Vec<ApiKey> = if let Some(file) = var("SVCC_API_KEYS_FILE") {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| format!("cannot read SVCC_API_KEYS_FILE {file}: {e}"))?;
+            serde_json::from_str(&text)
+                .map_err(|e| format!("SVCC_API_KEYS_FILE {file} is not a JSON list of keys: {e}"))?
+        } else if let Some(list) = var("SVCC_API_KEYS") {
+            parse_key_list(&list)?
+        } else {
+            Vec::new()
+        };
+        if let Some(k) = api_keys
+            .iter()
+            .find(|k| k.key.trim().is_empty() || k.subject.trim().is_empty())
+        {
+            return Err(format!(
+                "an API key of subject `{}` has an empty key or subject",
+                k.subject
+            ));
+        }
+        Ok(AuthConfig {
+            jwt_key,
+            jwt_issuer: var("SVCC_JWT_ISSUER"),
+            jwt_audience: var("SVCC_JWT_AUDIENCE"),
+            api_keys,
+        })
+    }
 }
 
 /// Verifies credentials.
@@ -94,14 +192,18 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Reads a variable; empty counts as unset.
-fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+/// The `WWW-Authenticate` challenge of an auth kind.
+pub fn challenge(kind: AuthKind) -> &'static str {
+    match kind {
+        AuthKind::ApiKey => "ApiKey header=\"X-API-Key\"",
+        AuthKind::Jwt | AuthKind::None => "Bearer",
+    }
 }
 
 impl Authenticator {
-    /// From the environment. `loopback` allows the development secret.
-    pub fn from_env(spec: &ServiceSpec, loopback: bool) -> Result<Self, String> {
+    /// For a service, with the configured keys. `loopback` (the server
+    /// listens on a loopback address only) allows the development secret.
+    pub fn new(spec: &ServiceSpec, config: &AuthConfig, loopback: bool) -> Result<Self, String> {
         let mut a = Authenticator {
             kind: spec.auth,
             jwt: None,
@@ -111,65 +213,56 @@ impl Authenticator {
         match spec.auth {
             AuthKind::None => {}
             AuthKind::Jwt => {
-                let (key, alg) = if let Some(secret) = var("SVCC_JWT_SECRET") {
-                    (
+                let (key, alg) = match &config.jwt_key {
+                    Some(JwtKey::Secret(secret)) => (
                         DecodingKey::from_secret(secret.as_bytes()),
                         Algorithm::HS256,
-                    )
-                } else if let Some(pem) = var("SVCC_JWT_PUBLIC_KEY").or_else(|| {
-                    var("SVCC_JWT_PUBLIC_KEY_FILE").and_then(|f| std::fs::read_to_string(f).ok())
-                }) {
-                    public_key(&pem)?
-                } else if loopback {
-                    a.dev = true;
-                    (
-                        DecodingKey::from_secret(DEV_SECRET.as_bytes()),
-                        Algorithm::HS256,
-                    )
-                } else {
-                    return Err(format!(
-                        "{} uses JWT auth: set SVCC_JWT_SECRET (HS256) or SVCC_JWT_PUBLIC_KEY (RS256/ES256 PEM); \
-                         without one the server only runs on 127.0.0.1 with the development secret",
-                        spec.name
-                    ));
+                    ),
+                    Some(JwtKey::PublicKeyPem(pem)) => public_key(pem)?,
+                    None if loopback => {
+                        a.dev = true;
+                        (
+                            DecodingKey::from_secret(DEV_SECRET.as_bytes()),
+                            Algorithm::HS256,
+                        )
+                    }
+                    None => {
+                        return Err(format!(
+                            "{} uses JWT auth: set SVCC_JWT_SECRET (HS256) or SVCC_JWT_PUBLIC_KEY (RS256/ES256 PEM); \
+                             without one the server only runs on 127.0.0.1 with the development secret",
+                            spec.name
+                        ));
+                    }
                 };
                 let mut v = Validation::new(alg);
                 v.leeway = 0;
                 v.validate_exp = true;
                 v.validate_nbf = true;
                 v.set_required_spec_claims(&["exp", "sub"]);
-                match var("SVCC_JWT_AUDIENCE") {
+                match &config.jwt_audience {
                     Some(aud) => v.set_audience(&[aud]),
                     None => v.validate_aud = false,
                 }
-                if let Some(iss) = var("SVCC_JWT_ISSUER") {
+                if let Some(iss) = &config.jwt_issuer {
                     v.set_issuer(&[iss]);
                 }
                 a.jwt = Some((key, v));
             }
             AuthKind::ApiKey => {
-                let entries: Vec<KeyEntry> = if let Some(file) = var("SVCC_API_KEYS_FILE") {
-                    let text = std::fs::read_to_string(&file)
-                        .map_err(|e| format!("cannot read SVCC_API_KEYS_FILE {file}: {e}"))?;
-                    serde_json::from_str(&text).map_err(|e| {
-                        format!("SVCC_API_KEYS_FILE {file} is not a JSON list of keys: {e}")
-                    })?
-                } else if let Some(list) = var("SVCC_API_KEYS") {
-                    parse_key_list(&list)?
-                } else {
+                if config.api_keys.is_empty() {
                     return Err(format!(
-                        "{} uses API keys: set SVCC_API_KEYS_FILE or SVCC_API_KEYS (`key=subject:role+role:plan;...`)",
+                        "{} uses API keys and none are configured: set SVCC_API_KEYS_FILE or SVCC_API_KEYS (`key=subject:role+role:plan;...`)",
                         spec.name
                     ));
-                };
-                for e in entries {
+                }
+                for e in &config.api_keys {
                     let h = hash(&e.key);
                     a.keys.insert(
                         h,
                         Caller {
-                            subject: e.subject,
-                            roles: e.roles,
-                            plan: e.plan,
+                            subject: e.subject.clone(),
+                            roles: e.roles.clone(),
+                            plan: e.plan.clone(),
                             credential: hex(&h[..8]),
                         },
                     );
@@ -180,49 +273,49 @@ impl Authenticator {
     }
 
     /// The caller of a request, if it presented a credential.
-    /// `Err` for a credential that is there but not valid.
+    /// `Err` (a 401 with a challenge) for a credential that is there but
+    /// not valid.
     pub fn authenticate(&self, headers: &http::HeaderMap) -> Result<Option<Caller>, Problem> {
+        let refuse = |detail: &str, challenge: &str| {
+            Problem::unauthorized(detail).with_header("www-authenticate", challenge.to_string())
+        };
         match self.kind {
             AuthKind::None => Ok(None),
             AuthKind::Jwt => {
                 let Some(h) = headers.get(http::header::AUTHORIZATION) else {
                     return Ok(None);
                 };
-                let Some(token) = h.to_str().ok().and_then(|s| {
-                    s.strip_prefix("Bearer ")
-                        .or_else(|| s.strip_prefix("bearer "))
-                }) else {
-                    return Err(
-                        Problem::unauthorized("expected `Authorization: Bearer <token>`")
-                            .with_header("www-authenticate", "Bearer"),
-                    );
+                // The scheme is case-insensitive (RFC 9110 section 11.1).
+                let Some(token) = h
+                    .to_str()
+                    .ok()
+                    .and_then(|s| s.split_once(' '))
+                    .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                    .map(|(_, token)| token.trim())
+                    .filter(|t| !t.is_empty())
+                else {
+                    return Err(refuse(
+                        "expected `Authorization: Bearer <token>`",
+                        "Bearer error=\"invalid_request\"",
+                    ));
                 };
                 let Some((key, validation)) = &self.jwt else {
-                    return Err(Problem::unauthorized("no key configured"));
+                    return Err(refuse("no key configured", "Bearer"));
                 };
-                let data =
-                    jsonwebtoken::decode::<Claims>(token.trim(), key, validation).map_err(|e| {
-                        let why = match e.kind() {
-                            jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
-                                "the token has expired"
-                            }
-                            jsonwebtoken::errors::ErrorKind::ImmatureSignature => {
-                                "the token is not valid yet"
-                            }
-                            jsonwebtoken::errors::ErrorKind::InvalidSignature => {
-                                "the token's signature is not valid"
-                            }
-                            jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => {
-                                "the token is signed with another algorithm"
-                            }
-                            jsonwebtoken::errors::ErrorKind::MissingRequiredClaim(_) => {
-                                "the token lacks `sub` or `exp`"
-                            }
-                            _ => "the token is not valid",
-                        };
-                        Problem::unauthorized(why)
-                            .with_header("www-authenticate", "Bearer error=\"invalid_token\"")
-                    })?;
+                let data = jsonwebtoken::decode::<Claims>(token, key, validation).map_err(|e| {
+                    use jsonwebtoken::errors::ErrorKind;
+                    let why = match e.kind() {
+                        ErrorKind::ExpiredSignature => "the token has expired",
+                        ErrorKind::ImmatureSignature => "the token is not valid yet",
+                        ErrorKind::InvalidSignature => "the token's signature is not valid",
+                        ErrorKind::InvalidAlgorithm => "the token is signed with another algorithm",
+                        ErrorKind::MissingRequiredClaim(_) => "the token lacks `sub` or `exp`",
+                        ErrorKind::InvalidIssuer => "the token is from another issuer",
+                        ErrorKind::InvalidAudience => "the token is meant for another audience",
+                        _ => "the token is not valid",
+                    };
+                    refuse(why, "Bearer error=\"invalid_token\"")
+                })?;
                 let mut roles = data.claims.roles;
                 if let Some(r) = data.claims.role {
                     roles.push(r);
@@ -240,8 +333,11 @@ impl Authenticator {
                 };
                 let key = h.to_str().unwrap_or_default();
                 match self.keys.get(&hash(key)) {
-                    Some(c) => Ok(Some(c.clone())),
-                    None => Err(Problem::unauthorized("the API key is not valid")),
+                    Some(c) if !key.is_empty() => Ok(Some(c.clone())),
+                    _ => Err(refuse(
+                        "the API key is not valid",
+                        challenge(AuthKind::ApiKey),
+                    )),
                 }
             }
         }
@@ -259,7 +355,7 @@ fn public_key(pem: &str) -> Result<(DecodingKey, Algorithm), String> {
         })
 }
 
-fn parse_key_list(list: &str) -> Result<Vec<KeyEntry>, String> {
+fn parse_key_list(list: &str) -> Result<Vec<ApiKey>, String> {
     list.split(';')
         .filter(|s| !s.trim().is_empty())
         .map(|item| {
@@ -283,7 +379,7 @@ fn parse_key_list(list: &str) -> Result<Vec<KeyEntry>, String> {
                     "SVCC_API_KEYS entry `{item}` needs a key and a subject"
                 ));
             }
-            Ok(KeyEntry {
+            Ok(ApiKey {
                 key: key.trim().to_string(),
                 subject,
                 roles,
@@ -335,15 +431,15 @@ struct MintClaims<'a> {
     exp: u64,
 }
 
-/// Mints an HS256 token (the `token` subcommand), with `SVCC_JWT_SECRET`
-/// or the development secret.
+/// Mints an HS256 token signed with `secret` (the `token` subcommand
+/// passes the configured secret or [`DEV_SECRET`]).
 pub fn mint(
+    secret: &str,
     subject: &str,
     roles: &[String],
     plan: Option<&str>,
     ttl_seconds: u64,
 ) -> Result<String, String> {
-    let secret = var("SVCC_JWT_SECRET").unwrap_or_else(|| DEV_SECRET.to_string());
     let now = jiff::Timestamp::now().as_second().max(0) as u64;
     let claims = MintClaims {
         sub: subject,

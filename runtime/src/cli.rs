@@ -24,7 +24,8 @@ enum Command {
     Serve,
     /// Print a JWT for calling the service during development, signed with
     /// SVCC_JWT_SECRET or, without one, the development secret that a
-    /// server on 127.0.0.1 accepts.
+    /// server on 127.0.0.1 accepts. (A server that verifies with a public
+    /// key accepts only tokens of the identity provider holding the private one.)
     Token {
         /// The subject (the caller's id; owner checks compare it).
         #[arg(long)]
@@ -82,7 +83,23 @@ pub fn main(service: Service) -> ExitCode {
                     return ExitCode::from(2);
                 }
             }
-            match crate::auth::mint(&sub, &roles, plan.as_deref(), ttl) {
+            // The server's precedence (see `AuthConfig::from_vars`): the
+            // secret, then a public key, then the development secret.
+            let var = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
+            let secret = match var("SVCC_JWT_SECRET") {
+                Some(s) => s,
+                None if var("SVCC_JWT_PUBLIC_KEY").is_some()
+                    || var("SVCC_JWT_PUBLIC_KEY_FILE").is_some() =>
+                {
+                    eprintln!(
+                        "error: this server verifies tokens with a public key (SVCC_JWT_PUBLIC_KEY): \
+                         get a token from the identity provider that holds the private key"
+                    );
+                    return ExitCode::from(2);
+                }
+                None => crate::auth::DEV_SECRET.to_string(),
+            };
+            match crate::auth::mint(&secret, &sub, &roles, plan.as_deref(), ttl) {
                 Ok(t) => {
                     println!("{t}");
                     ExitCode::SUCCESS
@@ -101,7 +118,14 @@ pub fn main(service: Service) -> ExitCode {
         }
         Command::Serve => {
             crate::logging::init();
-            let mut settings = Settings::from_env();
+            let mut settings = match Settings::from_env() {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "bad configuration");
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
             if let Some(p) = cli.port {
                 settings.port = p;
             }

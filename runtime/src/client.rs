@@ -3,16 +3,18 @@
 //! (connection errors, 429, 5xx), and a circuit breaker that fails fast
 //! after repeated failures.
 //!
-//! Where a service lives comes from the environment:
-//! `SVCC_<SERVICE>_URL` (`SVCC_INVENTORY_SERVICE_URL=http://127.0.0.1:8081`).
+//! Where a service lives comes from
+//! [`Settings::service_urls`](crate::server::Settings::service_urls), keyed
+//! by the service's kebab-case slug; `Settings::from_env` fills it from
+//! `SVCC_<SLUG>_URL` (`SVCC_INVENTORY_SERVICE_URL=http://127.0.0.1:8081`).
 //! The caller's `Authorization`, the request id and `traceparent` travel
-//! with the call.
+//! with the call (see [`Context::outbound_headers`](crate::context::Context::outbound_headers)).
 
 use crate::Problem;
 use crate::spec::{CallSpec, ResilienceSpec};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -31,7 +33,8 @@ pub struct Clients {
     breakers: Mutex<HashMap<&'static str, Breaker>>,
 }
 
-/// The environment variable holding a service's base URL.
+/// The environment variable holding a service's base URL
+/// (`inventory-service` -> `SVCC_INVENTORY_SERVICE_URL`).
 pub fn url_variable(service_slug: &str) -> String {
     format!(
         "SVCC_{}_URL",
@@ -55,14 +58,20 @@ pub struct Call<'a> {
 }
 
 impl Clients {
-    /// Clients for the services `calls` names, with URLs from the environment.
-    pub fn from_env(services: &[(&'static str, &'static str)], policy: ResilienceSpec) -> Self {
+    /// Clients for the services `calls` names (name, slug), with base URLs
+    /// by slug.
+    pub fn new(
+        services: &[(&'static str, &'static str)],
+        policy: ResilienceSpec,
+        urls: &BTreeMap<String, String>,
+    ) -> Self {
         let bases = services
             .iter()
             .map(|(name, slug)| {
-                let url = std::env::var(url_variable(slug))
-                    .ok()
-                    .map(|u| u.trim_end_matches('/').to_string());
+                let url = urls
+                    .get(*slug)
+                    .map(|u| u.trim().trim_end_matches('/').to_string())
+                    .filter(|u| !u.is_empty());
                 (*name, url)
             })
             .collect();

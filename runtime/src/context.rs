@@ -24,6 +24,7 @@ struct Inner {
     request_id: String,
     trace: Trace,
     caller: Option<Caller>,
+    authorization: Option<String>,
     access: Access,
     events: Arc<dyn EventSink>,
     clients: Arc<Clients>,
@@ -51,6 +52,9 @@ pub struct ContextParts {
     pub trace: Trace,
     /// The caller.
     pub caller: Option<Caller>,
+    /// The caller's verified `Authorization` header (a JWT), relayed to
+    /// called services.
+    pub authorization: Option<String>,
     /// How much of the route's permission the caller holds.
     pub access: Access,
     /// Where published events go.
@@ -70,6 +74,7 @@ impl Context {
                 request_id: p.request_id,
                 trace: p.trace,
                 caller: p.caller,
+                authorization: p.authorization,
                 access: p.access,
                 events: p.events,
                 clients: p.clients,
@@ -149,11 +154,18 @@ impl Context {
         &self.inner.clients
     }
 
-    /// Headers that carry this request's identity to a called service.
+    /// Headers that carry this request's identity to a called service:
+    /// `traceparent` (our span as the parent), `x-request-id`, and the
+    /// caller's bearer token when it came with one (API keys belong to one
+    /// service and are not relayed).
     pub fn outbound_headers(&self) -> Vec<(&'static str, String)> {
-        vec![
+        let mut h = vec![
             ("traceparent", self.inner.trace.header()),
             ("x-request-id", self.inner.request_id.clone()),
-        ]
+        ];
+        if let Some(a) = &self.inner.authorization {
+            h.push(("authorization", a.clone()));
+        }
+        h
     }
 }

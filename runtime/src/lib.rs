@@ -28,13 +28,13 @@ pub use problem::Problem;
 
 /// Everything generated code uses, under one path (`svcc_runtime::prelude`).
 pub mod prelude {
-    pub use crate::auth::Caller;
+    pub use crate::auth::{AuthConfig, Caller, JwtKey};
     pub use crate::cli::main;
     pub use crate::client::{Call, Clients};
     pub use crate::context::Context;
     pub use crate::problem::Problem;
     pub use crate::request::{FromParam, Request, from_param_str, present};
-    pub use crate::server::{Reply, Service};
+    pub use crate::server::{Reply, Service, Settings, serve_on};
     pub use crate::spec::*;
     pub use crate::validate::{self as check, At, Pattern, Validate, Violation, Violations};
     pub use crate::values::{Bytes, Date, DateTime, Decimal, Duration, Time, Uuid};

@@ -9,7 +9,7 @@
 //! `application/problem+json`; bad input is never a 500.
 
 use crate::Problem;
-use crate::auth::{Access, Authenticator, Caller};
+use crate::auth::{Access, AuthConfig, Authenticator, Caller};
 use crate::client::Clients;
 use crate::context::{Context, ContextParts};
 use crate::events::{EventSink, LogSink};
@@ -66,7 +66,8 @@ impl Reply {
     }
 }
 
-/// Server settings, from the environment and the command line.
+/// Server settings: plain data, so tests build them directly;
+/// [`Settings::from_env`] fills them from the environment.
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// Address to listen on (`SVCC_HOST`, default 127.0.0.1).
@@ -83,10 +84,11 @@ pub struct Settings {
     pub trust_proxy: bool,
     /// Log request bodies, redacted (`SVCC_LOG_BODIES=1`).
     pub log_bodies: bool,
-}
-
-fn env_parse<T: std::str::FromStr>(name: &str) -> Option<T> {
-    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
+    /// Keys that authenticate callers (`SVCC_JWT_*`, `SVCC_API_KEYS*`; see [`crate::auth`]).
+    pub auth: AuthConfig,
+    /// Base URLs of called services by kebab-case slug (`SVCC_<SLUG>_URL`,
+    /// `SVCC_INVENTORY_SERVICE_URL` -> `inventory-service`).
+    pub service_urls: BTreeMap<String, String>,
 }
 
 impl Default for Settings {
@@ -99,21 +101,71 @@ impl Default for Settings {
             cors_origins: Vec::new(),
             trust_proxy: false,
             log_bodies: false,
+            auth: AuthConfig::default(),
+            service_urls: BTreeMap::new(),
         }
     }
 }
 
+fn flag(v: &str) -> bool {
+    matches!(v.trim(), "1" | "true" | "yes" | "on")
+}
+
 impl Settings {
-    /// Defaults overridden by the environment.
-    pub fn from_env() -> Self {
+    /// Defaults overridden by the process environment.
+    pub fn from_env() -> Result<Self, String> {
+        // `vars_os`: one variable that is not UTF-8 must not abort the server
+        // (`std::env::vars` panics on it); such variables are none of ours.
+        Settings::from_vars(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+        )
+    }
+
+    /// Defaults overridden by the given variables (what [`Settings::from_env`]
+    /// reads, as name-value pairs). Files named by `*_FILE` variables are
+    /// read; a value that does not parse is an error, not a silent default.
+    pub fn from_vars<I: IntoIterator<Item = (String, String)>>(vars: I) -> Result<Self, String> {
+        let vars: HashMap<String, String> = vars.into_iter().collect();
+        let get = |name: &str| {
+            vars.get(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        fn parse<T: std::str::FromStr>(
+            name: &str,
+            v: Option<String>,
+            what: &str,
+        ) -> Result<Option<T>, String> {
+            v.map(|v| v.parse().map_err(|_| format!("{name}={v} is not {what}")))
+                .transpose()
+        }
         let d = Settings::default();
-        Settings {
-            host: env_parse("SVCC_HOST").unwrap_or(d.host),
-            port: env_parse("PORT").unwrap_or(d.port),
-            request_timeout: env_parse("SVCC_REQUEST_TIMEOUT_MS")
-                .map_or(d.request_timeout, Duration::from_millis),
-            max_body: env_parse("SVCC_MAX_BODY_BYTES").unwrap_or(d.max_body),
-            cors_origins: std::env::var("SVCC_CORS_ORIGINS")
+        let service_urls = vars
+            .iter()
+            .filter_map(|(k, v)| {
+                let mid = k.strip_prefix("SVCC_")?.strip_suffix("_URL")?;
+                let v = v.trim();
+                (!mid.is_empty() && !v.is_empty())
+                    .then(|| (mid.to_ascii_lowercase().replace('_', "-"), v.to_string()))
+            })
+            .collect();
+        Ok(Settings {
+            host: parse("SVCC_HOST", get("SVCC_HOST"), "an IP address")?.unwrap_or(d.host),
+            port: parse("PORT", get("PORT"), "a port number")?.unwrap_or(d.port),
+            request_timeout: parse(
+                "SVCC_REQUEST_TIMEOUT_MS",
+                get("SVCC_REQUEST_TIMEOUT_MS"),
+                "a number of milliseconds",
+            )?
+            .map_or(d.request_timeout, Duration::from_millis),
+            max_body: parse(
+                "SVCC_MAX_BODY_BYTES",
+                get("SVCC_MAX_BODY_BYTES"),
+                "a number of bytes",
+            )?
+            .unwrap_or(d.max_body),
+            cors_origins: get("SVCC_CORS_ORIGINS")
                 .map(|v| {
                     v.split(',')
                         .map(|s| s.trim().to_string())
@@ -121,9 +173,11 @@ impl Settings {
                         .collect()
                 })
                 .unwrap_or_default(),
-            trust_proxy: std::env::var("SVCC_TRUST_PROXY").is_ok_and(|v| v == "1" || v == "true"),
-            log_bodies: std::env::var("SVCC_LOG_BODIES").is_ok_and(|v| v == "1" || v == "true"),
-        }
+            trust_proxy: get("SVCC_TRUST_PROXY").is_some_and(|v| flag(&v)),
+            log_bodies: get("SVCC_LOG_BODIES").is_some_and(|v| flag(&v)),
+            auth: AuthConfig::from_vars(|name| vars.get(name).cloned())?,
+            service_urls,
+        })
     }
 }
 
@@ -192,13 +246,17 @@ impl Service {
     /// The axum router, with settings and authentication resolved.
     pub fn router(self, settings: &Settings) -> Result<axum::Router, String> {
         let loopback = settings.host.is_loopback();
-        let auth = Authenticator::from_env(self.spec, loopback)?;
+        let auth = Authenticator::new(self.spec, &settings.auth, loopback)?;
         if auth.dev {
             tracing::warn!(
                 "no SVCC_JWT_SECRET or SVCC_JWT_PUBLIC_KEY: accepting tokens signed with the development secret (loopback only); mint one with the `token` subcommand"
             );
         }
-        let clients = Arc::new(Clients::from_env(&self.calls, self.spec.resilience));
+        let clients = Arc::new(Clients::new(
+            &self.calls,
+            self.spec.resilience,
+            &settings.service_urls,
+        ));
         let schemas: Value = serde_json::from_str(self.spec.schemas)
             .map_err(|e| format!("embedded schemas: {e}"))?;
         let plans = self
@@ -566,6 +624,12 @@ async fn pipeline(
         .with_header("www-authenticate", "Bearer"));
     }
     *subject = caller.as_ref().map(|c| c.subject.clone());
+    let authorization = caller
+        .as_ref()
+        .filter(|_| app.spec.auth == crate::spec::AuthKind::Jwt)
+        .and_then(|_| req.headers().get(http::header::AUTHORIZATION))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     // 2. may it
     let access = match &caller {
         Some(c) => crate::auth::access(app.spec, spec, c).ok_or_else(|| {
@@ -687,6 +751,7 @@ async fn pipeline(
         request_id: rid.to_string(),
         trace: trace.clone(),
         caller,
+        authorization,
         access,
         events: app.sink.clone(),
         clients: app.clients.clone(),
@@ -844,18 +909,37 @@ async fn health(app: Arc<App>) -> Response {
 
 /// Serves until SIGTERM or ctrl-c, then finishes the requests in flight.
 pub async fn serve(service: Service, settings: Settings) -> Result<(), String> {
-    let name = service.spec.name;
-    let router = service.router(&settings)?;
     let listener = tokio::net::TcpListener::bind((settings.host, settings.port))
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", settings.host, settings.port))?;
+    serve_on(service, settings, listener, shutdown_signal()).await
+}
+
+/// Serves on a listener already bound (tests bind `127.0.0.1:0`) until
+/// `shutdown` completes, then stops accepting connections and returns once
+/// every request in flight has been answered. `settings.host` and
+/// `settings.port` are replaced by the listener's address (the development
+/// JWT secret is allowed when it is a loopback address).
+pub async fn serve_on<F>(
+    service: Service,
+    mut settings: Settings,
+    listener: tokio::net::TcpListener,
+    shutdown: F,
+) -> Result<(), String>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let name = service.spec.name;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
+    settings.host = address.ip();
+    settings.port = address.port();
+    let router = service.router(&settings)?;
     tracing::info!(service = name, address = %address, "listening");
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(shutdown)
     .await
     .map_err(|e| e.to_string())?;
     tracing::info!(
@@ -885,4 +969,87 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::JwtKey;
+
+    fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn settings_from_variables() {
+        let s = Settings::from_vars(vars(&[
+            ("PORT", "9000"),
+            ("SVCC_JWT_SECRET", "s3cret"),
+            ("SVCC_JWT_ISSUER", "https://id.example"),
+            ("SVCC_API_KEYS", "k1=alice:admin+ops:pro;k2=bob"),
+            ("SVCC_INVENTORY_SERVICE_URL", "http://127.0.0.1:8081/"),
+            ("SVCC_CORS_ORIGINS", "https://a.example, https://b.example"),
+            ("SVCC_TRUST_PROXY", "1"),
+        ]));
+        let Ok(s) = s else { panic!("{s:?}") };
+        assert_eq!(s.port, 9000);
+        assert_eq!(s.auth.jwt_key, Some(JwtKey::Secret("s3cret".into())));
+        assert_eq!(s.auth.jwt_issuer.as_deref(), Some("https://id.example"));
+        assert_eq!(s.auth.api_keys.len(), 2);
+        assert_eq!(s.auth.api_keys[0].roles, ["admin", "ops"]);
+        assert_eq!(s.auth.api_keys[0].plan.as_deref(), Some("pro"));
+        assert_eq!(
+            s.service_urls.get("inventory-service").map(String::as_str),
+            Some("http://127.0.0.1:8081/")
+        );
+        assert_eq!(s.cors_origins.len(), 2);
+        assert!(s.trust_proxy);
+        // secrets stay out of debug output
+        assert!(!format!("{s:?}").contains("s3cret"));
+        assert!(!format!("{s:?}").contains("k1"));
+    }
+
+    #[test]
+    fn bad_values_and_missing_files_are_errors() {
+        assert!(Settings::from_vars(vars(&[("PORT", "eighty")])).is_err());
+        assert!(
+            Settings::from_vars(vars(&[(
+                "SVCC_JWT_PUBLIC_KEY_FILE",
+                "/nonexistent/svcc/key.pem"
+            )]))
+            .is_err()
+        );
+        assert!(Settings::from_vars(vars(&[("SVCC_API_KEYS", "=alice")])).is_err());
+        let Ok(d) = Settings::from_vars(Vec::new()) else {
+            panic!("defaults")
+        };
+        assert_eq!(d.port, 8080);
+        assert_eq!(d.auth, AuthConfig::default());
+    }
+
+    #[test]
+    fn key_files_are_read() {
+        let Ok(dir) = tempfile::tempdir() else {
+            panic!("tempdir")
+        };
+        let file = dir.path().join("keys.json");
+        let _ = std::fs::write(
+            &file,
+            r#"[{"key": "abc", "subject": "svc", "roles": ["reader"]}]"#,
+        );
+        let s = Settings::from_vars(vars(&[(
+            "SVCC_API_KEYS_FILE",
+            file.to_str().unwrap_or_default(),
+        )]));
+        let Ok(s) = s else { panic!("{s:?}") };
+        assert_eq!(s.auth.api_keys[0].subject, "svc");
+        let _ = std::fs::write(&file, r#"[{"key": "", "subject": "svc"}]"#);
+        let s = Settings::from_vars(vars(&[(
+            "SVCC_API_KEYS_FILE",
+            file.to_str().unwrap_or_default(),
+        )]));
+        assert!(s.is_err(), "an empty key must be refused");
+    }
 }

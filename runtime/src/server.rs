@@ -621,7 +621,7 @@ async fn pipeline(
             "{} needs credentials: {scheme}",
             spec.operation
         ))
-        .with_header("www-authenticate", "Bearer"));
+        .with_header("www-authenticate", crate::auth::challenge(app.spec.auth)));
     }
     *subject = caller.as_ref().map(|c| c.subject.clone());
     let authorization = caller

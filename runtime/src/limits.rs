@@ -4,8 +4,11 @@
 //! A limit of N per period allows a burst of N and refills one request
 //! every period/N, so it never lets more than N through in any window of
 //! one period after a full one. Each answer carries `RateLimit-Limit`,
-//! `RateLimit-Remaining` and `RateLimit-Reset`; a refusal is a 429 problem
-//! with `Retry-After`.
+//! `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the whole
+//! allowance is back); a refusal is a 429 problem with `Retry-After`
+//! (seconds until the next request is allowed). Callers whose allowance is
+//! full again are forgotten now and then, so memory stays bounded by the
+//! callers of the last period.
 
 use crate::Problem;
 use crate::auth::Caller;
@@ -15,7 +18,11 @@ use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
+
+/// Checks between two sweeps of callers whose allowance is full again.
+const SWEEP_EVERY: u32 = 4096;
 
 /// One limit, keyed by caller.
 pub struct Limiter {
@@ -29,6 +36,7 @@ pub struct Limiter {
     per: Duration,
     scope: Scope,
     what: String,
+    checks: AtomicU32,
 }
 
 impl std::fmt::Debug for Limiter {
@@ -57,6 +65,7 @@ impl Limiter {
             per,
             scope,
             what,
+            checks: AtomicU32::new(0),
         })
     }
 
@@ -85,16 +94,22 @@ impl Limiter {
 
     /// Takes one request from the caller's allowance.
     pub fn check(&self, key: String) -> Result<LimitHeaders, Problem> {
-        let reset = self.per.as_secs().max(1);
+        if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            self.shrink();
+        }
         match self.limiter.check_key(&key) {
-            Ok(snapshot) => Ok(vec![
-                ("ratelimit-limit", self.count.to_string()),
-                (
-                    "ratelimit-remaining",
-                    snapshot.remaining_burst_capacity().to_string(),
-                ),
-                ("ratelimit-reset", reset.to_string()),
-            ]),
+            Ok(snapshot) => {
+                let remaining = snapshot.remaining_burst_capacity().min(self.count);
+                // Each used request comes back after per/count.
+                let used = u128::from(self.count - remaining);
+                let reset_ms = used * self.per.as_millis() / u128::from(self.count);
+                let reset = reset_ms.div_ceil(1000);
+                Ok(vec![
+                    ("ratelimit-limit", self.count.to_string()),
+                    ("ratelimit-remaining", remaining.to_string()),
+                    ("ratelimit-reset", reset.to_string()),
+                ])
+            }
             Err(not_until) => {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
@@ -124,9 +139,10 @@ mod tests {
         let Some(l) = Limiter::new(3, 60, Scope::User, "test".into()) else {
             panic!("limiter")
         };
-        for remaining in [2, 1, 0] {
+        for (remaining, reset) in [(2, "20"), (1, "40"), (0, "60")] {
             let h = l.check("a".into()).unwrap_or_default();
             assert_eq!(h[1].1, remaining.to_string());
+            assert_eq!(h[2].1, reset);
         }
         let Err(p) = l.check("a".into()) else {
             panic!("fourth request passed")
@@ -136,5 +152,21 @@ mod tests {
         assert!((1..=20).contains(&retry), "{retry}");
         // another caller is not affected
         assert!(l.check("b".into()).is_ok());
+    }
+
+    #[test]
+    fn full_callers_are_swept() {
+        let Some(l) = Limiter::new(1000, 1, Scope::Ip, "test".into()) else {
+            panic!("limiter")
+        };
+        for i in 1..SWEEP_EVERY {
+            let _ = l.check(format!("ip:{i}"));
+        }
+        assert_eq!(l.limiter.len(), SWEEP_EVERY as usize - 1);
+        // A thousand a second: every caller is full again 1 ms later, and
+        // the next check sweeps them.
+        std::thread::sleep(Duration::from_millis(20));
+        let _ = l.check("ip:last".into());
+        assert_eq!(l.limiter.len(), 1);
     }
 }

@@ -6,7 +6,8 @@
 //!
 //! A known path with another method is a 405 problem with `Allow`; an
 //! unknown path is a 404 problem. Every error answer is
-//! `application/problem+json`; bad input is never a 500.
+//! `application/problem+json`; bad input is never a 500, and a handler
+//! that panics is a 500 problem (the panic goes to the log, not the client).
 
 use crate::Problem;
 use crate::auth::{Access, AuthConfig, Authenticator, Caller};
@@ -761,16 +762,31 @@ async fn pipeline(
         .timeout_ms
         .map_or(app.settings.request_timeout, Duration::from_millis);
     let handler = entry.handler.clone();
-    let result = match tokio::time::timeout(timeout, handler(ctx.clone(), request)).await {
-        Ok(r) => r,
-        Err(_) => Err(
-            Problem::new(504, "timeout", "The operation timed out").with_detail(format!(
-                "{} did not finish within {} ms",
-                spec.operation,
-                timeout.as_millis()
-            )),
-        ),
-    };
+    // A panicking handler is a 500 answer, not a connection closed without
+    // one (and the idempotency key it held is released).
+    let run = std::panic::AssertUnwindSafe(async { handler(ctx.clone(), request).await });
+    let result =
+        match tokio::time::timeout(timeout, futures_util::FutureExt::catch_unwind(run)).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(panic)) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                Err(Problem::internal(format!(
+                    "{} panicked: {message}",
+                    spec.operation
+                )))
+            }
+            Err(_) => Err(
+                Problem::new(504, "timeout", "The operation timed out").with_detail(format!(
+                    "{} did not finish within {} ms",
+                    spec.operation,
+                    timeout.as_millis()
+                )),
+            ),
+        };
     let outcome = match result {
         Ok(mut reply) => {
             // 8. ownership of what goes out

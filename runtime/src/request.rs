@@ -172,8 +172,10 @@ impl Request {
         }
     }
 
-    /// The body as `T`. The runtime has already checked it against the
-    /// route's schema; violations found there are added here.
+    /// The body as `T`. The runtime has already parsed it and checked it
+    /// against the route's schema; what it found wrong (malformed JSON, a
+    /// missing required body, schema violations) is added here, so the
+    /// route function of every route with a body must call this.
     pub fn body<T: DeserializeOwned>(&mut self, out: &mut Violations) -> Option<T> {
         out.0.append(&mut self.body_violations);
         if !out.is_empty() {

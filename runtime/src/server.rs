@@ -865,8 +865,19 @@ fn decode_body(
             ),
         );
     }
-    let value: Value = serde_json::from_slice(bytes)
-        .map_err(|e| Problem::bad_request(format!("the body is not valid JSON: {e}")))?;
+    // Malformed JSON is one more violation, so that the 400 also lists
+    // what is wrong with the path and query.
+    let value: Value = match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            request.body_violations.push(crate::validate::Violation {
+                location: "body",
+                pointer: String::new(),
+                detail: format!("is not valid JSON: {e}"),
+            });
+            return Ok(());
+        }
+    };
     if let Some(v) = validator {
         for e in v.iter_errors(&value) {
             request.body_violations.push(crate::validate::Violation {

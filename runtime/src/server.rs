@@ -339,7 +339,7 @@ impl Service {
                         ))
                         .with_header("allow", allow);
                     app.metrics
-                        .record("-", req.method().as_str(), "-", 405, 0.0);
+                        .record("-", req.method().as_str(), path, 405, 0.0);
                     problem_response(&p, &request_id(req.headers()))
                 }
             });

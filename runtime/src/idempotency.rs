@@ -2,9 +2,11 @@
 //!
 //! The first request with a key runs; its answer is stored with a hash of
 //! the request body. A retry with the same key and the same body gets the
-//! stored answer back (header `Idempotent-Replayed: true`) without running
-//! the handler again; the same key with another body is a 422 problem. Two
-//! requests with one key at once: the second waits for the first.
+//! stored answer back, headers included, with `Idempotent-Replayed: true`,
+//! without running the handler again; the same key with another body is a
+//! 422 problem. Two requests with one key at once: the second waits for the
+//! first. An answer worth retrying (5xx, 429, a timeout) is not stored, so
+//! a retry with its key runs again.
 //! Keys are scoped by operation and caller, kept 24 hours, and at most
 //! [`CAPACITY`] are held (oldest dropped first). This store lives in memory;
 //! the durable runtime keeps it in SQLite.
@@ -28,6 +30,8 @@ pub struct Stored {
     pub content_type: &'static str,
     /// Body.
     pub body: bytes::Bytes,
+    /// Headers of the answer (a problem's `Location`, `Retry-After`, ...).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 #[derive(Debug)]
@@ -133,6 +137,7 @@ mod tests {
             status: 201,
             content_type: "application/json",
             body: bytes::Bytes::from_static(b"{\"id\":1}"),
+            headers: Vec::new(),
         });
         drop(g);
         let Ok(Claim::Replay(r)) = s.claim("op:alice", "k1", b"{}").await else {

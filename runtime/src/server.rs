@@ -81,7 +81,8 @@ pub struct Settings {
     pub max_body: usize,
     /// Allowed CORS origins (`SVCC_CORS_ORIGINS`, comma-separated or `*`); none by default.
     pub cors_origins: Vec<String>,
-    /// Take the client address from `X-Forwarded-For` (`SVCC_TRUST_PROXY=1`).
+    /// The server is behind one reverse proxy: the client address is the
+    /// last `X-Forwarded-For` entry, which that proxy appends (`SVCC_TRUST_PROXY=1`).
     pub trust_proxy: bool,
     /// Log request bodies, redacted (`SVCC_LOG_BODIES=1`).
     pub log_bodies: bool,
@@ -465,15 +466,21 @@ fn request_id(headers: &HeaderMap) -> String {
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string)
 }
 
+/// The client's address: the socket's peer, or behind a trusted proxy the
+/// last `X-Forwarded-For` entry, the one that proxy appended. Entries
+/// before it are whatever the client wrote and prove nothing.
 fn client_ip(app: &App, req: &axum::extract::Request) -> String {
     if app.settings.trust_proxy
-        && let Some(first) = req
+        && let Some(last) = req
             .headers()
-            .get("x-forwarded-for")
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok())
     {
-        return first.trim().to_string();
+        return last.to_string();
     }
     req.extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -740,7 +747,7 @@ async fn pipeline(
                     status: stored.status,
                     content_type: stored.content_type,
                     body: stored.body,
-                    headers: Vec::new(),
+                    headers: stored.headers,
                 });
             }
             Claim::Run(g) => guard = Some(g),
@@ -794,7 +801,12 @@ async fn pipeline(
                 && let (Some(field), Some(body)) = (spec.owner_field, reply.body.as_mut())
             {
                 let me = ctx.subject().unwrap_or_default();
-                let owned = |v: &Value| v.get(field).and_then(Value::as_str) == Some(me);
+                // Subjects are text; an owner field may be a number.
+                let owned = |v: &Value| match v.get(field) {
+                    Some(Value::String(s)) => s == me,
+                    Some(Value::Number(n)) => n.to_string() == me,
+                    _ => false,
+                };
                 match body {
                     Value::Array(items) => items.retain(owned),
                     v if !owned(v) => {
@@ -826,6 +838,7 @@ async fn pipeline(
             status: outcome.status,
             content_type: outcome.content_type,
             body: outcome.body.clone(),
+            headers: outcome.headers.clone(),
         });
     }
     Ok(outcome)
@@ -891,17 +904,38 @@ fn decode_body(
     Ok(())
 }
 
+/// How long one health check may take before it counts as failing.
+const HEALTH_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
 async fn health(app: Arc<App>) -> Response {
     let mut checks = serde_json::Map::new();
     let mut ok = true;
-    for name in app.spec.health_checks {
-        let result = if app.clients.knows(name) {
-            app.clients.ping(name).await
-        } else if let Some(f) = &app.health {
-            f(name).await
-        } else {
-            Ok(())
-        };
+    // All at once, each bounded: a hanging dependency makes /health say
+    // so instead of hanging the probe.
+    let results = futures_util::future::join_all(app.spec.health_checks.iter().map(|name| {
+        let app = app.clone();
+        async move {
+            let check = async {
+                if app.clients.knows(name) {
+                    app.clients.ping(name).await
+                } else if let Some(f) = &app.health {
+                    f(name).await
+                } else {
+                    Ok(())
+                }
+            };
+            tokio::time::timeout(HEALTH_CHECK_TIMEOUT, check)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(format!(
+                        "no answer within {} s",
+                        HEALTH_CHECK_TIMEOUT.as_secs()
+                    ))
+                })
+        }
+    }))
+    .await;
+    for (name, result) in app.spec.health_checks.iter().zip(results) {
         let v = match result {
             Ok(()) => serde_json::json!({ "status": "ok" }),
             Err(detail) => {

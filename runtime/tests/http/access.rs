@@ -82,19 +82,27 @@ async fn own_grants_see_only_what_they_own() {
     );
     let bobs = json(s.get("/orders", Some(&bob)).await, 200).await;
     assert_eq!(ids(&bobs), [2]);
+    // Owner fields that are numbers compare with the subject's text.
+    let numeric = token("42", &["customer"]);
+    json(s.get("/orders/4", Some(&numeric)).await, 200).await;
+    assert_eq!(
+        ids(&json(s.get("/orders", Some(&numeric)).await, 200).await),
+        [4]
+    );
+    problem(s.get("/orders/4", Some(&alice)).await, 403).await;
     // Full grants (`*`, or the permission without `:own`) see everything.
     let admin = json(
         s.get("/orders", Some(&token("root", &["admin"]))).await,
         200,
     )
     .await;
-    assert_eq!(ids(&admin), [1, 2, 3]);
+    assert_eq!(ids(&admin), [1, 2, 3, 4]);
     let clerk = json(
         s.get("/orders", Some(&token("carol", &["clerk"]))).await,
         200,
     )
     .await;
-    assert_eq!(ids(&clerk), [1, 2, 3]);
+    assert_eq!(ids(&clerk), [1, 2, 3, 4]);
     json(
         s.get("/orders/2", Some(&token("root", &["admin"]))).await,
         200,
@@ -104,7 +112,7 @@ async fn own_grants_see_only_what_they_own() {
     let both = token("alice", &["customer", "clerk"]);
     assert_eq!(
         ids(&json(s.get("/orders", Some(&both)).await, 200).await),
-        [1, 2, 3]
+        [1, 2, 3, 4]
     );
 }
 

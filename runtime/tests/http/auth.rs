@@ -68,12 +68,17 @@ async fn bad_tokens_are_refused() {
     );
     let no_subject = sign_hs256(&json!({"roles": ["admin"], "exp": now() + 60}), SECRET);
     let no_expiry = sign_hs256(&json!({"sub": "alice", "roles": ["admin"]}), SECRET);
+    let not_yet = sign_hs256(
+        &json!({"sub": "alice", "roles": ["admin"], "exp": now() + 600, "nbf": now() + 300}),
+        SECRET,
+    );
     for (what, t, detail) in [
         ("expired", expired.as_str(), "expired"),
         ("wrong signature", &wrong_signature, "signature"),
         ("alg none", &unsigned, ""),
         ("no sub", &no_subject, ""),
         ("no exp", &no_expiry, ""),
+        ("not yet valid", &not_yet, "not valid yet"),
         ("garbage", "not-a-jwt", ""),
     ] {
         let r = s.get("/orders/1", Some(t)).await;

@@ -57,3 +57,30 @@ async fn per_ip_limit_counts_anonymous_callers_together() {
     assert!(header(&r, "retry-after").is_some());
     problem(r, 429).await;
 }
+
+#[tokio::test]
+async fn forwarded_addresses_only_behind_a_trusted_proxy() {
+    let forwarded = |s: &Server, chain: &str| {
+        s.client
+            .get(s.url("/ip-limited"))
+            .header("x-forwarded-for", chain.to_string())
+            .send()
+    };
+    // Not trusted: the header is ignored, everyone here is 127.0.0.1.
+    let s = Server::start(shop(Arc::new(ShopState::default())), settings()).await;
+    json(forwarded(&s, "1.1.1.1").await.unwrap(), 200).await;
+    json(forwarded(&s, "2.2.2.2").await.unwrap(), 200).await;
+    problem(forwarded(&s, "3.3.3.3").await.unwrap(), 429).await;
+    // Behind a proxy, the address it appended counts; what the client
+    // wrote before it does not.
+    let mut set = settings();
+    set.trust_proxy = true;
+    let s = Server::start(shop(Arc::new(ShopState::default())), set).await;
+    json(forwarded(&s, "1.1.1.1, 203.0.113.9").await.unwrap(), 200).await;
+    json(forwarded(&s, "2.2.2.2, 203.0.113.9").await.unwrap(), 200).await;
+    problem(forwarded(&s, "3.3.3.3, 203.0.113.9").await.unwrap(), 429).await;
+    // Other clients of the proxy have their own allowance.
+    json(forwarded(&s, "203.0.113.10").await.unwrap(), 200).await;
+    // Garbage is not an address: the proxy's own address counts.
+    json(forwarded(&s, "not-an-ip").await.unwrap(), 200).await;
+}

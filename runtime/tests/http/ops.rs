@@ -33,6 +33,17 @@ async fn health_reports_each_check() {
         "the search index is unreachable"
     );
     assert_eq!(h["checks"]["database"]["status"], "ok");
+    // A check that never answers fails after a bounded wait.
+    state.database_hangs.store(true, Ordering::SeqCst);
+    let start = std::time::Instant::now();
+    let h = json(s.get("/health", None).await, 503).await;
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(h["checks"]["database"]["status"], "failing");
+    assert_eq!(h["checks"]["search"]["status"], "failing");
 }
 
 #[tokio::test]

@@ -287,6 +287,42 @@ async fn idempotency_key_replays() {
     assert_eq!(json(r, 201).await["customerId"], "bob");
     // A key that is too long.
     problem(post(&"k".repeat(300), &order).await.unwrap(), 400).await;
+    // A refusal is replayed as it was, headers included.
+    let taken = json!({"items": [{"sku": "a", "quantity": 1}], "note": "taken"});
+    let r = post("k-3", &taken).await.unwrap();
+    assert_eq!(header(&r, "location").as_deref(), Some("/orders/1"));
+    let first = problem(r, 409).await;
+    let r = post("k-3", &taken).await.unwrap();
+    assert_eq!(header(&r, "idempotent-replayed").as_deref(), Some("true"));
+    assert_eq!(header(&r, "location").as_deref(), Some("/orders/1"));
+    assert_eq!(problem(r, 409).await, first);
+    assert_eq!(state.creates.load(Ordering::SeqCst), 6);
+}
+
+#[tokio::test]
+async fn a_key_whose_request_failed_with_5xx_can_be_retried() {
+    let state = Arc::new(ShopState::default());
+    let mut set = settings();
+    set.request_timeout = Duration::from_millis(200);
+    let s = Server::start(shop(state.clone()), set).await;
+    let order = json!({"items": [{"sku": "a", "quantity": 1}]});
+    let post = || {
+        s.client
+            .post(s.url("/orders"))
+            .bearer_auth(admin())
+            .header("idempotency-key", "retry-me")
+            .json(&order)
+            .send()
+    };
+    state.create_delay_ms.store(2_000, Ordering::SeqCst);
+    problem(post().await.unwrap(), 504).await;
+    state.create_delay_ms.store(0, Ordering::SeqCst);
+    let r = post().await.unwrap();
+    assert!(header(&r, "idempotent-replayed").is_none());
+    json(r, 201).await;
+    let r = post().await.unwrap();
+    assert_eq!(header(&r, "idempotent-replayed").as_deref(), Some("true"));
+    assert_eq!(state.creates.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test]

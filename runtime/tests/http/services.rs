@@ -191,6 +191,8 @@ pub struct ShopState {
     pub create_delay_ms: AtomicU64,
     /// Makes the `search` health check fail.
     pub search_down: AtomicBool,
+    /// Makes the `database` health check hang.
+    pub database_hangs: AtomicBool,
     /// Signalled when `/sleep` starts.
     pub sleeping: tokio::sync::Notify,
 }
@@ -214,6 +216,7 @@ fn orders() -> Vec<Value> {
         json!({"id": 1, "customerId": "alice", "total": "10.00"}),
         json!({"id": 2, "customerId": "bob", "total": "20.00"}),
         json!({"id": 3, "customerId": "alice", "total": "30.00"}),
+        json!({"id": 4, "customerId": 42, "total": "40.00"}),
     ]
 }
 
@@ -231,6 +234,10 @@ pub fn shop(state: Arc<ShopState>) -> Service {
                 v.finish()?;
                 let body = present(body, "body")?;
                 let n = st.creates.fetch_add(1, Ordering::SeqCst) + 1;
+                if body.note.as_deref() == Some("taken") {
+                    return Err(Problem::conflict("that order exists already")
+                        .with_header("location", "/orders/1"));
+                }
                 let delay = st.create_delay_ms.load(Ordering::SeqCst);
                 if delay > 0 {
                     tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
@@ -332,6 +339,9 @@ pub fn shop(state: Arc<ShopState>) -> Service {
         .health(move |check| {
             let st = health_state.clone();
             async move {
+                if check == "database" && st.database_hangs.load(Ordering::SeqCst) {
+                    std::future::pending::<()>().await;
+                }
                 if check == "search" && st.search_down.load(Ordering::SeqCst) {
                     Err("the search index is unreachable".to_string())
                 } else {

@@ -53,12 +53,26 @@ pub enum Access {
 #[derive(Debug, Deserialize)]
 struct Claims {
     sub: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "one_or_many")]
     roles: Vec<String>,
     #[serde(default)]
     role: Option<String>,
     #[serde(default)]
     plan: Option<String>,
+}
+
+/// `roles` as a list, or as one string (some identity providers write that).
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(r) => vec![r],
+        OneOrMany::Many(rs) => rs,
+    })
 }
 
 /// What JWT signatures are checked with.

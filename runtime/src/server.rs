@@ -340,7 +340,7 @@ impl Service {
                         ))
                         .with_header("allow", allow);
                     app.metrics
-                        .record("-", req.method().as_str(), path, 405, 0.0);
+                        .record("-", method_label(req.method()), path, 405, 0.0);
                     problem_response(&p, &request_id(req.headers()))
                 }
             });
@@ -374,7 +374,7 @@ impl Service {
             let app = app404.clone();
             async move {
                 app.metrics
-                    .record("-", req.method().as_str(), "-", 404, 0.0);
+                    .record("-", method_label(req.method()), "-", 404, 0.0);
                 let p = Problem::not_found(format!("no route matches {}", req.uri().path()));
                 problem_response(&p, &request_id(req.headers()))
             }
@@ -423,6 +423,24 @@ fn compile(schemas: &Value, component: &str) -> Result<jsonschema::Validator, St
         .should_validate_formats(true)
         .build(&root)
         .map_err(|e| format!("schema of {component}: {e}"))
+}
+
+/// The metrics label of a method nobody declared: standard methods by
+/// name, anything a client made up as `OTHER`, so that clients cannot
+/// create label values (and memory) at will.
+fn method_label(m: &http::Method) -> &'static str {
+    match *m {
+        http::Method::GET => "GET",
+        http::Method::POST => "POST",
+        http::Method::PUT => "PUT",
+        http::Method::PATCH => "PATCH",
+        http::Method::DELETE => "DELETE",
+        http::Method::HEAD => "HEAD",
+        http::Method::OPTIONS => "OPTIONS",
+        http::Method::TRACE => "TRACE",
+        http::Method::CONNECT => "CONNECT",
+        _ => "OTHER",
+    }
 }
 
 fn method_filter(m: &str) -> Option<MethodFilter> {

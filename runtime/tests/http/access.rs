@@ -53,6 +53,12 @@ async fn no_grant_is_403_and_no_credentials_is_401() {
         SECRET,
     );
     json(s.get("/orders/2", Some(&single)).await, 200).await;
+    // Some identity providers write `roles` as one string.
+    let string_roles = sign_hs256(
+        &json!({"sub": "carol", "roles": "clerk", "exp": now() + 60}),
+        SECRET,
+    );
+    json(s.get("/orders/2", Some(&string_roles)).await, 200).await;
 }
 
 #[tokio::test]

@@ -99,6 +99,38 @@ async fn metrics_count_requests_by_route_and_status() {
 }
 
 #[tokio::test]
+async fn made_up_methods_do_not_grow_the_metrics() {
+    let (s, _) = shop_server().await;
+    for i in 0..20 {
+        let method = reqwest::Method::from_bytes(format!("X{i}").as_bytes()).unwrap();
+        let r = s
+            .client
+            .request(method.clone(), s.url("/public"))
+            .send()
+            .await
+            .unwrap();
+        problem(r, 405).await;
+        let r = s
+            .client
+            .request(method, s.url("/nowhere"))
+            .send()
+            .await
+            .unwrap();
+        problem(r, 404).await;
+    }
+    let text = s.get("/metrics", None).await.text().await.unwrap();
+    assert!(!text.contains("X1"), "{text}");
+    assert!(
+        text.contains(r#"operation="-",method="OTHER",route="/public",status="405"} 20"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"operation="-",method="OTHER",route="-",status="404"} 20"#),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn cache_control_on_cached_gets_only() {
     let (s, _) = shop_server().await;
     let admin = token("alice", &["admin"]);

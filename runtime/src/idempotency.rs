@@ -1,10 +1,11 @@
 //! `Idempotency-Key` on routes declared `idempotent: true`.
 //!
 //! The first request with a key runs; its answer is stored with a hash of
-//! the request body. A retry with the same key and the same body gets the
+//! the request (path, query and body). A retry with the same key and the
+//! same request gets the
 //! stored answer back, headers included, with `Idempotent-Replayed: true`,
-//! without running the handler again; the same key with another body is a
-//! 422 problem. Two requests with one key at once: the second waits for the
+//! without running the handler again; the same key with another request
+//! (another body, or the same body for another path) is a 422 problem. Two requests with one key at once: the second waits for the
 //! first. An answer worth retrying (5xx, 429, a timeout) is not stored, so
 //! a retry with its key runs again.
 //! Keys are scoped by operation and caller, kept 24 hours, and at most
@@ -36,7 +37,7 @@ pub struct Stored {
 
 #[derive(Debug)]
 struct Entry {
-    body_hash: [u8; 32],
+    fingerprint: [u8; 32],
     created: Instant,
     slot: Arc<tokio::sync::Mutex<Option<Stored>>>,
 }
@@ -57,13 +58,21 @@ pub enum Claim {
 
 impl Store {
     /// Looks a key up; waits while another request with it is running.
-    pub async fn claim(&self, scope: &str, key: &str, body: &[u8]) -> Result<Claim, Problem> {
+    /// `request` is what makes the request what it is (path and query,
+    /// body); a key reused with other parts is refused.
+    pub async fn claim(&self, scope: &str, key: &str, request: &[&[u8]]) -> Result<Claim, Problem> {
         if key.is_empty() || key.len() > 255 {
             return Err(Problem::bad_request(
                 "`Idempotency-Key` must be 1 to 255 characters",
             ));
         }
-        let body_hash: [u8; 32] = Sha256::digest(body).into();
+        let mut hasher = Sha256::new();
+        for part in request {
+            // Length-prefixed, so that parts cannot run into each other.
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part);
+        }
+        let fingerprint: [u8; 32] = hasher.finalize().into();
         let full = format!("{scope}\u{0}{key}");
         let slot = {
             let mut guard = self.entries.lock().unwrap_or_else(|e| e.into_inner());
@@ -76,13 +85,13 @@ impl Store {
                 map.remove(&full);
             }
             match map.get(&full) {
-                Some(e) if e.body_hash != body_hash => {
+                Some(e) if e.fingerprint != fingerprint => {
                     return Err(Problem::new(
                         422,
                         "idempotency-key-reused",
                         "Idempotency key reused",
                     )
-                    .with_detail("this Idempotency-Key was used with a different request body"));
+                    .with_detail("this Idempotency-Key was used with a different request (path, query or body)"));
                 }
                 Some(e) => e.slot.clone(),
                 None => {
@@ -98,7 +107,7 @@ impl Store {
                     map.insert(
                         full.clone(),
                         Entry {
-                            body_hash,
+                            fingerprint,
                             created: now,
                             slot: slot.clone(),
                         },
@@ -130,7 +139,7 @@ mod tests {
     #[tokio::test]
     async fn replays_same_body_and_refuses_another() {
         let s = Store::default();
-        let Ok(Claim::Run(mut g)) = s.claim("op:alice", "k1", b"{}").await else {
+        let Ok(Claim::Run(mut g)) = s.claim("op:alice", "k1", &[b"/x", b"{}"]).await else {
             panic!("first claim")
         };
         *g = Some(Stored {
@@ -140,17 +149,17 @@ mod tests {
             headers: Vec::new(),
         });
         drop(g);
-        let Ok(Claim::Replay(r)) = s.claim("op:alice", "k1", b"{}").await else {
+        let Ok(Claim::Replay(r)) = s.claim("op:alice", "k1", &[b"/x", b"{}"]).await else {
             panic!("replay")
         };
         assert_eq!(r.status, 201);
-        let Err(p) = s.claim("op:alice", "k1", b"{\"x\":1}").await else {
+        let Err(p) = s.claim("op:alice", "k1", &[b"/x", b"{\"x\":1}"]).await else {
             panic!("different body accepted")
         };
         assert_eq!(p.status, 422);
         // another caller's key space is separate
         assert!(matches!(
-            s.claim("op:bob", "k1", b"{\"x\":1}").await,
+            s.claim("op:bob", "k1", &[b"/x", b"{\"x\":1}"]).await,
             Ok(Claim::Run(_))
         ));
     }

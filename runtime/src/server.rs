@@ -758,7 +758,12 @@ async fn pipeline(
             .map_or_else(|| format!("ip:{ip}"), |s| format!("user:{s}"))
     );
     if let Some(key) = &idem_key {
-        match app.idempotency.claim(&scope, key, &bytes).await? {
+        let target = parts.uri.path_and_query().map_or("", |p| p.as_str());
+        match app
+            .idempotency
+            .claim(&scope, key, &[target.as_bytes(), &bytes])
+            .await?
+        {
             Claim::Replay(stored) => {
                 extra.push(("idempotent-replayed", "true".into()));
                 return Ok(Outcome {

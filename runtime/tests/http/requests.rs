@@ -326,6 +326,48 @@ async fn a_key_whose_request_failed_with_5xx_can_be_retried() {
 }
 
 #[tokio::test]
+async fn a_key_belongs_to_one_request_not_just_one_body() {
+    let (s, state) = shop_server().await;
+    let order = json!({"items": [{"sku": "a", "quantity": 1}]});
+    let send = |method: reqwest::Method, path: &str| {
+        s.client
+            .request(method, s.url(path))
+            .bearer_auth(admin())
+            .header("idempotency-key", "one")
+            .json(&order)
+            .send()
+    };
+    let first = json(
+        send(reqwest::Method::PATCH, "/orders/1").await.unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(first["id"], 1);
+    // The same key and body on another order must not answer for order 1.
+    problem(
+        send(reqwest::Method::PATCH, "/orders/2").await.unwrap(),
+        422,
+    )
+    .await;
+    // Nor with other query parameters.
+    json(
+        send(reqwest::Method::POST, "/orders?dryRun=true")
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    problem(
+        send(reqwest::Method::POST, "/orders?dryRun=false")
+            .await
+            .unwrap(),
+        422,
+    )
+    .await;
+    assert_eq!(state.creates.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
 async fn concurrent_requests_with_one_key_run_once() {
     let (s, state) = shop_server().await;
     state.create_delay_ms.store(300, Ordering::SeqCst);
@@ -371,8 +413,11 @@ async fn unknown_paths_and_methods() {
     assert_eq!(header(&r, "allow").as_deref(), Some("DELETE, GET, HEAD"));
     assert!(header(&r, "x-request-id").is_some());
     problem(r, 405).await;
-    let r = s.client.patch(s.url("/orders/1")).send().await.unwrap();
-    assert_eq!(header(&r, "allow").as_deref(), Some("GET, HEAD, PUT"));
+    let r = s.client.delete(s.url("/orders/1")).send().await.unwrap();
+    assert_eq!(
+        header(&r, "allow").as_deref(),
+        Some("GET, HEAD, PATCH, PUT")
+    );
     problem(r, 405).await;
     let p = problem(s.get("/nowhere", None).await, 404).await;
     assert!(p["detail"].as_str().unwrap().contains("/nowhere"), "{p}");

@@ -111,6 +111,16 @@ pub static UPDATE_ORDER: RouteSpec = RouteSpec {
     ..route("PUT", "/orders/{id}", "updateOrder")
 };
 
+pub static PATCH_ORDER: RouteSpec = RouteSpec {
+    permission: Some("orders:create"),
+    idempotent: true,
+    body: Some(BodySpec {
+        schema: "CreateOrder",
+        required: true,
+    }),
+    ..route("PATCH", "/orders/{id}", "patchOrder")
+};
+
 pub static GET_ORDER: RouteSpec = RouteSpec {
     permission: Some("orders:read"),
     owner_field: Some("customerId"),
@@ -256,6 +266,14 @@ pub fn shop(state: Arc<ShopState>) -> Service {
             let mut v = Violations::new();
             let id: Option<i64> = req.path("id", &mut v);
             let _notify: Option<bool> = req.query("notify", false, &mut v);
+            let body: Option<CreateOrder> = req.body(&mut v);
+            v.finish()?;
+            let (id, body) = (present(id, "id")?, present(body, "body")?);
+            Reply::json(200, &json!({"id": id, "items": body.items.len()}))
+        })
+        .route(&PATCH_ORDER, |_ctx, mut req| async move {
+            let mut v = Violations::new();
+            let id: Option<i64> = req.path("id", &mut v);
             let body: Option<CreateOrder> = req.body(&mut v);
             v.finish()?;
             let (id, body) = (present(id, "id")?, present(body, "body")?);

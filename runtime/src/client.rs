@@ -3,6 +3,11 @@
 //! (connection errors, 429, 5xx), and a circuit breaker that fails fast
 //! after repeated failures.
 //!
+//! What the caller of this service sees: a refusal of the called service
+//! (4xx) is passed on as it was; a failure that outlasts the retries is a
+//! 502 `dependency-failed` problem, and an unreachable, overloaded or
+//! open-circuit service a 503 `dependency-unavailable` one, never a 500.
+//!
 //! Where a service lives comes from
 //! [`Settings::service_urls`](crate::server::Settings::service_urls), keyed
 //! by the service's kebab-case slug; `Settings::from_env` fills it from
@@ -189,8 +194,13 @@ impl Clients {
                     last = format!("{} answered {status}", spec.service);
                     if attempt == attempts {
                         self.record(spec.service, false);
+                        let retry_after = resp
+                            .headers()
+                            .get(reqwest::header::RETRY_AFTER)
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_string);
                         let bytes = resp.bytes().await.unwrap_or_default();
-                        return Err(problem_from(status, &bytes));
+                        return Err(failed(spec, status, &bytes, retry_after));
                     }
                 }
                 Err(e) => {
@@ -235,6 +245,39 @@ impl Clients {
     }
 }
 
+/// A dependency that still fails after the retries (5xx or 429). This
+/// service did not fail, so it is not a 500: a 502 for a failure, a 503
+/// (with the dependency's `Retry-After`) when it refuses calls for now.
+fn failed(spec: &CallSpec, status: u16, body: &[u8], retry_after: Option<String>) -> Problem {
+    let theirs: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let mut detail = format!("{}.{} answered {status}", spec.service, spec.operation);
+    if let Some(d) = theirs.get("detail").and_then(|d| d.as_str()) {
+        detail.push_str(": ");
+        detail.push_str(d);
+    }
+    if status == 429 || status == 503 {
+        let p = Problem::new(
+            503,
+            "dependency-unavailable",
+            "A service this one depends on is unavailable",
+        )
+        .with_detail(detail);
+        match retry_after {
+            Some(r) => p.with_header("retry-after", r),
+            None => p,
+        }
+    } else {
+        Problem::new(
+            502,
+            "dependency-failed",
+            "A service this one depends on failed",
+        )
+        .with_detail(detail)
+    }
+}
+
+/// A refusal (4xx) of the called service, passed on as it was: its type,
+/// title and detail describe what the caller sent.
 fn problem_from(status: u16, body: &[u8]) -> Problem {
     let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
     let mut p = Problem::new(

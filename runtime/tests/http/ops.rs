@@ -5,7 +5,7 @@
 use crate::services::{ShopState, front, shop, stock};
 use crate::{Server, header, json, problem, settings, token};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 async fn shop_server() -> (Server, Arc<ShopState>) {
@@ -262,7 +262,7 @@ async fn request_ids_and_traces() {
 
 #[tokio::test]
 async fn calls_relay_identity_and_trace_and_count_in_health() {
-    let stock_server = Server::start(stock(), settings()).await;
+    let stock_server = Server::start(stock(Arc::default()), settings()).await;
     let mut set = settings();
     set.service_urls
         .insert("stock".into(), format!("{}/", stock_server.base));
@@ -307,6 +307,29 @@ async fn calls_relay_identity_and_trace_and_count_in_health() {
         p["detail"].as_str().unwrap().contains("SVCC_STOCK_URL"),
         "{p}"
     );
+}
+
+#[tokio::test]
+async fn a_failing_dependency_is_a_bad_gateway_and_trips_the_breaker() {
+    let broken_calls = Arc::new(AtomicUsize::new(0));
+    let stock_server = Server::start(stock(broken_calls.clone()), settings()).await;
+    let mut set = settings();
+    set.service_urls
+        .insert("stock".into(), stock_server.base.clone());
+    let s = Server::start(front(), set).await;
+    let alice = token("alice", &["user"]);
+    // Front's own code did not fail: a 502 naming the dependency, after
+    // the retry the policy allows (2 attempts).
+    for calls in [2, 4] {
+        let p = problem(s.get("/broken", Some(&alice)).await, 502).await;
+        let detail = p["detail"].as_str().unwrap();
+        assert!(detail.contains("Stock") && detail.contains("500"), "{p}");
+        assert_eq!(broken_calls.load(Ordering::SeqCst), calls);
+    }
+    // Two failed calls open the circuit: no more calls go out.
+    let p = problem(s.get("/broken", Some(&alice)).await, 503).await;
+    assert!(p["detail"].as_str().unwrap().contains("circuit"), "{p}");
+    assert_eq!(broken_calls.load(Ordering::SeqCst), 4);
 }
 
 #[tokio::test]

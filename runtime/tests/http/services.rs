@@ -468,24 +468,34 @@ pub static STOCK: ServiceSpec = ServiceSpec {
 };
 
 pub static GET_LEVEL: RouteSpec = route("GET", "/levels/{sku}", "getLevel");
+pub static BROKEN: RouteSpec = route("GET", "/broken", "broken");
 
-/// The called service: says who called it and in which trace.
-pub fn stock() -> Service {
-    Service::new(&STOCK).route(&GET_LEVEL, |ctx, req| async move {
-        let mut v = Violations::new();
-        let sku: Option<String> = req.path("sku", &mut v);
-        v.finish()?;
-        Reply::json(
-            200,
-            &json!({
-                "sku": sku,
-                "level": 7,
-                "seenBy": ctx.subject(),
-                "traceId": ctx.trace_id(),
-                "requestId": ctx.request_id(),
-            }),
-        )
-    })
+/// The called service: says who called it and in which trace; `/broken`
+/// always fails and counts its calls.
+pub fn stock(broken_calls: Arc<AtomicUsize>) -> Service {
+    Service::new(&STOCK)
+        .route(&BROKEN, move |_ctx, _req| {
+            let calls = broken_calls.clone();
+            async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err::<Reply, _>(Problem::internal("the stock database is corrupt"))
+            }
+        })
+        .route(&GET_LEVEL, |ctx, req| async move {
+            let mut v = Violations::new();
+            let sku: Option<String> = req.path("sku", &mut v);
+            v.finish()?;
+            Reply::json(
+                200,
+                &json!({
+                    "sku": sku,
+                    "level": 7,
+                    "seenBy": ctx.subject(),
+                    "traceId": ctx.trace_id(),
+                    "requestId": ctx.request_id(),
+                }),
+            )
+        })
 }
 
 pub static FRONT: ServiceSpec = ServiceSpec {
@@ -497,10 +507,27 @@ pub static FRONT: ServiceSpec = ServiceSpec {
     }],
     health_checks: &["Stock"],
     schemas: "{}",
+    resilience: ResilienceSpec {
+        timeout_ms: 2_000,
+        attempts: 2,
+        delay_ms: 10,
+        exponential: false,
+        breaker_failures: 2,
+        breaker_reset_ms: 60_000,
+    },
     ..BASE
 };
 
 pub static CHECK_STOCK: RouteSpec = route("GET", "/stock/{sku}", "checkStock");
+
+pub static CALL_BROKEN: CallSpec = CallSpec {
+    service: "Stock",
+    operation: "broken",
+    method: "GET",
+    path: "/broken",
+};
+
+pub static USE_BROKEN: RouteSpec = route("GET", "/broken", "useBroken");
 
 pub static CALL_GET_LEVEL: CallSpec = CallSpec {
     service: "Stock",
@@ -513,6 +540,22 @@ pub static CALL_GET_LEVEL: CallSpec = CallSpec {
 pub fn front() -> Service {
     Service::new(&FRONT)
         .calls("Stock", "stock")
+        .route(&USE_BROKEN, |ctx, _req| async move {
+            let answer: Value = ctx
+                .clients()
+                .call(
+                    Call {
+                        spec: &CALL_BROKEN,
+                        slug: "stock",
+                        path: Vec::new(),
+                        query: Vec::new(),
+                        headers: ctx.outbound_headers(),
+                    },
+                    None::<&()>,
+                )
+                .await?;
+            Reply::json(200, &answer)
+        })
         .route(&CHECK_STOCK, |ctx, req| async move {
             let mut v = Violations::new();
             let sku: Option<String> = req.path("sku", &mut v);

@@ -79,7 +79,8 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// Largest request body (`SVCC_MAX_BODY_BYTES`, default 1 MiB).
     pub max_body: usize,
-    /// Allowed CORS origins (`SVCC_CORS_ORIGINS`, comma-separated or `*`); none by default.
+    /// Allowed CORS origins (`SVCC_CORS_ORIGINS`, comma-separated or `*`); none
+    /// by default, and then no CORS headers and no preflight answers at all.
     pub cors_origins: Vec<String>,
     /// The server is behind one reverse proxy: the client address is the
     /// last `X-Forwarded-For` entry, which that proxy appends (`SVCC_TRUST_PROXY=1`).
@@ -380,7 +381,25 @@ impl Service {
             }
         });
         if !settings.cors_origins.is_empty() {
-            router = router.layer(cors(&settings.cors_origins));
+            // Only a real preflight (OPTIONS with `Origin` and
+            // `Access-Control-Request-Method`) is answered by CORS; any
+            // other OPTIONS request is routed like every request (a
+            // declared OPTIONS route, 405 or 404), not a blanket 200.
+            let plain = router.clone();
+            let with_cors = router.layer(cors(&settings.cors_origins));
+            router = axum::Router::new().fallback_service(tower::service_fn(
+                move |req: axum::extract::Request| {
+                    let h = req.headers();
+                    let preflight = h.contains_key(http::header::ORIGIN)
+                        && h.contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD);
+                    let service = if req.method() == http::Method::OPTIONS && !preflight {
+                        plain.clone()
+                    } else {
+                        with_cors.clone()
+                    };
+                    tower::ServiceExt::oneshot(service, req)
+                },
+            ));
         }
         Ok(router)
     }
@@ -560,11 +579,12 @@ async fn dispatch(app: Arc<App>, entry: Arc<Entry>, req: axum::extract::Request)
         Err(p) => Outcome::problem(p),
     };
     let spec = entry.spec;
+    let has_body = !outcome.body.is_empty();
     let mut r = Response::new(Body::from(outcome.body));
     *r.status_mut() =
         StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let h = r.headers_mut();
-    if outcome.status != 204 {
+    if has_body {
         h.insert(
             http::header::CONTENT_TYPE,
             HeaderValue::from_static(outcome.content_type),

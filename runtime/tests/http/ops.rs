@@ -210,6 +210,33 @@ async fn cors_only_when_origins_are_configured() {
         .await
         .unwrap();
     assert!(header(&r, "access-control-allow-origin").is_none());
+    // Problems carry CORS headers too, so browsers can read them.
+    let r = s
+        .client
+        .get(s.url("/orders/1"))
+        .header("origin", "https://app.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(header(&r, "access-control-allow-origin").is_some());
+    problem(r, 401).await;
+    // An OPTIONS request that is not a preflight is routed like any other:
+    // 405 where the path has no OPTIONS route, 404 where there is no path.
+    let r = s
+        .client
+        .request(reqwest::Method::OPTIONS, s.url("/public"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&r, "allow").as_deref(), Some("DELETE, GET, HEAD"));
+    problem(r, 405).await;
+    let r = s
+        .client
+        .request(reqwest::Method::OPTIONS, s.url("/nowhere"))
+        .send()
+        .await
+        .unwrap();
+    problem(r, 404).await;
 }
 
 #[tokio::test]

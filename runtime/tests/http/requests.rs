@@ -433,6 +433,11 @@ async fn unknown_paths_and_methods() {
     assert_eq!(r.status(), 204);
     assert_eq!(header(&r, "deprecation").as_deref(), Some("true"));
     assert!(header(&r, "content-type").is_none());
+    // An answer without a body claims no content type.
+    let r = s.client.post(s.url("/jobs")).send().await.unwrap();
+    assert_eq!(r.status(), 202);
+    assert!(header(&r, "content-type").is_none());
+    assert!(r.bytes().await.unwrap().is_empty());
 }
 
 #[tokio::test]

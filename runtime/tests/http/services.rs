@@ -187,6 +187,12 @@ pub static PANIC: RouteSpec = RouteSpec {
     ..route("GET", "/panic", "explode")
 };
 
+pub static ENQUEUE: RouteSpec = RouteSpec {
+    auth: RouteAuth::None,
+    status: 202,
+    ..route("POST", "/jobs", "enqueue")
+};
+
 pub static CONFLICT: RouteSpec = RouteSpec {
     auth: RouteAuth::None,
     ..route("POST", "/conflict", "conflict")
@@ -349,6 +355,7 @@ pub fn shop(state: Arc<ShopState>) -> Service {
             }
             Ok(Reply::empty(204))
         })
+        .route(&ENQUEUE, |_ctx, _req| async move { Ok(Reply::empty(202)) })
         .route(&CONFLICT, |_ctx, _req| async move {
             Err(Problem::conflict("order 1 exists")
                 .with_header("Location", "/orders/1")

@@ -45,14 +45,21 @@ struct Entry {
 /// The store.
 #[derive(Debug, Default)]
 pub struct Store {
-    entries: Mutex<(HashMap<String, Entry>, VecDeque<String>)>,
+    /// Entries, and the order they were made in (a key made again after
+    /// its entry expired or was forgotten appears twice; only the copy
+    /// with its entry's `created` counts).
+    entries: Mutex<(HashMap<String, Entry>, VecDeque<Made>)>,
 }
+
+/// A key and when its entry was made.
+type Made = (String, Instant);
 
 /// What to do with a request.
 pub enum Claim {
     /// Replay this.
     Replay(Stored),
-    /// Run it, then [`Store::complete`] the guard.
+    /// Run it, then put the answer in the guard (`*guard = Some(stored)`);
+    /// a guard dropped empty lets the next request with the key run.
     Run(tokio::sync::OwnedMutexGuard<Option<Stored>>),
 }
 
@@ -97,11 +104,16 @@ impl Store {
                 None => {
                     while map.len() >= CAPACITY {
                         match order.pop_front() {
-                            Some(old) => {
-                                map.remove(&old);
+                            Some((old, made)) => {
+                                if map.get(&old).is_some_and(|e| e.created == made) {
+                                    map.remove(&old);
+                                }
                             }
                             None => break,
                         }
+                    }
+                    if order.len() >= 2 * CAPACITY {
+                        order.retain(|(k, made)| map.get(k).is_some_and(|e| e.created == *made));
                     }
                     let slot = Arc::new(tokio::sync::Mutex::new(None));
                     map.insert(
@@ -112,7 +124,7 @@ impl Store {
                             slot: slot.clone(),
                         },
                     );
-                    order.push_back(full.clone());
+                    order.push_back((full.clone(), now));
                     slot
                 }
             }
@@ -124,7 +136,7 @@ impl Store {
         }
     }
 
-    /// Forgets a key whose request failed in a way worth retrying (5xx).
+    /// Forgets a key (its next request runs again).
     pub fn forget(&self, scope: &str, key: &str) {
         let full = format!("{scope}\u{0}{key}");
         let mut guard = self.entries.lock().unwrap_or_else(|e| e.into_inner());
@@ -160,6 +172,39 @@ mod tests {
         // another caller's key space is separate
         assert!(matches!(
             s.claim("op:bob", "k1", &[b"/x", b"{\"x\":1}"]).await,
+            Ok(Claim::Run(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_key_made_again_is_not_evicted_as_its_old_self() {
+        let s = Store::default();
+        let run = |g: Result<Claim, Problem>| match g {
+            Ok(Claim::Run(mut g)) => {
+                *g = Some(Stored {
+                    status: 200,
+                    content_type: "application/json",
+                    body: bytes::Bytes::new(),
+                    headers: Vec::new(),
+                });
+            }
+            _ => panic!("expected to run"),
+        };
+        run(s.claim("op", "early", &[b"a"]).await);
+        s.forget("op", "early");
+        for i in 0..CAPACITY - 1 {
+            run(s.claim("op", &i.to_string(), &[b"a"]).await);
+        }
+        // `early` is made again: the newest entry, the store is full.
+        run(s.claim("op", "early", &[b"a"]).await);
+        // One more evicts the oldest live entry (key 0), not `early`.
+        run(s.claim("op", "last", &[b"a"]).await);
+        assert!(matches!(
+            s.claim("op", "early", &[b"a"]).await,
+            Ok(Claim::Replay(_))
+        ));
+        assert!(matches!(
+            s.claim("op", "0", &[b"a"]).await,
             Ok(Claim::Run(_))
         ));
     }

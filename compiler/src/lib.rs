@@ -7,4 +7,5 @@
 
 pub mod cli;
 pub mod output;
+pub mod rustfmt;
 pub mod workspace;

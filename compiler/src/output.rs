@@ -9,7 +9,9 @@
 //!   never leaves a half-written file;
 //! - removes files it wrote before and no longer produces (for the targets
 //!   it builds), and nothing else;
-//! - refuses to replace a file it never wrote.
+//! - refuses to replace a file it never wrote;
+//! - writes a seed (`handlers.rs`, `main.rs`) only when it is missing: from
+//!   then on the file is the user's, never replaced and never removed.
 //!
 //! `--check` computes the same plan and writes nothing.
 
@@ -31,6 +33,9 @@ struct Manifest {
     /// Generated path -> size in bytes, to notice a deleted or edited output.
     #[serde(default)]
     sizes: BTreeMap<String, u64>,
+    /// Seeds the build expects to exist (the user's files; never removed).
+    #[serde(default)]
+    seeds: Vec<String>,
 }
 
 /// What a build would do.
@@ -44,6 +49,8 @@ pub struct Plan {
     pub remove: Vec<String>,
     /// Files in the way that svcc never wrote.
     pub foreign: Vec<String>,
+    /// Seeds that exist already: the user's, left alone.
+    pub kept: Vec<String>,
     manifest: Manifest,
 }
 
@@ -67,6 +74,15 @@ pub fn plan(out: &Path, artifacts: &[Artifact], targets: &[String]) -> Plan {
     let mut plan = Plan::default();
     for a in artifacts {
         let path = out.join(&a.path);
+        if a.seed {
+            if path.exists() {
+                plan.kept.push(a.path.clone());
+            } else {
+                plan.write.push(a.path.clone());
+            }
+            plan.manifest.seeds.push(a.path.clone());
+            continue;
+        }
         match std::fs::read(&path) {
             Ok(existing) if existing == a.contents => plan.unchanged.push(a.path.clone()),
             Ok(_) if !previous.files.contains_key(&a.path) => plan.foreign.push(a.path.clone()),
@@ -118,6 +134,7 @@ pub fn up_to_date(out: &Path, inputs: &str) -> bool {
     let previous = read_manifest(out);
     previous.inputs == inputs
         && !previous.files.is_empty()
+        && previous.seeds.iter().all(|path| out.join(path).exists())
         && previous.files.keys().all(|path| {
             let size = std::fs::metadata(out.join(path)).map(|m| m.len()).ok();
             size.is_some() && size == previous.sizes.get(path).copied()

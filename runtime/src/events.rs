@@ -71,3 +71,14 @@ impl EventSink for MemorySink {
         Ok(())
     }
 }
+
+/// An event as a subscriber's handler receives it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event<T> {
+    /// Unique id: the runtime runs a handler once per id.
+    pub id: uuid::Uuid,
+    /// `Order.created`.
+    pub name: String,
+    /// The publisher's payload.
+    pub payload: T,
+}

@@ -32,6 +32,7 @@ pub mod prelude {
     pub use crate::cli::main;
     pub use crate::client::{Call, Clients};
     pub use crate::context::Context;
+    pub use crate::events::Event;
     pub use crate::problem::Problem;
     pub use crate::request::{FromParam, Request, from_param_str, present};
     pub use crate::server::{Reply, Service, Settings, serve_on};
@@ -41,5 +42,6 @@ pub mod prelude {
     pub use serde;
     pub use serde_json;
     pub use serde_json::Value as Json;
+    pub use std::process::ExitCode;
     pub use tracing;
 }

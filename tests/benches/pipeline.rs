@@ -45,6 +45,7 @@ fn emit_all_targets(bencher: divan::Bencher, services: usize) {
         targets: vec!["openapi".into(), "asyncapi".into(), "wrangler".into()],
         openapi_format: DocFormat::Yaml,
         wrangler_toml: false,
+        handler_files: Vec::new(),
     };
     bencher.bench(|| build(&analysis.model, &analysis.config, &options).len());
 }

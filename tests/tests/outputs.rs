@@ -31,11 +31,23 @@ fn artifacts(example: &str, format: DocFormat) -> (svcc_core::Analysis, Vec<Arti
     let dir = svcc_tests::repo_root().join("examples").join(example);
     let analysis = svcc::workspace::check(&dir).unwrap();
     let options = Options {
-        targets: vec!["openapi".into(), "asyncapi".into(), "wrangler".into()],
+        targets: vec![
+            "openapi".into(),
+            "asyncapi".into(),
+            "rust".into(),
+            "wrangler".into(),
+        ],
         openapi_format: format,
         wrangler_toml: false,
+        handler_files: svcc::cli::build::handler_files_in(&dir, &analysis.config),
     };
-    let files = build(&analysis.model, &analysis.config, &options);
+    let mut files = build(&analysis.model, &analysis.config, &options);
+    // as `svcc build` writes them: formatted by rustfmt
+    let formatted = svcc::rustfmt::format(&mut files);
+    assert!(
+        !matches!(formatted, svcc::rustfmt::Outcome::Skipped(_)),
+        "{formatted:?}"
+    );
     (analysis, files)
 }
 
@@ -526,6 +538,7 @@ fn wrangler_reads_the_toml_form_too() {
         targets: vec!["wrangler".into()],
         openapi_format: DocFormat::Yaml,
         wrangler_toml: true,
+        handler_files: Vec::new(),
     };
     for f in build(&analysis.model, &analysis.config, &options)
         .iter()
@@ -578,6 +591,7 @@ fn generated_names_never_clobber_project_types() {
         targets: vec!["openapi".into()],
         openapi_format: DocFormat::Json,
         wrangler_toml: false,
+        handler_files: Vec::new(),
     };
     let files = build(&analysis.model, &analysis.config, &options);
     let doc: Value = serde_json::from_slice(&files[0].contents).unwrap();

@@ -39,6 +39,20 @@ pub struct Config {
     pub targets: Vec<String>,
     /// Lint levels by code.
     pub lints: BTreeMap<Code, LintLevel>,
+    /// How generated crates depend on svcc-runtime.
+    pub runtime: RuntimeDep,
+    /// Folder (relative to the project root) of hand-written handler files,
+    /// `<service-kebab>.rs`, that generated crates use instead of a stub.
+    pub handlers: Option<String>,
+}
+
+/// `[rust] runtime = { path = ... }` or `{ version = ... }`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RuntimeDep {
+    /// A path relative to the project root.
+    Path(String),
+    /// A crates.io version requirement.
+    Version(String),
 }
 
 impl Default for Config {
@@ -50,6 +64,8 @@ impl Default for Config {
             out: "gen".to_string(),
             targets: TARGETS.iter().map(|t| (*t).to_string()).collect(),
             lints: BTreeMap::new(),
+            runtime: RuntimeDep::Version(env!("CARGO_PKG_VERSION").to_string()),
+            handlers: None,
         }
     }
 }
@@ -106,12 +122,20 @@ static BUILD: Block = Block {
 static RUST: Block = Block {
     name: "Rust",
     description: "Generated Rust crates",
-    fields: &[field(
-        "runtime",
-        Value::Any,
-        false,
-        "How generated crates depend on the runtime: `{ path = ... }` or `{ version = ... }`",
-    )],
+    fields: &[
+        field(
+            "runtime",
+            Value::Any,
+            false,
+            "How generated crates depend on the runtime: `{ path = ... }` or `{ version = ... }`",
+        ),
+        field(
+            "handlers",
+            Value::String,
+            false,
+            "Folder of hand-written handler files (`<service>.rs`) used instead of generated stubs",
+        ),
+    ],
 };
 
 /// The shape of `svcc.toml`.
@@ -192,6 +216,35 @@ pub fn parse(sources: &mut SourceMap, name: &str, bytes: &[u8], out: &mut Diagno
             .collect();
     }
     config.lints = lint_levels(root.get("lints"), out);
+    if let Some(rt) = get("rust", "runtime") {
+        let path = rt.get("path").and_then(Node::as_str);
+        let version = rt.get("version").and_then(Node::as_str);
+        match (path, version) {
+            (Some(p), None) if !p.is_empty() && !p.contains('"') && !p.contains('\\') => {
+                config.runtime = RuntimeDep::Path(p.trim_end_matches('/').to_string());
+            }
+            (None, Some(v)) if !v.is_empty() && !v.contains('"') => {
+                config.runtime = RuntimeDep::Version(v.to_string());
+            }
+            _ => out.push(project_error(
+                rt.span,
+                "`runtime` must be `{ path = \"...\" }` or `{ version = \"...\" }`",
+                "for example `runtime = { path = \"../svcc/runtime\" }`",
+            )),
+        }
+    }
+    if let Some(h) = get("rust", "handlers") {
+        match h.as_str() {
+            Some(text) if relative_inside(text) => {
+                config.handlers = Some(text.trim_end_matches('/').to_string());
+            }
+            _ => out.push(project_error(
+                h.span,
+                "`handlers` must be a relative path inside the project",
+                "remove `..` and leading `/`",
+            )),
+        }
+    }
     config
 }
 

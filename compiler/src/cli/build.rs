@@ -31,7 +31,9 @@ pub fn run(
     };
     // the no-op rebuild: same inputs as the last build, outputs in place
     let targets_wanted = target.clone();
-    let option_text = format!("{targets_wanted:?} {format:?} {wrangler_format:?}");
+    let handler_files = handler_files(&ws);
+    let option_text =
+        format!("{targets_wanted:?} {format:?} {wrangler_format:?} {handler_files:?}");
     let fingerprint = match inputs_fingerprint(&ws, &option_text) {
         Ok(f) => f,
         Err(e) => return fatal(&e.0),
@@ -100,6 +102,7 @@ pub fn run(
             OpenapiFormat::Json => DocFormat::Json,
         },
         wrangler_toml: wrangler_format == WranglerFormat::Toml,
+        handler_files,
     };
     // each target on its own, so `--timings` can tell the emitters apart
     let mut artifacts = Vec::new();
@@ -112,6 +115,10 @@ pub fn run(
         clock.mark_owned(format!("emit {t}"));
     }
     artifacts.sort_by(|a, b| a.path.cmp(&b.path));
+    if let crate::rustfmt::Outcome::Skipped(why) = crate::rustfmt::format(&mut artifacts) {
+        eprintln!("note: generated Rust is not rustfmt-formatted: {why}");
+    }
+    clock.mark("rustfmt");
     let out = ws.root.join(&analysis.config.out);
     let plan = output::plan(&out, &artifacts, &targets);
     if !plan.foreign.is_empty() {
@@ -143,7 +150,41 @@ pub fn run(
         plan.unchanged.len(),
         plan.remove.len()
     );
+    if !plan.kept.is_empty() {
+        eprintln!(
+            "kept {} file(s) that are yours (handlers.rs, main.rs): never overwritten",
+            plan.kept.len()
+        );
+    }
     0
+}
+
+fn handler_files(ws: &crate::workspace::Workspace) -> Vec<String> {
+    handler_files_in(&ws.root, &ws.settings())
+}
+
+/// Services (kebab-case) with a hand-written file in the `[rust] handlers`
+/// folder of a project: `<folder>/<service>.rs`.
+pub fn handler_files_in(
+    root: &std::path::Path,
+    config: &svcc_core::project::Config,
+) -> Vec<String> {
+    let Some(folder) = &config.handlers else {
+        return Vec::new();
+    };
+    let mut found: Vec<String> = std::fs::read_dir(root.join(folder))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    name.strip_suffix(".rs").map(str::to_string)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
 }
 
 fn report_check(out: &str, plan: &output::Plan) -> u8 {

@@ -3,7 +3,7 @@
 //! Exit status: 0 clean (or warnings only), 1 problems found, 2 svcc could
 //! not run (no project, unreadable folder, bad arguments).
 
-mod build;
+pub mod build;
 mod init;
 
 use clap::{Parser, Subcommand, ValueEnum};

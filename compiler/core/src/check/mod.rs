@@ -4,7 +4,7 @@
 //! diagnostics; none of them stops the others, so one run reports every
 //! independent problem.
 
-mod auth;
+pub mod auth;
 pub mod calls;
 pub mod cron;
 mod deployments;

@@ -11,6 +11,7 @@
 pub mod asyncapi;
 pub mod deploy_script;
 pub mod openapi;
+pub mod rust;
 pub mod schemas;
 pub mod wrangler;
 pub mod yaml;
@@ -28,6 +29,9 @@ pub struct Artifact {
     pub path: String,
     /// Contents.
     pub contents: Vec<u8>,
+    /// A starting point for the user (`handlers.rs`, `main.rs`): written
+    /// only when the file is missing, never replaced or removed.
+    pub seed: bool,
 }
 
 /// How OpenAPI documents are written.
@@ -48,10 +52,13 @@ pub struct Options {
     pub openapi_format: DocFormat,
     /// wrangler configs as `wrangler.jsonc` (default) or `wrangler.toml`.
     pub wrangler_toml: bool,
+    /// Services (kebab-case) with a hand-written handlers file in the
+    /// `[rust] handlers` folder (the CLI looks; the core does no IO).
+    pub handler_files: Vec<String>,
 }
 
 /// Targets this version can emit.
-pub const IMPLEMENTED: [&str; 3] = ["openapi", "asyncapi", "wrangler"];
+pub const IMPLEMENTED: [&str; 4] = ["openapi", "asyncapi", "rust", "wrangler"];
 
 fn text(value: &serde_json::Value, format: DocFormat) -> Vec<u8> {
     match format {
@@ -81,6 +88,7 @@ pub fn build(model: &Model, config: &Config, options: &Options) -> Vec<Artifact>
                     target: "openapi",
                     path: format!("openapi/{}.openapi.{ext}", to_kebab(&service.name.value)),
                     contents: text(&openapi::document(model, service), options.openapi_format),
+                    seed: false,
                 })
                 .collect::<Vec<_>>()
         });
@@ -92,7 +100,11 @@ pub fn build(model: &Model, config: &Config, options: &Options) -> Vec<Artifact>
             target: "asyncapi",
             path: format!("asyncapi/{}.asyncapi.yaml", config.name),
             contents: text(&doc, DocFormat::Yaml),
+            seed: false,
         });
+    }
+    if wants("rust") {
+        out.extend(rust::crates(model, config, &options.handler_files));
     }
     if wants("wrangler") {
         let depth = config.out.split('/').filter(|s| !s.is_empty()).count();
@@ -110,11 +122,13 @@ pub fn build(model: &Model, config: &Config, options: &Options) -> Vec<Artifact>
                 target: "wrangler",
                 path: format!("{dir}/{file}"),
                 contents: text.into_bytes(),
+                seed: false,
             });
             out.push(Artifact {
                 target: "wrangler",
                 path: format!("{dir}/deploy.sh"),
                 contents: deploy_script::script(d).into_bytes(),
+                seed: false,
             });
         }
     }

@@ -133,7 +133,8 @@ pub fn success_status(route: &Route) -> u16 {
     }
 }
 
-fn auth_applies(service: &Service, route: &Route) -> bool {
+/// Whether callers of the route must (or may) authenticate.
+pub fn auth_applies(service: &Service, route: &Route) -> bool {
     service.has_auth() && route.auth.as_ref().is_none_or(|a| a.value != "none")
 }
 

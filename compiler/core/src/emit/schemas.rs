@@ -114,21 +114,32 @@ impl<'m> Components<'m> {
         }
     }
 
-    /// A `$ref` to the component of the type at `index` (defined later by `finish`).
-    pub fn reference(&mut self, index: usize, mode: Mode) -> Value {
-        let directional = match self.directional.get(&index) {
+    /// Whether requests and responses see the type at `index` differently
+    /// (computed once per type).
+    pub fn is_directional(&mut self, index: usize) -> bool {
+        match self.directional.get(&index) {
             Some(d) => *d,
             None => {
                 let d = self.directional(index, &mut BTreeSet::new());
                 self.directional.insert(index, d);
                 d
             }
-        };
-        let mode = if mode == Mode::Request && directional {
+        }
+    }
+
+    /// The mode whose component describes the type: `Request` only for a
+    /// directional type on the request side.
+    pub fn effective_mode(&mut self, index: usize, mode: Mode) -> Mode {
+        if mode == Mode::Request && self.is_directional(index) {
             Mode::Request
         } else {
             Mode::Response
-        };
+        }
+    }
+
+    /// A `$ref` to the component of the type at `index` (defined later by `finish`).
+    pub fn reference(&mut self, index: usize, mode: Mode) -> Value {
+        let mode = self.effective_mode(index, mode);
         let name = self.name(index, mode);
         if !self.schemas.contains_key(&name) {
             self.pending.insert((index, mode));

@@ -1,0 +1,737 @@
+//! Manifest types as Rust types: a struct per object, an enum per
+//! enumeration, an internally tagged enum per `oneOf`, each with serde
+//! (JSON names as written) and a `validate()` that checks every
+//! constraint and reports all violations with their JSON paths.
+//!
+//! The set and the names of the types are those of the OpenAPI
+//! components ([`Components::name`]): a type with `readOnly` fields has a
+//! second struct for requests (`OrderInput`), so what a handler receives
+//! and returns is exactly what the service's OpenAPI document describes.
+
+use super::names::{RESERVED_TYPES, ident, pascal, snake};
+use super::rt;
+use crate::ast::{Constraints, Field, Primitive, TypeBody, TypeExpr, TypeExprKind};
+use crate::emit::schemas::{Components, Mode};
+use crate::load::Node;
+use crate::resolve::Model;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The Rust types a crate needs, collected while the rest of the crate is
+/// emitted, and emitted together at the end.
+pub struct Types<'m> {
+    model: &'m Model,
+    components: Components<'m>,
+    pending: BTreeSet<(usize, Mode)>,
+    done: BTreeSet<(usize, Mode)>,
+    /// Inline `enum[...]` types by Rust name.
+    inline_enums: BTreeMap<String, Vec<String>>,
+    /// `pattern:` sources, numbered.
+    patterns: BTreeMap<String, usize>,
+    /// Default-value functions by name.
+    defaults: BTreeMap<String, TokenStream>,
+    /// Emitted items by name (sorted output).
+    items: BTreeMap<String, TokenStream>,
+}
+
+fn doc(text: &str) -> TokenStream {
+    let lines: Vec<String> = text.lines().map(|l| format!(" {}", l.trim_end())).collect();
+    quote! { #(#[doc = #lines])* }
+}
+
+/// Doc attributes for optional text.
+pub fn docs(text: Option<&str>) -> TokenStream {
+    text.map(doc).unwrap_or_default()
+}
+
+fn number(v: f64) -> TokenStream {
+    // `1.0` rather than `1`: the check functions take f64
+    let lit = proc_macro2::Literal::f64_unsuffixed(v);
+    quote! { #lit }
+}
+
+fn opt_f64(v: Option<f64>) -> TokenStream {
+    match v {
+        Some(v) => {
+            let n = number(v);
+            quote! { Some(#n) }
+        }
+        None => quote! { None },
+    }
+}
+
+fn opt_u64(v: Option<u64>) -> TokenStream {
+    match v {
+        Some(v) => quote! { Some(#v) },
+        None => quote! { None },
+    }
+}
+
+impl<'m> Types<'m> {
+    /// An empty set for a model.
+    pub fn new(model: &'m Model) -> Self {
+        Types {
+            model,
+            components: Components::new(model),
+            pending: BTreeSet::new(),
+            done: BTreeSet::new(),
+            inline_enums: BTreeMap::new(),
+            patterns: BTreeMap::new(),
+            defaults: BTreeMap::new(),
+            items: BTreeMap::new(),
+        }
+    }
+
+    /// The Rust name of a named type in a mode; registers it for emission.
+    pub fn named(&mut self, index: usize, mode: Mode) -> String {
+        let mode = self.components.effective_mode(index, mode);
+        if !self.done.contains(&(index, mode)) {
+            self.pending.insert((index, mode));
+        }
+        let name = self.components.name(index, mode);
+        if RESERVED_TYPES.contains(&name.as_str()) {
+            format!("{name}Type")
+        } else {
+            name
+        }
+    }
+
+    /// Whether `name` is taken by a type of the crate (for naming inline enums).
+    fn taken(&self, name: &str) -> bool {
+        self.model.type_index(name, false).is_some()
+            || self
+                .model
+                .type_index(name.trim_end_matches("Input"), false)
+                .is_some()
+    }
+
+    /// The Rust type of an expression. `context` names inline enums
+    /// (`CancelOrder` + `reason` -> `CancelOrderReason`).
+    pub fn rust_type(&mut self, expr: &TypeExpr, mode: Mode, context: &str) -> TokenStream {
+        match &expr.kind {
+            TypeExprKind::Primitive(p) => primitive(*p),
+            TypeExprKind::List(t) | TypeExprKind::Set(t) => {
+                let inner = self.rust_type(t, mode, context);
+                quote! { Vec<#inner> }
+            }
+            TypeExprKind::Map(t) => {
+                let inner = self.rust_type(t, mode, context);
+                quote! { std::collections::BTreeMap<String, #inner> }
+            }
+            TypeExprKind::Optional(t) => {
+                let inner = self.rust_type(t, mode, context);
+                quote! { Option<#inner> }
+            }
+            TypeExprKind::Enum(values) => {
+                let mut name = pascal(context);
+                if self.taken(&name) {
+                    name.push_str("Value");
+                }
+                let values: Vec<String> = values.iter().map(|(v, _)| v.clone()).collect();
+                let name = match self.inline_enums.get(&name) {
+                    Some(existing) if *existing != values => {
+                        let mut i = 2;
+                        while self.inline_enums.contains_key(&format!("{name}{i}")) {
+                            i += 1;
+                        }
+                        format!("{name}{i}")
+                    }
+                    _ => name,
+                };
+                self.inline_enums.insert(name.clone(), values);
+                let id = ident(&name);
+                quote! { #id }
+            }
+            TypeExprKind::Named { name, library } => match self.model.type_index(name, *library) {
+                Some(i) => {
+                    let id = ident(&self.named(i, mode));
+                    quote! { #id }
+                }
+                None => quote! { rt::Json },
+            },
+        }
+    }
+
+    /// Whether values of the expression have a `validate()` worth calling.
+    fn validates(&self, expr: &TypeExpr) -> bool {
+        match &expr.kind {
+            TypeExprKind::List(t)
+            | TypeExprKind::Set(t)
+            | TypeExprKind::Map(t)
+            | TypeExprKind::Optional(t) => self.validates(t),
+            TypeExprKind::Named { name, library } => {
+                self.model.type_named(name, *library).is_some_and(|d| {
+                    matches!(d.body, TypeBody::Object { .. } | TypeBody::OneOf { .. })
+                })
+            }
+            _ => false,
+        }
+    }
+
+    fn pattern(&mut self, source: &str) -> syn::Ident {
+        let n = self.patterns.len();
+        let i = *self.patterns.entry(source.to_string()).or_insert(n);
+        format_ident!("PATTERN_{}", i)
+    }
+
+    /// Statements checking the value `x` (a `&T` in scope) against the
+    /// constraints; `at` is in scope as `&rt::At`, `out` as
+    /// `&mut rt::Violations`.
+    pub fn checks(&mut self, expr: &TypeExpr, c: &Constraints) -> TokenStream {
+        let value = quote! { x };
+        match &expr.kind {
+            TypeExprKind::Optional(inner) => {
+                let body = self.checks(inner, c);
+                if body.is_empty() {
+                    quote! {}
+                } else {
+                    quote! { if let Some(x) = x { #body } }
+                }
+            }
+            TypeExprKind::Primitive(p) => self.primitive_checks(value, *p, c),
+            TypeExprKind::List(inner) | TypeExprKind::Set(inner) => {
+                let mut out = TokenStream::new();
+                if c.min_items.is_some() || c.max_items.is_some() {
+                    let f = rt::check("items");
+                    let min = opt_u64(c.min_items.as_ref().map(|v| v.value));
+                    let max = opt_u64(c.max_items.as_ref().map(|v| v.value));
+                    out.extend(quote! { #f(out, at, #value.len(), #min, #max); });
+                }
+                if matches!(expr.kind, TypeExprKind::Set(_)) {
+                    let f = rt::check("unique");
+                    out.extend(quote! { #f(out, at, #value); });
+                }
+                if self.validates(inner) {
+                    out.extend(quote! { rt::Validate::validate_at(#value, at, out); });
+                }
+                out
+            }
+            TypeExprKind::Map(inner) => {
+                if self.validates(inner) {
+                    quote! { rt::Validate::validate_at(#value, at, out); }
+                } else {
+                    quote! {}
+                }
+            }
+            TypeExprKind::Named { .. } => {
+                if self.validates(expr) {
+                    quote! { rt::Validate::validate_at(#value, at, out); }
+                } else {
+                    quote! {}
+                }
+            }
+            TypeExprKind::Enum(_) => quote! {},
+        }
+    }
+
+    fn primitive_checks(
+        &mut self,
+        value: TokenStream,
+        p: Primitive,
+        c: &Constraints,
+    ) -> TokenStream {
+        let mut out = TokenStream::new();
+        let v = |s: &Option<crate::source::Spanned<f64>>| s.as_ref().map(|x| x.value);
+        if p.is_numeric()
+            && (c.min.is_some()
+                || c.max.is_some()
+                || c.exclusive_min.is_some()
+                || c.exclusive_max.is_some())
+        {
+            let f = rt::check("range");
+            let (min, max, emin, emax) = (
+                opt_f64(v(&c.min)),
+                opt_f64(v(&c.max)),
+                opt_f64(v(&c.exclusive_min)),
+                opt_f64(v(&c.exclusive_max)),
+            );
+            let arg = if p == Primitive::Decimal {
+                quote! { #value }
+            } else {
+                quote! { *#value }
+            };
+            out.extend(quote! { #f(out, at, #arg, #min, #max, #emin, #emax); });
+        }
+        if p.is_stringy() {
+            let text = match p {
+                Primitive::String
+                | Primitive::Email
+                | Primitive::Uri
+                | Primitive::Time
+                | Primitive::Duration => {
+                    quote! { #value.as_str() }
+                }
+                _ => quote! { #value.to_string().as_str() },
+            };
+            if c.min_length.is_some() || c.max_length.is_some() {
+                let f = rt::check("length");
+                let min = opt_u64(c.min_length.as_ref().map(|x| x.value));
+                let max = opt_u64(c.max_length.as_ref().map(|x| x.value));
+                out.extend(quote! { #f(out, at, #text, #min, #max); });
+            }
+            if let Some((source, _)) = &c.pattern {
+                let id = self.pattern(source);
+                let f = rt::check("pattern");
+                out.extend(quote! { #f(out, at, #text, &#id); });
+            }
+            if p == Primitive::Email {
+                let f = rt::check("email");
+                out.extend(quote! { #f(out, at, #text); });
+            }
+            if p == Primitive::Uri {
+                let f = rt::check("uri");
+                out.extend(quote! { #f(out, at, #text); });
+            }
+        }
+        out
+    }
+
+    /// The Rust value of a `default:` literal, when the type takes one
+    /// directly (scalars and enums).
+    pub fn default_value(
+        &mut self,
+        expr: &TypeExpr,
+        node: &Node,
+        context: &str,
+    ) -> Option<TokenStream> {
+        let json = node.to_json();
+        match (&expr.kind, &json) {
+            (
+                TypeExprKind::Primitive(Primitive::Integer | Primitive::Int32),
+                serde_json::Value::Number(n),
+            ) => {
+                let i = n.as_i64()?;
+                let lit = proc_macro2::Literal::i64_unsuffixed(i);
+                Some(quote! { #lit })
+            }
+            (TypeExprKind::Primitive(Primitive::Number), serde_json::Value::Number(n)) => {
+                let f = number(n.as_f64()?);
+                Some(f)
+            }
+            (TypeExprKind::Primitive(Primitive::Boolean), serde_json::Value::Bool(b)) => {
+                Some(quote! { #b })
+            }
+            (
+                TypeExprKind::Primitive(Primitive::String | Primitive::Email | Primitive::Uri),
+                serde_json::Value::String(s),
+            ) => Some(quote! { #s.to_string() }),
+            (TypeExprKind::Enum(_), serde_json::Value::String(s)) => {
+                let ty = self.rust_type(expr, Mode::Request, context);
+                let variant = ident(&pascal(s));
+                Some(quote! { #ty::#variant })
+            }
+            (TypeExprKind::Named { name, library }, serde_json::Value::String(s)) => {
+                let def = self.model.type_named(name, *library)?;
+                let TypeBody::Enum(values) = &def.body else {
+                    return None;
+                };
+                let names =
+                    variant_names(&values.iter().map(|v| v.value.clone()).collect::<Vec<_>>());
+                let pos = values.iter().position(|v| &v.value == s)?;
+                let ty = self.rust_type(expr, Mode::Request, context);
+                let variant = ident(&names[pos]);
+                Some(quote! { #ty::#variant })
+            }
+            _ => None,
+        }
+    }
+
+    /// Emits every registered type (and those they need), then the inline
+    /// enums, patterns and default functions: the types half of `generated.rs`.
+    pub fn finish(mut self) -> TokenStream {
+        while let Some((index, mode)) = self.pending.pop_first() {
+            if !self.done.insert((index, mode)) {
+                continue;
+            }
+            let Some(def) = self.model.ast.types.get(index) else {
+                continue;
+            };
+            let name = self.named(index, mode);
+            let item = match &def.body {
+                TypeBody::Object { .. } => {
+                    let fields: Vec<&Field> = self
+                        .model
+                        .all_fields(def)
+                        .into_iter()
+                        .map(|(f, _)| f)
+                        .collect();
+                    self.object(&name, def.description.as_deref(), &fields, mode, index)
+                }
+                TypeBody::Enum(values) => {
+                    let values: Vec<String> = values.iter().map(|v| v.value.clone()).collect();
+                    enumeration(&name, def.description.as_deref(), &values)
+                }
+                TypeBody::OneOf {
+                    variants,
+                    discriminator,
+                } => self.union(
+                    &name,
+                    def.description.as_deref(),
+                    variants,
+                    &discriminator.value,
+                    mode,
+                ),
+                TypeBody::Invalid => continue,
+            };
+            self.items.insert(name, item);
+        }
+        for (name, values) in std::mem::take(&mut self.inline_enums) {
+            let item = enumeration(&name, None, &values);
+            self.items.insert(name, item);
+        }
+        let mut out = TokenStream::new();
+        for item in self.items.values() {
+            out.extend(item.clone());
+        }
+        for (source, i) in &self.patterns {
+            let id = format_ident!("PATTERN_{}", i);
+            let d = format!(" `{source}`");
+            out.extend(quote! {
+                #[doc = #d]
+                static #id: rt::Pattern = rt::Pattern::new(#source);
+            });
+        }
+        for f in self.defaults.values() {
+            out.extend(f.clone());
+        }
+        out
+    }
+
+    /// Whether the type at `target` contains the type at `holder` by value
+    /// (directly or through optional fields), so a field of it needs a Box.
+    fn contains(&self, target: usize, holder: usize, seen: &mut BTreeSet<usize>) -> bool {
+        if target == holder {
+            return true;
+        }
+        if !seen.insert(target) {
+            return false;
+        }
+        let Some(def) = self.model.ast.types.get(target) else {
+            return false;
+        };
+        let direct = |e: &TypeExpr| -> Option<usize> {
+            match &e.required().kind {
+                TypeExprKind::Named { name, library } => self.model.type_index(name, *library),
+                _ => None,
+            }
+        };
+        match &def.body {
+            TypeBody::Object { .. } => self
+                .model
+                .all_fields(def)
+                .iter()
+                .filter_map(|(f, _)| f.ty.as_ref().and_then(direct))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .any(|i| self.contains(i, holder, seen)),
+            TypeBody::OneOf { variants, .. } => variants
+                .iter()
+                .filter_map(|(_, e)| direct(e))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .any(|i| self.contains(i, holder, seen)),
+            _ => false,
+        }
+    }
+
+    fn object(
+        &mut self,
+        name: &str,
+        description: Option<&str>,
+        fields: &[&Field],
+        mode: Mode,
+        index: usize,
+    ) -> TokenStream {
+        let id = ident(name);
+        let mut members = Vec::new();
+        let mut checks = Vec::new();
+        let mut used = BTreeSet::new();
+        for f in fields {
+            let c = &f.constraints;
+            if (mode == Mode::Request && c.read_only) || (mode == Mode::Response && c.write_only) {
+                continue;
+            }
+            let Some(ty) = &f.ty else { continue };
+            let json_name = f.name.value.as_str();
+            let mut rust_name = snake(json_name);
+            while !used.insert(rust_name.clone()) {
+                rust_name.push('_');
+            }
+            let field_id = ident(&rust_name);
+            let context = format!("{}{}", name.trim_end_matches("Input"), pascal(json_name));
+            let mut rust_ty = self.rust_type(ty, mode, &context);
+            // a type that holds itself by value needs a Box
+            if let TypeExprKind::Named { name: n, library } = &ty.required().kind
+                && let Some(target) = self.model.type_index(n, *library)
+                && self.contains(target, index, &mut BTreeSet::new())
+            {
+                let inner = self.rust_type(ty.required(), mode, &context);
+                rust_ty = if ty.is_optional() {
+                    quote! { Option<Box<#inner>> }
+                } else {
+                    quote! { Box<#inner> }
+                };
+            }
+            let mut attrs = Vec::new();
+            if rust_name != json_name {
+                attrs.push(quote! { rename = #json_name });
+            }
+            let mut optional = ty.is_optional();
+            if !optional && let Some(d) = &c.default {
+                match self.default_value(ty, d, &context) {
+                    Some(value) => {
+                        let fn_name = format!(
+                            "default_{}_{}",
+                            snake(name),
+                            rust_name.trim_start_matches("r#")
+                        );
+                        let fn_id = ident(&fn_name);
+                        let ret = rust_ty.clone();
+                        self.defaults.insert(
+                            fn_name.clone(),
+                            quote! {
+                                fn #fn_id() -> #ret { #value }
+                            },
+                        );
+                        attrs.push(quote! { default = #fn_name });
+                    }
+                    None => {
+                        // a default the type cannot spell as a literal: the field is optional
+                        rust_ty = quote! { Option<#rust_ty> };
+                        optional = true;
+                    }
+                }
+            }
+            if optional {
+                attrs.push(quote! { default, skip_serializing_if = "Option::is_none" });
+            }
+            let serde_attr = if attrs.is_empty() {
+                quote! {}
+            } else {
+                quote! { #[serde(#(#attrs),*)] }
+            };
+            let mut doc_text = c.description.clone().unwrap_or_default();
+            if c.sensitive {
+                if !doc_text.is_empty() {
+                    doc_text.push_str("\n\n");
+                }
+                doc_text.push_str("Personal data: redacted in logs.");
+            }
+            if c.deprecated {
+                if !doc_text.is_empty() {
+                    doc_text.push_str("\n\n");
+                }
+                doc_text.push_str("Deprecated.");
+            }
+            let field_doc = if doc_text.is_empty() {
+                quote! {}
+            } else {
+                doc(&doc_text)
+            };
+            members.push(quote! {
+                #field_doc
+                #serde_attr
+                pub #field_id: #rust_ty,
+            });
+            let expr_ty = if optional && !ty.is_optional() {
+                TypeExpr {
+                    kind: TypeExprKind::Optional(Box::new(ty.clone())),
+                    span: ty.span,
+                }
+            } else {
+                ty.clone()
+            };
+            let body = self.checks(&expr_ty, c);
+            if !body.is_empty() {
+                checks.push(quote! {
+                    {
+                        let at = &rt::At::Field(at, #json_name);
+                        let x = &self.#field_id;
+                        #body
+                    }
+                });
+            }
+        }
+        let derives = rt::serde_derives(true, true);
+        let type_doc = docs(description);
+        let (at, out) = if checks.is_empty() {
+            (quote! { _at }, quote! { _out })
+        } else {
+            (quote! { at }, quote! { out })
+        };
+        quote! {
+            #type_doc
+            #[derive(Debug, Clone, PartialEq)]
+            #derives
+            pub struct #id {
+                #(#members)*
+            }
+
+            impl rt::Validate for #id {
+                fn validate_at(&self, #at: &rt::At<'_>, #out: &mut rt::Violations) {
+                    #(#checks)*
+                }
+            }
+        }
+    }
+
+    fn union(
+        &mut self,
+        name: &str,
+        description: Option<&str>,
+        variants: &[(crate::source::Spanned<String>, TypeExpr)],
+        discriminator: &str,
+        mode: Mode,
+    ) -> TokenStream {
+        let id = ident(name);
+        let tags: Vec<String> = variants.iter().map(|(t, _)| t.value.clone()).collect();
+        let names = variant_names(&tags);
+        let mut arms = Vec::new();
+        let mut checks = Vec::new();
+        for ((tag, expr), vname) in variants.iter().zip(&names) {
+            let v = ident(vname);
+            let ty = self.rust_type(expr, mode, &format!("{name}{vname}"));
+            let tag = tag.value.as_str();
+            arms.push(quote! {
+                #[serde(rename = #tag)]
+                #v(#ty),
+            });
+            checks.push(quote! { Self::#v(v) => rt::Validate::validate_at(v, at, out), });
+        }
+        let derives = rt::serde_derives(true, true);
+        let type_doc = docs(description);
+        quote! {
+            #type_doc
+            #[derive(Debug, Clone, PartialEq)]
+            #derives
+            #[serde(tag = #discriminator)]
+            pub enum #id {
+                #(#arms)*
+            }
+
+            impl rt::Validate for #id {
+                fn validate_at(&self, at: &rt::At<'_>, out: &mut rt::Violations) {
+                    match self {
+                        #(#checks)*
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Rust variant names for enum values, unique.
+pub fn variant_names(values: &[String]) -> Vec<String> {
+    let mut used = BTreeSet::new();
+    values
+        .iter()
+        .map(|v| {
+            let mut n = pascal(v);
+            while !used.insert(n.clone()) {
+                n.push('_');
+            }
+            n
+        })
+        .collect()
+}
+
+fn enumeration(name: &str, description: Option<&str>, values: &[String]) -> TokenStream {
+    let id = ident(name);
+    let names = variant_names(values);
+    let variants: Vec<TokenStream> = values
+        .iter()
+        .zip(&names)
+        .map(|(v, n)| {
+            let vid = ident(n);
+            quote! {
+                #[serde(rename = #v)]
+                #vid,
+            }
+        })
+        .collect();
+    let arms: Vec<TokenStream> = values
+        .iter()
+        .zip(&names)
+        .map(|(v, n)| {
+            let vid = ident(n);
+            quote! { Self::#vid => #v, }
+        })
+        .collect();
+    let all: Vec<TokenStream> = names
+        .iter()
+        .map(|n| {
+            let vid = ident(n);
+            quote! { Self::#vid }
+        })
+        .collect();
+    let count = values.len();
+    let derives = rt::serde_derives(true, true);
+    let type_doc = docs(description);
+    let message = format!(
+        "`{{s}}` is not one of: {}",
+        values.join(", ").replace('{', "{{").replace('}', "}}")
+    );
+    quote! {
+        #type_doc
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #derives
+        pub enum #id {
+            #(#variants)*
+        }
+
+        impl #id {
+            /// Every value, in the manifest's order.
+            pub const ALL: [Self; #count] = [#(#all),*];
+
+            /// The value as written in JSON.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    #(#arms)*
+                }
+            }
+        }
+
+        impl std::fmt::Display for #id {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl rt::FromParam for #id {
+            fn from_param(s: &str) -> Result<Self, String> {
+                Self::ALL
+                    .into_iter()
+                    .find(|v| v.as_str() == s)
+                    .ok_or_else(|| format!(#message))
+            }
+        }
+
+        impl rt::Validate for #id {
+            fn validate_at(&self, _at: &rt::At<'_>, _out: &mut rt::Violations) {}
+        }
+    }
+}
+
+/// The Rust type of a primitive.
+pub fn primitive(p: Primitive) -> TokenStream {
+    match p {
+        Primitive::String
+        | Primitive::Email
+        | Primitive::Uri
+        | Primitive::Time
+        | Primitive::Duration => {
+            quote! { String }
+        }
+        Primitive::Boolean => quote! { bool },
+        Primitive::Integer => quote! { i64 },
+        Primitive::Int32 => quote! { i32 },
+        Primitive::Number => quote! { f64 },
+        Primitive::Decimal => quote! { rt::Decimal },
+        Primitive::Date => quote! { rt::Date },
+        Primitive::Datetime => quote! { rt::DateTime },
+        Primitive::Uuid => quote! { rt::Uuid },
+        Primitive::Bytes => quote! { rt::Bytes },
+        Primitive::Json => quote! { rt::Json },
+    }
+}

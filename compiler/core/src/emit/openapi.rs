@@ -187,14 +187,22 @@ fn operation(
             .entry(code.to_string())
             .or_insert_with(|| json!({ "$ref": format!("#/components/responses/{name}") }));
     };
-    if has_params || route.input.is_some() {
+    let idempotent = route.idempotent.as_ref().is_some_and(|i| i.value);
+    if has_params || route.input.is_some() || idempotent {
         builtin("400", "BadRequest");
     }
     if auth_applies(service, route) {
         builtin("401", "Unauthorized");
-        if route.permission.is_some() {
+        if route.permission.is_some() || plans(model, service).is_some() {
             builtin("403", "Forbidden");
         }
+    }
+    if route.input.is_some() {
+        builtin("413", "ContentTooLarge");
+        builtin("415", "UnsupportedMediaType");
+    }
+    if idempotent {
+        builtin("422", "IdempotencyKeyReused");
     }
     if route
         .segments
@@ -207,6 +215,7 @@ fn operation(
         builtin("429", "TooManyRequests");
     }
     builtin("500", "InternalError");
+    builtin("504", "Timeout");
     // responses in status order
     let mut sorted: Vec<(String, Value)> = responses.into_iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
@@ -386,10 +395,23 @@ fn builtin_responses(model: &Model, used: &BTreeMap<&'static str, ()>) -> Value 
         ),
         ("NotFound", "No resource with this identifier"),
         (
+            "ContentTooLarge",
+            "The request body is larger than the server accepts",
+        ),
+        (
+            "UnsupportedMediaType",
+            "The request body is not `application/json`",
+        ),
+        (
+            "IdempotencyKeyReused",
+            "This `Idempotency-Key` was used with a different request",
+        ),
+        (
             "TooManyRequests",
             "A rate limit or plan quota is used up; see `Retry-After`",
         ),
         ("InternalError", "The service failed"),
+        ("Timeout", "The operation did not finish in time"),
     ];
     let mut out = Map::new();
     for (name, description) in all.iter().filter(|(n, _)| used.contains_key(n)) {

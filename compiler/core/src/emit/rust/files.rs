@@ -17,12 +17,44 @@ use quote::quote;
 /// (an emitter bug) becomes a file that fails to compile with the reason.
 pub fn render(tokens: TokenStream) -> String {
     match syn::parse2::<syn::File>(tokens) {
-        Ok(file) => prettyplease::unparse(&file),
+        Ok(file) => spaced(&prettyplease::unparse(&file)),
         Err(e) => format!(
             "compile_error!({:?});\n",
             format!("svcc emitted invalid Rust: {e}")
         ),
     }
+}
+
+/// A blank line between consecutive items (prettyplease writes none;
+/// rustfmt keeps the ones it finds), so the generated code reads like
+/// hand-written code.
+fn spaced(text: &str) -> String {
+    const ITEM_STARTS: [&str; 14] = [
+        "///", "//!", "#[", "pub ", "pub(", "impl", "fn ", "async fn", "static ", "const ", "mod ",
+        "use ", "struct ", "enum ",
+    ];
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let mut out = String::with_capacity(text.len() + text.len() / 16);
+    let mut previous: Option<&str> = None;
+    for line in text.lines() {
+        if let Some(prev) = previous {
+            let p = prev.trim_start();
+            let l = line.trim_start();
+            let ends_item = matches!(p, "}" | "};")
+                || (p.starts_with("use ") && !l.starts_with("use "))
+                || (p.starts_with("//!") && !l.starts_with("//!"))
+                || (p.starts_with("pub mod ") && p.ends_with(';') && !l.starts_with("pub mod "))
+                || (p.ends_with(';') && l.starts_with("///"));
+            let starts_item = ITEM_STARTS.iter().any(|s| l.starts_with(s));
+            if ends_item && starts_item && indent(prev) == indent(line) {
+                out.push('\n');
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+        previous = Some(line);
+    }
+    out
 }
 
 fn toml_str(s: &str) -> String {

@@ -446,6 +446,7 @@ impl<'m> Types<'m> {
         let id = ident(name);
         let mut members = Vec::new();
         let mut checks = Vec::new();
+        let mut debug_fields = Vec::new();
         let mut used = BTreeSet::new();
         for f in fields {
             let c = &f.constraints;
@@ -459,6 +460,7 @@ impl<'m> Types<'m> {
                 rust_name.push('_');
             }
             let field_id = ident(&rust_name);
+            debug_fields.push((json_name.to_string(), field_id.clone(), c.sensitive));
             let context = format!("{}{}", name.trim_end_matches("Input"), pascal(json_name));
             let mut rust_ty = self.rust_type(ty, mode, &context);
             // a type that holds itself by value needs a Box
@@ -555,6 +557,29 @@ impl<'m> Types<'m> {
         }
         let derives = rt::serde_derives(true, true);
         let type_doc = docs(description);
+        // personal data never reaches a log through `{:?}`
+        let (debug_derive, debug_impl) = if debug_fields.iter().any(|(_, _, sensitive)| *sensitive)
+        {
+            let entries = debug_fields.iter().map(|(json, fid, sensitive)| {
+                if *sensitive {
+                    quote! { .field(#json, &"[redacted]") }
+                } else {
+                    quote! { .field(#json, &self.#fid) }
+                }
+            });
+            (
+                quote! {},
+                quote! {
+                    impl std::fmt::Debug for #id {
+                        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                            f.debug_struct(#name) #(#entries)* .finish()
+                        }
+                    }
+                },
+            )
+        } else {
+            (quote! { Debug, }, quote! {})
+        };
         let (at, out) = if checks.is_empty() {
             (quote! { _at }, quote! { _out })
         } else {
@@ -562,11 +587,13 @@ impl<'m> Types<'m> {
         };
         quote! {
             #type_doc
-            #[derive(Debug, Clone, PartialEq)]
+            #[derive(#debug_derive Clone, PartialEq)]
             #derives
             pub struct #id {
                 #(#members)*
             }
+
+            #debug_impl
 
             impl rt::Validate for #id {
                 fn validate_at(&self, #at: &rt::At<'_>, #out: &mut rt::Violations) {

@@ -1,9 +1,11 @@
 //! Every path from generated code into svcc-runtime, in one place.
 //!
 //! Generated files import the runtime's prelude once, as `rt`
-//! (`use svcc_runtime::prelude as rt;`), and name everything through it;
-//! this module is the only one of the emitter that spells those names, so
-//! a change to the runtime's API is a change here.
+//! (`use svcc_runtime::prelude as rt;`, from [`import`]), and name
+//! everything through that alias. This module is the only one of the
+//! emitter that spells the runtime's crate path; the names after `rt::` are
+//! the prelude's API (`runtime/src/lib.rs`), which is the whole surface
+//! generated code may use.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};

@@ -62,8 +62,23 @@ out = "gen"
 # Lints can be silenced or made errors here:
 # [lints]
 # W0002 = "allow"
-"#
+{rust}"#,
+        rust = rust_section()
     )
+}
+
+/// `[rust] runtime`: the runtime of the svcc checkout this binary was built
+/// from, when it is still there (svcc-runtime is not published yet);
+/// otherwise a commented example.
+fn rust_section() -> String {
+    let runtime = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../runtime");
+    match runtime.join("Cargo.toml").exists().then(|| runtime.canonicalize()) {
+        Some(Ok(path)) => format!(
+            "\n# Where the generated Rust crates (gen/rust/) find svcc-runtime.\n[rust]\nruntime = {{ path = {:?} }}\n",
+            path.display().to_string()
+        ),
+        _ => "\n# Where the generated Rust crates (gen/rust/) find svcc-runtime:\n# [rust]\n# runtime = { path = \"../svcc/runtime\" }\n".to_string(),
+    }
 }
 
 fn service(name: &str) -> String {

@@ -389,9 +389,17 @@ fn opt_str(v: Option<&str>) -> TokenStream {
     }
 }
 
+/// An integer literal without a type suffix (`201`, not `201u16`).
+fn int(v: impl Into<u64>) -> proc_macro2::Literal {
+    proc_macro2::Literal::u64_unsuffixed(v.into())
+}
+
 fn opt_u64(v: Option<u64>) -> TokenStream {
     match v {
-        Some(n) => quote! { Some(#n) },
+        Some(n) => {
+            let n = int(n);
+            quote! { Some(#n) }
+        }
         None => quote! { None },
     }
 }
@@ -429,6 +437,7 @@ fn route_spec(
                 Some(crate::syntax::rate::Scope::Global) => quote! { rt::Scope::Global },
                 Some(crate::syntax::rate::Scope::Key) | None => quote! { rt::Scope::Key },
             };
+            let (count, per) = (int(count), int(per));
             quote! { Some(rt::RateSpec { count: #count, per_seconds: #per, scope: #scope }) }
         }
         None => quote! { None },
@@ -436,7 +445,7 @@ fn route_spec(
     let idempotent = route.idempotent.as_ref().is_some_and(|i| i.value);
     let timeout = opt_u64(route.timeout.as_ref().map(|t| t.value.millis));
     let cache = opt_u64(route.cache.as_ref().map(|c| c.value.millis / 1000));
-    let status = success_status(route);
+    let status = int(success_status(route));
     let body = match &route.input {
         Some(input) => {
             let schema = components
@@ -513,7 +522,7 @@ pub fn service_items(
             let d = docs(f.constraints.description.as_deref());
             members.push(quote! { #d #rename #skip pub #id: #ty, });
         }
-        let status = u16::try_from(e.status.as_ref().map_or(500, |s| s.value)).unwrap_or(500);
+        let status = int(u16::try_from(e.status.as_ref().map_or(500, |s| s.value)).unwrap_or(500));
         let title = e
             .description
             .clone()
@@ -570,9 +579,10 @@ pub fn service_items(
         let members = &parts.members;
         let decode = &parts.decode;
         let init = &parts.init;
-        let status = success_status(route);
+        let status_code = success_status(route);
+        let status = int(status_code);
         let call = quote! { h.#method_id(Context { inner: ctx }, input).await? };
-        let reply = if route.output.is_some() && status != 204 {
+        let reply = if route.output.is_some() && status_code != 204 {
             quote! {
                 let out = #call;
                 rt::Reply::json(#status, &out)
@@ -883,7 +893,10 @@ fn service_spec(
                 .and_then(|(_, r)| r.as_ref())
                 .map(|r| (r.value.count, r.value.window_secs));
             let requests = match requests {
-                Some((c, w)) => quote! { Some((#c, #w)) },
+                Some((c, w)) => {
+                    let (c, w) = (int(c), int(w));
+                    quote! { Some((#c, #w)) }
+                }
                 None => quote! { None },
             };
             plans.push(quote! { rt::PlanSpec { name: #n, features: &[#(#features),*], requests: #requests }, });
@@ -902,6 +915,13 @@ fn service_spec(
     let cb = r.circuit_breaker.clone().unwrap_or_default();
     let failures = u32::try_from(cb.failures.as_ref().map_or(0, |f| f.value).max(0)).unwrap_or(0);
     let reset = cb.reset.as_ref().map_or(0, |d| d.value.millis);
+    let (timeout, attempts, delay, failures, reset) = (
+        int(timeout),
+        int(attempts),
+        int(delay),
+        int(failures),
+        int(reset),
+    );
     quote! {
         /// The service as the manifest declares it.
         pub static SERVICE: rt::ServiceSpec = rt::ServiceSpec {

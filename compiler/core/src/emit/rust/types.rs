@@ -63,7 +63,10 @@ fn opt_f64(v: Option<f64>) -> TokenStream {
 
 fn opt_u64(v: Option<u64>) -> TokenStream {
     match v {
-        Some(v) => quote! { Some(#v) },
+        Some(v) => {
+            let v = proc_macro2::Literal::u64_unsuffixed(v);
+            quote! { Some(#v) }
+        }
         None => quote! { None },
     }
 }

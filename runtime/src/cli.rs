@@ -2,6 +2,7 @@
 //! `token` (a development JWT for a role), and `routes` (the route table).
 
 use crate::server::{Service, Settings, serve};
+use crate::spec::ServiceSpec;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -33,7 +34,7 @@ enum Command {
         /// A role (repeatable).
         #[arg(long = "role")]
         roles: Vec<String>,
-        /// The pricing plan.
+        /// The pricing plan (required when the service has plans).
         #[arg(long)]
         plan: Option<String>,
         /// Lifetime, like 30m, 1h, 7d.
@@ -58,6 +59,45 @@ fn seconds(ttl: &str) -> Option<u64> {
     })
 }
 
+fn names<'a>(list: impl Iterator<Item = &'a str>) -> String {
+    let all: Vec<&str> = list.collect();
+    if all.is_empty() {
+        "none".to_string()
+    } else {
+        all.join(", ")
+    }
+}
+
+/// Refuses a token the service would refuse: an unknown role, an unknown
+/// plan, or no plan when the service has pricing plans (the server
+/// answers 403 to every request of a caller without one).
+fn check_claims(spec: &ServiceSpec, roles: &[String], plan: Option<&str>) -> Result<(), String> {
+    if let Some(r) = roles
+        .iter()
+        .find(|r| !spec.roles.iter().any(|x| x.name == r.as_str()))
+    {
+        return Err(format!(
+            "{} has no role `{r}` (roles: {})",
+            spec.name,
+            names(spec.roles.iter().map(|x| x.name))
+        ));
+    }
+    let plans = || names(spec.plans.iter().map(|p| p.name));
+    match plan {
+        None if !spec.plans.is_empty() => Err(format!(
+            "{} has pricing plans, and a caller without one is refused: pass --plan (plans: {})",
+            spec.name,
+            plans()
+        )),
+        Some(p) if !spec.plans.iter().any(|x| x.name == p) => Err(format!(
+            "{} has no plan `{p}` (plans: {})",
+            spec.name,
+            plans()
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Runs the command line; what a generated `main.rs` calls.
 pub fn main(service: Service) -> ExitCode {
     let cli = Cli::parse();
@@ -72,16 +112,15 @@ pub fn main(service: Service) -> ExitCode {
                 eprintln!("error: --ttl takes a number and a unit: 30m, 1h, 7d");
                 return ExitCode::from(2);
             };
-            for r in &roles {
-                if !service.spec.roles.iter().any(|x| x.name == r) {
-                    let known: Vec<&str> = service.spec.roles.iter().map(|x| x.name).collect();
-                    eprintln!(
-                        "error: {} has no role `{r}` (roles: {})",
-                        service.spec.name,
-                        known.join(", ")
-                    );
-                    return ExitCode::from(2);
-                }
+            if let Err(e) = check_claims(service.spec, &roles, plan.as_deref()) {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+            if roles.is_empty() && !service.spec.roles.is_empty() {
+                eprintln!(
+                    "note: no --role: the token grants no permission (roles: {})",
+                    names(service.spec.roles.iter().map(|r| r.name))
+                );
             }
             // The server's precedence (see `AuthConfig::from_vars`): the
             // secret, then a public key, then the development secret.
@@ -156,6 +195,68 @@ pub fn main(service: Service) -> ExitCode {
 
 #[cfg(test)]
 mod tests {
+    use crate::spec::{AuthKind, PlanSpec, ResilienceSpec, RoleSpec, ServiceSpec};
+
+    static SPEC: ServiceSpec = ServiceSpec {
+        name: "OrderService",
+        slug: "order-service",
+        version: "1.0.0",
+        auth: AuthKind::Jwt,
+        roles: &[RoleSpec {
+            name: "customer",
+            grants: &["orders:create"],
+        }],
+        plans: &[
+            PlanSpec {
+                name: "Developer",
+                features: &["createOrder"],
+                requests: Some((1000, 86_400)),
+            },
+            PlanSpec {
+                name: "Enterprise",
+                features: &["*"],
+                requests: None,
+            },
+        ],
+        health_checks: &[],
+        schemas: "{}",
+        subscriptions: &[],
+        jobs: &[],
+        transitions: &[],
+        resilience: ResilienceSpec {
+            timeout_ms: 1000,
+            attempts: 1,
+            delay_ms: 0,
+            exponential: false,
+            breaker_failures: 0,
+            breaker_reset_ms: 0,
+        },
+    };
+
+    #[test]
+    fn tokens_the_service_would_refuse_are_not_minted() {
+        let customer = ["customer".to_string()];
+        assert!(super::check_claims(&SPEC, &customer, Some("Developer")).is_ok());
+        let Err(e) = super::check_claims(&SPEC, &customer, None) else {
+            panic!("no plan accepted")
+        };
+        assert!(
+            e.contains("--plan") && e.contains("Developer, Enterprise"),
+            "{e}"
+        );
+        let Err(e) = super::check_claims(&SPEC, &customer, Some("Gold")) else {
+            panic!("unknown plan accepted")
+        };
+        assert!(e.contains("no plan `Gold`"), "{e}");
+        let Err(e) = super::check_claims(&SPEC, &["boss".to_string()], Some("Developer")) else {
+            panic!("unknown role accepted")
+        };
+        assert!(e.contains("no role `boss` (roles: customer)"), "{e}");
+        // a service without plans takes a token without one
+        let free = ServiceSpec { plans: &[], ..SPEC };
+        assert!(super::check_claims(&free, &customer, None).is_ok());
+    }
+
     #[test]
     fn ttl_units() {
         assert_eq!(super::seconds("90s"), Some(90));

@@ -181,7 +181,8 @@ impl Request {
         if !out.is_empty() {
             return None;
         }
-        let value = self.body.take()?;
+        let mut value = self.body.take()?;
+        integral(&mut value);
         match serde_json::from_value(value) {
             Ok(v) => Some(v),
             Err(e) => {
@@ -189,6 +190,25 @@ impl Request {
                 None
             }
         }
+    }
+}
+
+/// Writes numbers without a fractional part (`195.0`) as integers: JSON
+/// Schema counts them as integers, so a body the schema accepted must not
+/// fail to decode into an `i64` field. (Float fields take integers too.)
+fn integral(value: &mut Value) {
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f)
+            {
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral),
+        Value::Object(map) => map.values_mut().for_each(integral),
+        _ => {}
     }
 }
 
@@ -201,6 +221,36 @@ pub fn present<T>(value: Option<T>, what: &str) -> Result<T, crate::Problem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integral_floats_decode_as_integers() {
+        #[derive(serde::Deserialize)]
+        struct Item {
+            quantity: i64,
+            weight: f64,
+        }
+        let mut req = Request {
+            body: Some(serde_json::json!([
+                { "quantity": 195.0, "weight": 2.0 },
+                { "quantity": -0.0, "weight": 2.5 }
+            ])),
+            ..Request::default()
+        };
+        let mut v = Violations::new();
+        let items: Option<Vec<Item>> = req.body(&mut v);
+        assert!(v.is_empty(), "{v:?}");
+        let items = items.unwrap_or_default();
+        assert_eq!(items[0].quantity, 195);
+        assert_eq!(items[1].quantity, 0);
+        assert!((items[1].weight - 2.5).abs() < f64::EPSILON);
+        // a fraction is still not an integer
+        let mut req = Request {
+            body: Some(serde_json::json!([{ "quantity": 1.5, "weight": 1 }])),
+            ..Request::default()
+        };
+        assert!(req.body::<Vec<Item>>(&mut v).is_none());
+        assert_eq!(v.0.len(), 1);
+    }
 
     #[test]
     fn every_bad_parameter_is_reported() {

@@ -429,10 +429,21 @@ fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
     }
 }
 
-fn compile(schemas: &Value, component: &str) -> Result<jsonschema::Validator, String> {
+/// The validator of a request body: `schema` is the body's JSON Schema,
+/// whose `$ref`s point into the service's schemas (`#/$defs/Order`), or
+/// the name of one of those components.
+fn compile(schemas: &Value, schema: &str) -> Result<jsonschema::Validator, String> {
+    let body = if schema.trim_start().starts_with('{') {
+        serde_json::from_str::<Value>(schema).map_err(|e| format!("body schema {schema}: {e}"))?
+    } else {
+        serde_json::json!({ "$ref": format!("#/$defs/{schema}") })
+    };
+    let Value::Object(body) = body else {
+        return Err(format!("body schema {schema}: not a JSON object"));
+    };
     let mut root = schemas.clone();
     if let Value::Object(m) = &mut root {
-        m.insert("$ref".into(), Value::String(format!("#/$defs/{component}")));
+        m.extend(body);
         m.insert(
             "$schema".into(),
             Value::String("https://json-schema.org/draft/2020-12/schema".into()),
@@ -441,7 +452,7 @@ fn compile(schemas: &Value, component: &str) -> Result<jsonschema::Validator, St
     jsonschema::options()
         .should_validate_formats(true)
         .build(&root)
-        .map_err(|e| format!("schema of {component}: {e}"))
+        .map_err(|e| format!("body schema {schema}: {e}"))
 }
 
 /// The metrics label of a method nobody declared: standard methods by

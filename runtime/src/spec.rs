@@ -107,7 +107,9 @@ pub struct RouteSpec {
 /// A request body.
 #[derive(Clone, Copy, Debug)]
 pub struct BodySpec {
-    /// The component of the service's schemas that describes it.
+    /// Its JSON Schema, whose `$ref`s point into the service's schemas
+    /// (`{"$ref":"#/$defs/CreateOrderInput"}`), or the name of one of
+    /// those components (`CreateOrderInput`).
     pub schema: &'static str,
     /// Whether a body must be sent.
     pub required: bool,

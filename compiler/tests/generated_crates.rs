@@ -38,17 +38,23 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// A copy of an example whose crates use this repository's runtime.
-fn project(example: &str) -> tempfile::TempDir {
+fn project(source: &Path) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(&repo().join("examples").join(example), dir.path());
+    copy_dir(source, dir.path());
     let toml = dir.path().join("svcc.toml");
     let text = std::fs::read_to_string(&toml).unwrap();
     let runtime = repo().join("runtime").canonicalize().unwrap();
-    let text = text.replace(
-        "runtime = { path = \"../../runtime\" }",
-        &format!("runtime = {{ path = {:?} }}", runtime.display().to_string()),
-    );
-    std::fs::write(&toml, text).unwrap();
+    let text: Vec<String> = text
+        .lines()
+        .map(|line| {
+            if line.starts_with("runtime = ") {
+                format!("runtime = {{ path = {:?} }}", runtime.display().to_string())
+            } else {
+                line.to_string()
+            }
+        })
+        .collect();
+    std::fs::write(&toml, text.join("\n") + "\n").unwrap();
     dir
 }
 
@@ -74,7 +80,11 @@ fn cargo(dir: &Path, args: &[&str]) -> (bool, String) {
 }
 
 fn build_example(example: &str) {
-    let dir = project(example);
+    build_project(&repo().join("examples").join(example), example);
+}
+
+fn build_project(source: &Path, example: &str) {
+    let dir = project(source);
     let out = svcc(dir.path(), &["build"]);
     assert!(
         out.status.success(),
@@ -171,4 +181,15 @@ fn shop_crates_build_and_pass_clippy() {
 #[test]
 fn email_verification_crates_build_and_pass_clippy() {
     build_example("email-verification");
+}
+
+/// Keywords as names, enum values that collide once in PascalCase,
+/// recursion, unions, maps, sets, defaults, every primitive, and project
+/// types named like the generated modules' own items (`Input`, `Error`).
+#[test]
+fn awkward_names_and_shapes_compile() {
+    build_project(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rust-edges"),
+        "rust-edges",
+    );
 }

@@ -143,13 +143,12 @@ impl<'m> Types<'m> {
                     _ => name,
                 };
                 self.inline_enums.insert(name.clone(), values);
-                let id = ident(&name);
-                quote! { #id }
+                qualified(&name)
             }
             TypeExprKind::Named { name, library } => match self.model.type_index(name, *library) {
                 Some(i) => {
-                    let id = ident(&self.named(i, mode));
-                    quote! { #id }
+                    let name = self.named(i, mode);
+                    qualified(&name)
                 }
                 None => quote! { rt::Json },
             },
@@ -651,15 +650,34 @@ impl<'m> Types<'m> {
     }
 }
 
+/// Names that generated modules define for themselves (`create_order::Input`,
+/// `Error`, `Context`; the user's `Handlers`): a project type of such a
+/// name is written with its full path so it is never shadowed.
+const SHADOWED: [&str; 4] = ["Input", "Error", "Context", "Handlers"];
+
+/// A reference to a type of `generated.rs`, qualified when a module-local
+/// name could shadow it.
+fn qualified(name: &str) -> TokenStream {
+    let id = ident(name);
+    if SHADOWED.contains(&name) {
+        quote! { crate::generated::#id }
+    } else {
+        quote! { #id }
+    }
+}
+
 /// Rust variant names for enum values, unique.
 pub fn variant_names(values: &[String]) -> Vec<String> {
     let mut used = BTreeSet::new();
     values
         .iter()
         .map(|v| {
-            let mut n = pascal(v);
+            let base = pascal(v);
+            let mut n = base.clone();
+            let mut i = 2;
             while !used.insert(n.clone()) {
-                n.push('_');
+                n = format!("{base}{i}");
+                i += 1;
             }
             n
         })

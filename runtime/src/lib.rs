@@ -12,6 +12,7 @@ pub mod auth;
 pub mod cli;
 pub mod client;
 pub mod context;
+pub mod durable;
 pub mod events;
 pub mod idempotency;
 pub mod limits;

@@ -1,0 +1,547 @@
+//! Delivers outbox events to subscribed handlers: at least once, once per
+//! handler by event id, with retries, dead letters and per-entity order.
+//!
+//! Why it exists: the outbox makes events durable; something must turn
+//! them into handler calls that survive crashes. The dispatcher works in
+//! two steps, each its own transaction:
+//!
+//! 1. **Fan-out**: outbox rows after this consumer's cursor become one
+//!    `deliveries` row per subscribed handler, and the cursor moves, in
+//!    one commit. A crash before it repeats the fan-out; a crash after it
+//!    loses nothing (the rows are there).
+//! 2. **Delivery**: for a due delivery, in one transaction: check the
+//!    inbox (`handler`, `event id`) and skip when the handler already ran;
+//!    call the handler with a [`Tx`] handle on this very transaction;
+//!    on `Ok`, insert the inbox row and delete the delivery, then commit.
+//!    The handler's writes through its `Tx`, its inbox mark and the end of
+//!    the delivery commit together: a crash at any point before the commit
+//!    undoes all three, and the event is delivered again. Side effects a
+//!    handler makes outside its `Tx` (an email, an HTTP call) can happen
+//!    twice: that is at-least-once, and why handlers are idempotent by the
+//!    event id.
+//!
+//! On `Err` or a panic the transaction rolls back (the handler's writes
+//! vanish), and a second one counts the attempt and schedules the next one
+//! by the [`RetryPolicy`]; after the last attempt the event moves to
+//! `dead_letters` with its last error (`dlq.rs`). A delivery waits while
+//! the same handler has an earlier delivery of the same entity key
+//! pending, so each handler sees an entity's events in order (an event
+//! that dead-letters stops blocking the ones after it).
+//!
+//! The handler runs while the transaction holds the store's write lock:
+//! deliveries run one at a time, and a handler must not open another
+//! transaction on the same store (use the one it is given).
+
+use super::db::{Store, Tx, now_ms};
+use super::outbox::{EventRow, read_event_row};
+use crate::Problem;
+use crate::events::Event;
+use futures_util::future::BoxFuture;
+use rusqlite::{OptionalExtension, params};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+/// How retry delays grow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backoff {
+    /// The same delay every time.
+    Fixed,
+    /// The delay doubles after each failed attempt.
+    Exponential,
+}
+
+/// A subscription's retry policy (`retry:` and `deadLetter:` of
+/// `events.subscribes` in the manifest).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RetryPolicy {
+    /// Attempts in all (1 = no retry).
+    pub attempts: u32,
+    /// How the delay grows.
+    pub backoff: Backoff,
+    /// The delay before the first retry, in milliseconds.
+    pub delay_ms: u64,
+    /// The longest delay, in milliseconds.
+    pub max_delay_ms: Option<u64>,
+    /// Random share taken off each delay, 0.0 to 1.0 (0.2: a delay is
+    /// between 80% and 100% of its nominal value), so that handlers that
+    /// failed together do not retry together.
+    pub jitter: f64,
+    /// Whether an event that exhausts its attempts goes to the dead-letter
+    /// table (`deadLetter: false` drops it, with an error log).
+    pub dead_letter: bool,
+}
+
+impl Default for RetryPolicy {
+    /// 3 attempts, exponential from 1 s up to 1 min, 20% jitter, dead
+    /// letters on.
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 3,
+            backoff: Backoff::Exponential,
+            delay_ms: 1_000,
+            max_delay_ms: Some(60_000),
+            jitter: 0.2,
+            dead_letter: true,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay after the `failed`-th failed attempt (1-based), jitter
+    /// included.
+    pub fn delay_after(&self, failed: u32) -> u64 {
+        let nominal = match self.backoff {
+            Backoff::Fixed => self.delay_ms,
+            Backoff::Exponential => {
+                let shift = failed.saturating_sub(1).min(32);
+                self.delay_ms.saturating_mul(1u64 << shift)
+            }
+        };
+        let capped = self.max_delay_ms.map_or(nominal, |m| nominal.min(m));
+        let jitter = self.jitter.clamp(0.0, 1.0);
+        if jitter == 0.0 || capped == 0 {
+            return capped;
+        }
+        let off = (capped as f64 * jitter * random_unit()) as u64;
+        capped - off.min(capped)
+    }
+}
+
+/// A number in [0, 1) from the operating system's randomness (through
+/// UUID v4, already a dependency).
+fn random_unit() -> f64 {
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    let mut n = [0u8; 8];
+    n.copy_from_slice(&bytes[..8]);
+    (u64::from_le_bytes(n) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+type HandlerFn =
+    Arc<dyn Fn(Tx, Event<Value>) -> BoxFuture<'static, Result<(), Problem>> + Send + Sync>;
+
+struct Subscription {
+    handler: String,
+    policy: RetryPolicy,
+    run: HandlerFn,
+}
+
+/// What one pass of [`Dispatcher::run_once`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pass {
+    /// New outbox events read (each became a delivery per subscribed handler).
+    pub fanned_out: usize,
+    /// Handler calls that succeeded.
+    pub delivered: usize,
+    /// Deliveries skipped because the inbox says the handler already ran.
+    pub deduplicated: usize,
+    /// Handler calls that failed and will be retried.
+    pub retried: usize,
+    /// Deliveries that exhausted their attempts.
+    pub dead_lettered: usize,
+}
+
+impl Pass {
+    /// Whether the pass did anything.
+    pub fn is_idle(&self) -> bool {
+        *self == Pass::default()
+    }
+}
+
+/// Reads the outbox and calls the handlers subscribed to each event.
+pub struct Dispatcher {
+    store: Store,
+    consumer: String,
+    by_event: HashMap<String, Vec<Subscription>>,
+    batch: usize,
+}
+
+impl std::fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatcher")
+            .field("consumer", &self.consumer)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Due {
+    event_id: String,
+    handler: String,
+    attempts: u32,
+}
+
+impl Dispatcher {
+    /// A dispatcher over `store`. `consumer` names its place in the outbox
+    /// (the service's name): each consumer sees every event once.
+    pub fn new(store: Store, consumer: &str) -> Self {
+        Dispatcher {
+            store,
+            consumer: consumer.to_string(),
+            by_event: HashMap::new(),
+            batch: 256,
+        }
+    }
+
+    /// Subscribes `handler` to `event`. Register every handler before the
+    /// first pass: an event fanned out before a handler was registered is
+    /// not delivered to it. Handler names must be unique per dispatcher;
+    /// the tables name a handler `consumer/handler` (the inbox's key), so
+    /// two services may both have a `notify` handler.
+    pub fn subscribe<F, Fut>(&mut self, event: &str, handler: &str, policy: RetryPolicy, f: F)
+    where
+        F: Fn(Tx, Event<Value>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), Problem>> + Send + 'static,
+    {
+        let run: HandlerFn = Arc::new(move |tx, event| Box::pin(f(tx, event)));
+        self.by_event
+            .entry(event.to_string())
+            .or_default()
+            .push(Subscription {
+                handler: format!("{}/{handler}", self.consumer),
+                policy,
+                run,
+            });
+    }
+
+    fn subscription(&self, event: &str, handler: &str) -> Option<&Subscription> {
+        self.by_event
+            .get(event)?
+            .iter()
+            .find(|s| s.handler == handler)
+    }
+
+    /// Runs until `shutdown` resolves: a pass, then a wait for a commit
+    /// that appended events, the next retry, or `idle_ms` at most.
+    pub async fn run(&self, idle_ms: u64, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let wait_ms = match self.run_once(now_ms()).await {
+                Ok(pass) if !pass.is_idle() => 0,
+                Ok(_) => self.next_due().await.ok().flatten().map_or(idle_ms, |at| {
+                    (at - now_ms()).clamp(0, idle_ms as i64) as u64
+                }),
+                Err(e) => {
+                    tracing::error!(error = %e, "dispatcher pass failed");
+                    idle_ms
+                }
+            };
+            if wait_ms == 0 {
+                tokio::task::yield_now().await;
+                continue;
+            }
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = self.store.committed().notified() => {}
+                () = tokio::time::sleep(std::time::Duration::from_millis(wait_ms)) => {}
+            }
+        }
+    }
+
+    /// One pass at time `now` (ms since the epoch): fan out new events,
+    /// then attempt every delivery due by `now`.
+    pub async fn run_once(&self, now: i64) -> Result<Pass, Problem> {
+        let mut pass = Pass {
+            fanned_out: self.fan_out(now).await?,
+            ..Pass::default()
+        };
+        for due in self.due(now).await? {
+            self.deliver(due, &mut pass).await?;
+        }
+        Ok(pass)
+    }
+
+    /// Runs passes until one does nothing (tests, draining at shutdown).
+    /// Deliveries waiting for a later retry are left waiting.
+    pub async fn drain(&self) -> Result<Pass, Problem> {
+        let mut total = Pass::default();
+        loop {
+            let pass = self.run_once(now_ms()).await?;
+            if pass.is_idle() {
+                return Ok(total);
+            }
+            total.fanned_out += pass.fanned_out;
+            total.delivered += pass.delivered;
+            total.deduplicated += pass.deduplicated;
+            total.retried += pass.retried;
+            total.dead_lettered += pass.dead_lettered;
+        }
+    }
+
+    async fn fan_out(&self, now: i64) -> Result<usize, Problem> {
+        let tx = self.store.begin().await?;
+        let cursor: i64 = tx.with_conn(|c| {
+            c.query_row(
+                "SELECT seq FROM dispatch_cursors WHERE consumer = ?1",
+                params![self.consumer],
+                |r| r.get(0),
+            )
+            .optional()
+            .map(|s| s.unwrap_or(0))
+        })?;
+        let rows: Vec<(i64, String, String, Option<String>)> = tx.with_conn(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT seq, event_id, name, entity_key FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![cursor, self.batch as i64 * 4], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?;
+            rows.collect()
+        })?;
+        let Some(last) = rows.last().map(|r| r.0) else {
+            tx.rollback()?;
+            return Ok(0);
+        };
+        let mut created = 0;
+        tx.with_conn(|c| {
+            let mut insert = c.prepare_cached(
+                "INSERT OR IGNORE INTO deliveries (event_id, handler, seq, entity_key, attempts, next_attempt)
+                 VALUES (?1, ?2, ?3, ?4, 0, ?5)",
+            )?;
+            for (seq, id, name, key) in &rows {
+                for sub in self.by_event.get(name).into_iter().flatten() {
+                    created += insert.execute(params![id, sub.handler, seq, key, now])?;
+                }
+            }
+            c.execute(
+                "INSERT INTO dispatch_cursors (consumer, seq) VALUES (?1, ?2)
+                 ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq",
+                params![self.consumer, last],
+            )?;
+            Ok(())
+        })?;
+        tx.commit()?;
+        tracing::debug!(
+            events = rows.len(),
+            deliveries = created,
+            "outbox fanned out"
+        );
+        Ok(rows.len())
+    }
+
+    /// Deliveries due by `now` whose handler has no earlier pending
+    /// delivery of the same entity, oldest first.
+    async fn due(&self, now: i64) -> Result<Vec<Due>, Problem> {
+        self.store
+            .read(|c| {
+                let mut stmt = c.prepare_cached(
+                    "SELECT d.event_id, d.handler, d.attempts FROM deliveries d
+                     WHERE d.next_attempt <= ?1 AND d.handler >= ?3 AND d.handler < ?4
+                       AND NOT EXISTS (
+                         SELECT 1 FROM deliveries e
+                         WHERE e.handler = d.handler AND e.entity_key = d.entity_key
+                           AND e.seq < d.seq)
+                     ORDER BY d.seq LIMIT ?2",
+                )?;
+                // `consumer/` up to `consumer0`: this consumer's handlers.
+                let from = format!("{}/", self.consumer);
+                let to = format!("{}0", self.consumer);
+                let rows = stmt.query_map(params![now, self.batch as i64, from, to], |r| {
+                    Ok(Due {
+                        event_id: r.get(0)?,
+                        handler: r.get(1)?,
+                        attempts: r.get(2)?,
+                    })
+                })?;
+                rows.collect()
+            })
+            .await
+    }
+
+    /// When the next waiting delivery is due.
+    async fn next_due(&self) -> Result<Option<i64>, Problem> {
+        self.store
+            .read(|c| {
+                c.query_row(
+                    "SELECT MIN(next_attempt) FROM deliveries WHERE handler >= ?1 AND handler < ?2",
+                    params![format!("{}/", self.consumer), format!("{}0", self.consumer)],
+                    |r| r.get(0),
+                )
+            })
+            .await
+    }
+
+    async fn deliver(&self, due: Due, pass: &mut Pass) -> Result<(), Problem> {
+        let tx = self.store.begin().await?;
+        // Another process may have finished it since `due` read it.
+        let still: Option<u32> = tx.with_conn(|c| {
+            c.query_row(
+                "SELECT attempts FROM deliveries WHERE event_id = ?1 AND handler = ?2",
+                params![due.event_id, due.handler],
+                |r| r.get(0),
+            )
+            .optional()
+        })?;
+        if still != Some(due.attempts) {
+            return tx.rollback();
+        }
+        let ran: bool = tx.with_conn(|c| {
+            c.query_row(
+                "SELECT 1 FROM inbox WHERE handler = ?1 AND event_id = ?2",
+                params![due.handler, due.event_id],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|r| r.is_some())
+        })?;
+        if ran {
+            tx.with_conn(|c| delete_delivery(c, &due))?;
+            tx.commit()?;
+            pass.deduplicated += 1;
+            return Ok(());
+        }
+        let row: Option<EventRow> = tx.with_conn(|c| {
+            c.query_row(
+                "SELECT seq, event_id, name, entity_key, payload, created FROM outbox WHERE event_id = ?1",
+                params![due.event_id],
+                read_event_row,
+            )
+            .optional()
+        })?;
+        let Some(event) = row.map(EventRow::into_event).transpose()? else {
+            // The outbox row is gone (pruned): nothing to deliver.
+            tx.with_conn(|c| delete_delivery(c, &due))?;
+            return tx.commit();
+        };
+        let Some(sub) = self.subscription(&event.name, &due.handler) else {
+            // Not handled by this process (another consumer's handler).
+            return tx.rollback();
+        };
+        let call = (sub.run)(
+            tx.clone(),
+            Event {
+                id: event.id,
+                name: event.name.clone(),
+                payload: event.payload.clone(),
+            },
+        );
+        // On its own task, so that a panic is caught; aborted when this
+        // future is dropped, so that its `Tx` handle (and the store's write
+        // lock) does not outlive the delivery.
+        let mut task = AbortOnDrop(tokio::spawn(call));
+        let outcome = match (&mut task.0).await {
+            Ok(result) => result.map_err(|p| describe(&p)),
+            Err(join) if join.is_panic() => {
+                let panic = join.into_panic();
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                Err(format!("the handler panicked: {message}"))
+            }
+            Err(_) => Err("the handler was cancelled".to_string()),
+        };
+        match outcome {
+            Ok(()) => {
+                tx.with_conn(|c| {
+                    c.execute(
+                        "INSERT INTO inbox (handler, event_id, done) VALUES (?1, ?2, ?3)",
+                        params![due.handler, due.event_id, now_ms()],
+                    )?;
+                    delete_delivery(c, &due)
+                })?;
+                tx.commit()?;
+                pass.delivered += 1;
+            }
+            Err(error) => {
+                tx.rollback()?;
+                self.failed(&due, &event, sub.policy, &error, pass).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn failed(
+        &self,
+        due: &Due,
+        event: &super::outbox::StoredEvent,
+        policy: RetryPolicy,
+        error: &str,
+        pass: &mut Pass,
+    ) -> Result<(), Problem> {
+        let attempts = due.attempts + 1;
+        let tx = self.store.begin().await?;
+        if attempts < policy.attempts.max(1) {
+            let next = now_ms() + policy.delay_after(attempts) as i64;
+            tx.with_conn(|c| {
+                c.execute(
+                    "UPDATE deliveries SET attempts = ?3, next_attempt = ?4, last_error = ?5
+                     WHERE event_id = ?1 AND handler = ?2",
+                    params![due.event_id, due.handler, attempts, next, error],
+                )
+            })?;
+            tx.commit()?;
+            tracing::warn!(event = %event.name, event_id = %event.id, handler = %due.handler,
+                attempts, error, "event handler failed; will retry");
+            pass.retried += 1;
+            return Ok(());
+        }
+        tx.with_conn(|c| {
+            if policy.dead_letter {
+                c.execute(
+                    "INSERT INTO dead_letters (event_id, handler, name, seq, entity_key, payload, last_error, attempts, failed_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    params![
+                        due.event_id,
+                        due.handler,
+                        event.name,
+                        event.seq,
+                        event.entity_key,
+                        event.payload.to_string(),
+                        error,
+                        attempts,
+                        now_ms()
+                    ],
+                )?;
+            }
+            delete_delivery(c, due)
+        })?;
+        tx.commit()?;
+        tracing::error!(event = %event.name, event_id = %event.id, handler = %due.handler,
+            attempts, error, dead_letter = policy.dead_letter, "event handler gave up");
+        pass.dead_lettered += 1;
+        Ok(())
+    }
+}
+
+/// Aborts the handler's task when the delivery is dropped half-way.
+struct AbortOnDrop(tokio::task::JoinHandle<Result<(), Problem>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A failed handler's problem as the dead letter's last error: status,
+/// title, detail and extension members. (`Problem::internal` keeps its
+/// detail for the logs only, so a handler that wants its reason in the
+/// dead-letter table returns a problem of its own.)
+fn describe(p: &Problem) -> String {
+    let mut s = format!("{} {}", p.status, p.title);
+    if let Some(d) = &p.detail {
+        s.push_str(": ");
+        s.push_str(d);
+    }
+    if !p.extensions.is_empty() {
+        s.push(' ');
+        s.push_str(&Value::Object(p.extensions.clone()).to_string());
+    }
+    s
+}
+
+fn delete_delivery(c: &rusqlite::Connection, due: &Due) -> rusqlite::Result<()> {
+    c.execute(
+        "DELETE FROM deliveries WHERE event_id = ?1 AND handler = ?2",
+        params![due.event_id, due.handler],
+    )
+    .map(|_| ())
+}
+
+/// Deliveries not yet done (tools and tests).
+pub async fn pending(store: &Store) -> Result<usize, Problem> {
+    store
+        .read(|c| c.query_row("SELECT COUNT(*) FROM deliveries", [], |r| r.get(0)))
+        .await
+}

@@ -1,0 +1,29 @@
+//! Durable state and events on embedded SQLite (issue 7, first slice).
+//!
+//! Why it exists: a core service's promise is that a state transition and
+//! the events it emits commit together, and that every committed event
+//! reaches every subscriber at least once, runs each subscriber's side
+//! effects once, survives crashes, and ends in a dead-letter table rather
+//! than vanishing when a handler keeps failing. These modules keep that
+//! promise on one machine with no server to install:
+//!
+//! - [`db`]: the database file (WAL, fsync policy, migrations) and the
+//!   transaction type [`Tx`];
+//! - [`entities`]: entities and state-machine transitions;
+//! - [`outbox`]: events appended inside a transaction, and the
+//!   `EventSink` that writes them ([`TxSink`]);
+//! - [`dispatcher`]: the outbox to the handlers, with the inbox, retries
+//!   and per-entity order;
+//! - [`dlq`]: list, show, replay and drop dead letters.
+
+pub mod db;
+pub mod dispatcher;
+pub mod dlq;
+pub mod entities;
+pub mod outbox;
+
+pub use db::{Durability, Store, StoreOptions, Tx, now_ms};
+pub use dispatcher::{Backoff, Dispatcher, Pass, RetryPolicy};
+pub use dlq::DeadLetter;
+pub use entities::{Entity, Machine, entity_key};
+pub use outbox::{NewEvent, StoredEvent, TxSink};

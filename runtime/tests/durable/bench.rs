@@ -1,0 +1,87 @@
+//! Throughput and latency through outbox -> dispatcher -> handler with
+//! the inbox (a measurement, not a timed test: `#[ignore]`d).
+//!
+//! `cargo test -p svcc-runtime --test durable bench -- --ignored --nocapture`
+//! (`--release` for figures worth recording).
+
+use crate::store;
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use svcc_runtime::durable::{Dispatcher, RetryPolicy, now_ms};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: run it by name with --ignored"]
+async fn bench_events_per_second() {
+    let n: usize = std::env::var("SVCC_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let (_dir, s) = store();
+    s.write(|tx| {
+        tx.with_conn(|c| c.execute_batch("CREATE TABLE effects (event_id TEXT, n INTEGER)"))
+    })
+    .await
+    .unwrap();
+    let latencies = Arc::new(Mutex::new(Vec::with_capacity(n)));
+    let mut d = Dispatcher::new(s.clone(), "Bench");
+    {
+        let latencies = latencies.clone();
+        d.subscribe("E.x", "h", RetryPolicy::default(), move |tx, ev| {
+            let sent = ev.payload["at"].as_i64().unwrap_or(0);
+            latencies.lock().unwrap().push(now_ms() - sent);
+            let r = tx.with_conn(|c| {
+                c.execute(
+                    "INSERT INTO effects (event_id, n) VALUES (?1, ?2)",
+                    rusqlite::params![ev.id.to_string(), ev.payload["n"].as_i64()],
+                )
+            });
+            async move { r.map(|_| ()) }
+        });
+    }
+    let d = Arc::new(d);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let runner = {
+        let d = d.clone();
+        tokio::spawn(async move {
+            d.run(5, async {
+                let _ = stopped.await;
+            })
+            .await
+        })
+    };
+    let started = Instant::now();
+    // Producers commit 10 events per transaction.
+    for batch in 0..n / 10 {
+        s.write(|tx| {
+            for i in 0..10 {
+                let k = batch * 10 + i;
+                tx.publish(
+                    "E.x",
+                    Some(&format!("Order/{}", k % 100)),
+                    &json!({"n": k, "at": now_ms()}),
+                )?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+    let published = started.elapsed();
+    while latencies.lock().unwrap().len() < n {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let total = started.elapsed();
+    stop.send(()).unwrap();
+    runner.await.unwrap();
+    let mut l = latencies.lock().unwrap().clone();
+    l.sort_unstable();
+    let pct = |p: f64| l[((l.len() - 1) as f64 * p) as usize];
+    eprintln!(
+        "{n} events: published (10 per commit) in {published:?}, all handled in {total:?} = {:.0} events/s end to end; latency commit->handler p50 {} ms, p99 {} ms",
+        n as f64 / total.as_secs_f64(),
+        pct(0.5),
+        pct(0.99)
+    );
+    s.integrity_check().await.unwrap();
+}

@@ -107,8 +107,15 @@ pub fn cargo_toml(service: &Service, config: &Config, depth: usize) -> String {
 
 /// `src/lib.rs`.
 pub fn lib_rs(service: &Service, external_handlers: Option<&str>) -> String {
+    let place = match external_handlers {
+        Some(path) => format!(
+            "`{}` (the `[rust] handlers` folder)",
+            path.trim_start_matches("../")
+        ),
+        None => "`src/handlers.rs`".to_string(),
+    };
     let header = format!(
-        " {}: the crate svcc generates from its manifest.\n\n Rewritten by every `svcc build`: write code in `src/handlers.rs`.",
+        " {}: the crate svcc generates from its manifest.\n\n Rewritten by every `svcc build`: write code in {place}.",
         service.name.value
     );
     let header: Vec<String> = header.lines().map(str::to_string).collect();
@@ -180,10 +187,34 @@ pub fn schemas_json(model: &Model, service: &Service) -> String {
 }
 
 /// `src/main.rs` (a seed): runs the service on the runtime.
-pub fn main_rs(service: &Service) -> String {
+pub fn main_rs(model: &Model, service: &Service) -> String {
     let krate = ident(&to_snake(&to_kebab(&service.name.value)));
+    let role = service
+        .roles
+        .first()
+        .map_or("<role>", |r| r.name.value.as_str());
+    let plan = model
+        .ast
+        .pricing
+        .iter()
+        .filter(|p| {
+            p.service
+                .as_ref()
+                .is_some_and(|s| s.value == service.name.value)
+        })
+        .flat_map(|p| p.plans.iter())
+        .find_map(|p| p.name.as_ref())
+        .map(|p| format!(" --plan {}", p.value))
+        .unwrap_or_default();
+    let token = if service.has_auth() && service.auth.as_ref().is_some_and(|a| a.value == "jwt") {
+        format!(
+            "\n `cargo run -- token --sub <caller id> --role {role}{plan}` prints a development token."
+        )
+    } else {
+        String::new()
+    };
     let header = format!(
-        " Runs {} on svcc-runtime: `cargo run` serves it on 127.0.0.1:8080 (`--port`, `PORT`),\n `cargo run -- token --sub alice --role <role>` prints a development token.\n\n Written once by `svcc build`; yours to change.",
+        " Runs {} on svcc-runtime: `cargo run` serves it on 127.0.0.1:8080 (`--port`, `PORT`).{token}\n\n Written once by `svcc build`; yours to change.",
         service.name.value
     );
     let header: Vec<String> = header.lines().map(str::to_string).collect();

@@ -91,7 +91,7 @@ fn service_crate(
             files::schemas_json(model, service),
             false,
         ),
-        file("src/main.rs", files::main_rs(service), true),
+        file("src/main.rs", files::main_rs(model, service), true),
     ];
     if external.is_none() {
         out.push(file(

@@ -15,13 +15,15 @@
 //!    on `Ok`, insert the inbox row and delete the delivery, then commit.
 //!    The handler's writes through its `Tx`, its inbox mark and the end of
 //!    the delivery commit together: a crash at any point before the commit
-//!    undoes all three, and the event is delivered again. Side effects a
+//!    undoes all three, and the event is delivered again. Up to 64
+//!    deliveries share a transaction, each under a savepoint (a failed
+//!    handler rolls back to its own), so there is one commit per batch. Side effects a
 //!    handler makes outside its `Tx` (an email, an HTTP call) can happen
 //!    twice: that is at-least-once, and why handlers are idempotent by the
 //!    event id.
 //!
-//! On `Err` or a panic the transaction rolls back (the handler's writes
-//! vanish), and a second one counts the attempt and schedules the next one
+//! On `Err` or a panic the delivery's savepoint rolls back (the handler's
+//! writes vanish), and the same transaction counts the attempt and schedules the next one
 //! by the [`RetryPolicy`]; after the last attempt the event moves to
 //! `dead_letters` with its last error (`dlq.rs`). A delivery waits while
 //! the same handler has an earlier delivery of the same entity key
@@ -155,6 +157,7 @@ pub struct Dispatcher {
     consumer: String,
     by_event: HashMap<String, Vec<Subscription>>,
     batch: usize,
+    per_commit: usize,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -180,7 +183,17 @@ impl Dispatcher {
             consumer: consumer.to_string(),
             by_event: HashMap::new(),
             batch: 256,
+            per_commit: 64,
         }
+    }
+
+    /// Deliveries attempted per transaction (64 unless set; 1 commits
+    /// each delivery on its own). More per commit is faster, and a crash
+    /// repeats up to that many handler calls (their transactional writes
+    /// are undone with the batch, so none runs twice).
+    pub fn with_deliveries_per_commit(mut self, n: usize) -> Self {
+        self.per_commit = n.max(1);
+        self
     }
 
     /// Subscribes `handler` to `event`. Register every handler before the
@@ -245,8 +258,9 @@ impl Dispatcher {
             fanned_out: self.fan_out(now).await?,
             ..Pass::default()
         };
-        for due in self.due(now).await? {
-            self.deliver(due, &mut pass).await?;
+        let due = self.due(now).await?;
+        for batch in due.chunks(self.per_commit.max(1)) {
+            self.deliver_batch(batch, &mut pass).await?;
         }
         Ok(pass)
     }
@@ -361,8 +375,36 @@ impl Dispatcher {
             .await
     }
 
-    async fn deliver(&self, due: Due, pass: &mut Pass) -> Result<(), Problem> {
+    /// Attempts `batch` in one transaction, each delivery under a
+    /// savepoint: a failed handler's writes roll back to its savepoint and
+    /// its failure is recorded, the others' writes and inbox rows stay; one
+    /// commit ends them all. A crash before that commit undoes the whole
+    /// batch, and every delivery in it is attempted again.
+    async fn deliver_batch(&self, batch: &[Due], pass: &mut Pass) -> Result<(), Problem> {
         let tx = self.store.begin().await?;
+        let mut done = Pass::default();
+        let mut logs = Vec::new();
+        for due in batch {
+            self.deliver_one(&tx, due, &mut done, &mut logs).await?;
+        }
+        tx.commit()?;
+        for log in logs {
+            log.emit();
+        }
+        pass.delivered += done.delivered;
+        pass.deduplicated += done.deduplicated;
+        pass.retried += done.retried;
+        pass.dead_lettered += done.dead_lettered;
+        Ok(())
+    }
+
+    async fn deliver_one(
+        &self,
+        tx: &Tx,
+        due: &Due,
+        done: &mut Pass,
+        logs: &mut Vec<Failure>,
+    ) -> Result<(), Problem> {
         // Another process may have finished it since `due` read it.
         let still: Option<u32> = tx.with_conn(|c| {
             c.query_row(
@@ -373,7 +415,7 @@ impl Dispatcher {
             .optional()
         })?;
         if still != Some(due.attempts) {
-            return tx.rollback();
+            return Ok(());
         }
         let ran: bool = tx.with_conn(|c| {
             c.query_row(
@@ -385,9 +427,8 @@ impl Dispatcher {
             .map(|r| r.is_some())
         })?;
         if ran {
-            tx.with_conn(|c| delete_delivery(c, &due))?;
-            tx.commit()?;
-            pass.deduplicated += 1;
+            tx.with_conn(|c| delete_delivery(c, due))?;
+            done.deduplicated += 1;
             return Ok(());
         }
         let row: Option<EventRow> = tx.with_conn(|c| {
@@ -400,13 +441,13 @@ impl Dispatcher {
         })?;
         let Some(event) = row.map(EventRow::into_event).transpose()? else {
             // The outbox row is gone (pruned): nothing to deliver.
-            tx.with_conn(|c| delete_delivery(c, &due))?;
-            return tx.commit();
+            return tx.with_conn(|c| delete_delivery(c, due));
         };
         let Some(sub) = self.subscription(&event.name, &due.handler) else {
-            // Not handled by this process (another consumer's handler).
-            return tx.rollback();
+            // Not a handler of this process.
+            return Ok(());
         };
+        tx.with_conn(|c| c.execute_batch("SAVEPOINT svcc_delivery"))?;
         let call = (sub.run)(
             tx.clone(),
             Event {
@@ -439,70 +480,103 @@ impl Dispatcher {
                         "INSERT INTO inbox (handler, event_id, done) VALUES (?1, ?2, ?3)",
                         params![due.handler, due.event_id, now_ms()],
                     )?;
-                    delete_delivery(c, &due)
+                    delete_delivery(c, due)?;
+                    c.execute_batch("RELEASE svcc_delivery")
                 })?;
-                tx.commit()?;
-                pass.delivered += 1;
+                done.delivered += 1;
             }
             Err(error) => {
-                tx.rollback()?;
-                self.failed(&due, &event, sub.policy, &error, pass).await?;
+                // Undo the handler's writes, keep the batch's others.
+                tx.with_conn(|c| {
+                    c.execute_batch("ROLLBACK TO svcc_delivery; RELEASE svcc_delivery")
+                })?;
+                let failure = record_failure(tx, due, &event, sub.policy, error)?;
+                if failure.dead {
+                    done.dead_lettered += 1;
+                } else {
+                    done.retried += 1;
+                }
+                logs.push(failure);
             }
         }
         Ok(())
     }
+}
 
-    async fn failed(
-        &self,
-        due: &Due,
-        event: &super::outbox::StoredEvent,
-        policy: RetryPolicy,
-        error: &str,
-        pass: &mut Pass,
-    ) -> Result<(), Problem> {
-        let attempts = due.attempts + 1;
-        let tx = self.store.begin().await?;
-        if attempts < policy.attempts.max(1) {
+/// A failed attempt, logged once its transaction committed.
+struct Failure {
+    event: String,
+    event_id: uuid::Uuid,
+    handler: String,
+    attempts: u32,
+    error: String,
+    dead: bool,
+    dead_letter: bool,
+}
+
+impl Failure {
+    fn emit(&self) {
+        if self.dead {
+            tracing::error!(event = %self.event, event_id = %self.event_id, handler = %self.handler,
+                attempts = self.attempts, error = %self.error, dead_letter = self.dead_letter,
+                "event handler gave up");
+        } else {
+            tracing::warn!(event = %self.event, event_id = %self.event_id, handler = %self.handler,
+                attempts = self.attempts, error = %self.error, "event handler failed; will retry");
+        }
+    }
+}
+
+/// Counts a failed attempt: schedules the next one by the policy, or after
+/// the last one moves the event to the dead letters (or drops it when the
+/// subscription has `deadLetter: false`).
+fn record_failure(
+    tx: &Tx,
+    due: &Due,
+    event: &super::outbox::StoredEvent,
+    policy: RetryPolicy,
+    error: String,
+) -> Result<Failure, Problem> {
+    let attempts = due.attempts + 1;
+    let dead = attempts >= policy.attempts.max(1);
+    tx.with_conn(|c| {
+        if !dead {
             let next = now_ms() + policy.delay_after(attempts) as i64;
-            tx.with_conn(|c| {
-                c.execute(
-                    "UPDATE deliveries SET attempts = ?3, next_attempt = ?4, last_error = ?5
-                     WHERE event_id = ?1 AND handler = ?2",
-                    params![due.event_id, due.handler, attempts, next, error],
-                )
-            })?;
-            tx.commit()?;
-            tracing::warn!(event = %event.name, event_id = %event.id, handler = %due.handler,
-                attempts, error, "event handler failed; will retry");
-            pass.retried += 1;
+            c.execute(
+                "UPDATE deliveries SET attempts = ?3, next_attempt = ?4, last_error = ?5
+                 WHERE event_id = ?1 AND handler = ?2",
+                params![due.event_id, due.handler, attempts, next, error],
+            )?;
             return Ok(());
         }
-        tx.with_conn(|c| {
-            if policy.dead_letter {
-                c.execute(
-                    "INSERT INTO dead_letters (event_id, handler, name, seq, entity_key, payload, last_error, attempts, failed_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                    params![
-                        due.event_id,
-                        due.handler,
-                        event.name,
-                        event.seq,
-                        event.entity_key,
-                        event.payload.to_string(),
-                        error,
-                        attempts,
-                        now_ms()
-                    ],
-                )?;
-            }
-            delete_delivery(c, due)
-        })?;
-        tx.commit()?;
-        tracing::error!(event = %event.name, event_id = %event.id, handler = %due.handler,
-            attempts, error, dead_letter = policy.dead_letter, "event handler gave up");
-        pass.dead_lettered += 1;
-        Ok(())
-    }
+        if policy.dead_letter {
+            c.execute(
+                "INSERT INTO dead_letters (event_id, handler, name, seq, entity_key, payload, last_error, attempts, failed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    due.event_id,
+                    due.handler,
+                    event.name,
+                    event.seq,
+                    event.entity_key,
+                    event.payload.to_string(),
+                    error,
+                    attempts,
+                    now_ms()
+                ],
+            )?;
+        }
+        delete_delivery(c, due)
+    })?;
+    Ok(Failure {
+        event: event.name.clone(),
+        event_id: event.id,
+        handler: due.handler.clone(),
+        attempts,
+        error,
+        dead,
+        dead_letter: policy.dead_letter,
+    })
 }
 
 /// Aborts the handler's task when the delivery is dropped half-way.

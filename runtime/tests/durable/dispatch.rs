@@ -389,3 +389,43 @@ async fn run_wakes_on_commit_and_stops_on_shutdown() {
     stop.send(()).unwrap();
     task.await.unwrap();
 }
+
+#[tokio::test]
+async fn in_one_commit_a_failed_handler_loses_only_its_own_writes() {
+    let (_dir, s) = store();
+    effects_table(&s).await;
+    let mut d = Dispatcher::new(s.clone(), "Svc");
+    d.subscribe("E.x", "h", policy(5), |tx, ev| async move {
+        let n = ev.payload["n"].as_i64().unwrap();
+        effect(&tx, ev.id, n)?;
+        if n == 1 {
+            return Err(unavailable("odd one out"));
+        }
+        Ok(())
+    });
+    for n in 0..3 {
+        publish(&s, "E.x", None, n).await;
+    }
+    let pass = d.run_once(now_ms()).await.unwrap();
+    assert_eq!((pass.delivered, pass.retried), (2, 1));
+    let kept: Vec<i64> = s
+        .read(|c| {
+            let mut st = c.prepare("SELECT n FROM effects ORDER BY n")?;
+            st.query_map([], |r| r.get(0))?.collect()
+        })
+        .await
+        .unwrap();
+    assert_eq!(kept, [0, 2]);
+    let (attempts, error): (u32, String) = s
+        .read(|c| {
+            c.query_row("SELECT attempts, last_error FROM deliveries", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (attempts, error.as_str()),
+        (1, "503 Unavailable: odd one out")
+    );
+}

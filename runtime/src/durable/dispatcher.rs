@@ -285,13 +285,10 @@ impl Dispatcher {
     async fn fan_out(&self, now: i64) -> Result<usize, Problem> {
         let tx = self.store.begin().await?;
         let cursor: i64 = tx.with_conn(|c| {
-            c.query_row(
-                "SELECT seq FROM dispatch_cursors WHERE consumer = ?1",
-                params![self.consumer],
-                |r| r.get(0),
-            )
-            .optional()
-            .map(|s| s.unwrap_or(0))
+            c.prepare_cached("SELECT seq FROM dispatch_cursors WHERE consumer = ?1")?
+                .query_row(params![self.consumer], |r| r.get(0))
+                .optional()
+                .map(|s| s.unwrap_or(0))
         })?;
         let rows: Vec<(i64, String, String, Option<String>)> = tx.with_conn(|c| {
             let mut stmt = c.prepare_cached(
@@ -317,10 +314,8 @@ impl Dispatcher {
                     created += insert.execute(params![id, sub.handler, seq, key, now])?;
                 }
             }
-            c.execute(
-                "INSERT INTO dispatch_cursors (consumer, seq) VALUES (?1, ?2)
-                 ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq",
-                params![self.consumer, last],
+            c.prepare_cached("INSERT INTO dispatch_cursors (consumer, seq) VALUES (?1, ?2)
+                 ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq")?.execute(params![self.consumer, last],
             )?;
             Ok(())
         })?;
@@ -339,7 +334,7 @@ impl Dispatcher {
         self.store
             .read(|c| {
                 let mut stmt = c.prepare_cached(
-                    "SELECT d.event_id, d.handler, d.attempts FROM deliveries d
+                    "SELECT d.event_id, d.handler, d.attempts FROM deliveries d INDEXED BY deliveries_seq
                      WHERE d.next_attempt <= ?1 AND d.handler >= ?3 AND d.handler < ?4
                        AND NOT EXISTS (
                          SELECT 1 FROM deliveries e
@@ -366,8 +361,10 @@ impl Dispatcher {
     async fn next_due(&self) -> Result<Option<i64>, Problem> {
         self.store
             .read(|c| {
-                c.query_row(
+                c.prepare_cached(
                     "SELECT MIN(next_attempt) FROM deliveries WHERE handler >= ?1 AND handler < ?2",
+                )?
+                .query_row(
                     params![format!("{}/", self.consumer), format!("{}0", self.consumer)],
                     |r| r.get(0),
                 )
@@ -407,24 +404,20 @@ impl Dispatcher {
     ) -> Result<(), Problem> {
         // Another process may have finished it since `due` read it.
         let still: Option<u32> = tx.with_conn(|c| {
-            c.query_row(
+            c.prepare_cached(
                 "SELECT attempts FROM deliveries WHERE event_id = ?1 AND handler = ?2",
-                params![due.event_id, due.handler],
-                |r| r.get(0),
-            )
+            )?
+            .query_row(params![due.event_id, due.handler], |r| r.get(0))
             .optional()
         })?;
         if still != Some(due.attempts) {
             return Ok(());
         }
         let ran: bool = tx.with_conn(|c| {
-            c.query_row(
-                "SELECT 1 FROM inbox WHERE handler = ?1 AND event_id = ?2",
-                params![due.handler, due.event_id],
-                |_| Ok(()),
-            )
-            .optional()
-            .map(|r| r.is_some())
+            c.prepare_cached("SELECT 1 FROM inbox WHERE handler = ?1 AND event_id = ?2")?
+                .query_row(params![due.handler, due.event_id], |_| Ok(()))
+                .optional()
+                .map(|r| r.is_some())
         })?;
         if ran {
             tx.with_conn(|c| delete_delivery(c, due))?;
@@ -432,9 +425,7 @@ impl Dispatcher {
             return Ok(());
         }
         let row: Option<EventRow> = tx.with_conn(|c| {
-            c.query_row(
-                "SELECT seq, event_id, name, entity_key, payload, created FROM outbox WHERE event_id = ?1",
-                params![due.event_id],
+            c.prepare_cached("SELECT seq, event_id, name, entity_key, payload, created FROM outbox WHERE event_id = ?1")?.query_row(params![due.event_id],
                 read_event_row,
             )
             .optional()
@@ -447,7 +438,11 @@ impl Dispatcher {
             // Not a handler of this process.
             return Ok(());
         };
-        tx.with_conn(|c| c.execute_batch("SAVEPOINT svcc_delivery"))?;
+        tx.with_conn(|c| {
+            c.prepare_cached("SAVEPOINT svcc_delivery")?
+                .execute([])
+                .map(|_| ())
+        })?;
         let call = (sub.run)(
             tx.clone(),
             Event {
@@ -476,12 +471,14 @@ impl Dispatcher {
         match outcome {
             Ok(()) => {
                 tx.with_conn(|c| {
-                    c.execute(
+                    c.prepare_cached(
                         "INSERT INTO inbox (handler, event_id, done) VALUES (?1, ?2, ?3)",
-                        params![due.handler, due.event_id, now_ms()],
-                    )?;
+                    )?
+                    .execute(params![due.handler, due.event_id, now_ms()])?;
                     delete_delivery(c, due)?;
-                    c.execute_batch("RELEASE svcc_delivery")
+                    c.prepare_cached("RELEASE svcc_delivery")?
+                        .execute([])
+                        .map(|_| ())
                 })?;
                 done.delivered += 1;
             }
@@ -542,18 +539,14 @@ fn record_failure(
     tx.with_conn(|c| {
         if !dead {
             let next = now_ms() + policy.delay_after(attempts) as i64;
-            c.execute(
-                "UPDATE deliveries SET attempts = ?3, next_attempt = ?4, last_error = ?5
-                 WHERE event_id = ?1 AND handler = ?2",
-                params![due.event_id, due.handler, attempts, next, error],
+            c.prepare_cached("UPDATE deliveries SET attempts = ?3, next_attempt = ?4, last_error = ?5
+                 WHERE event_id = ?1 AND handler = ?2")?.execute(params![due.event_id, due.handler, attempts, next, error],
             )?;
             return Ok(());
         }
         if policy.dead_letter {
-            c.execute(
-                "INSERT INTO dead_letters (event_id, handler, name, seq, entity_key, payload, last_error, attempts, failed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
+            c.prepare_cached("INSERT INTO dead_letters (event_id, handler, name, seq, entity_key, payload, last_error, attempts, failed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")?.execute(params![
                     due.event_id,
                     due.handler,
                     event.name,
@@ -606,16 +599,17 @@ fn describe(p: &Problem) -> String {
 }
 
 fn delete_delivery(c: &rusqlite::Connection, due: &Due) -> rusqlite::Result<()> {
-    c.execute(
-        "DELETE FROM deliveries WHERE event_id = ?1 AND handler = ?2",
-        params![due.event_id, due.handler],
-    )
-    .map(|_| ())
+    c.prepare_cached("DELETE FROM deliveries WHERE event_id = ?1 AND handler = ?2")?
+        .execute(params![due.event_id, due.handler])
+        .map(|_| ())
 }
 
 /// Deliveries not yet done (tools and tests).
 pub async fn pending(store: &Store) -> Result<usize, Problem> {
     store
-        .read(|c| c.query_row("SELECT COUNT(*) FROM deliveries", [], |r| r.get(0)))
+        .read(|c| {
+            c.prepare_cached("SELECT COUNT(*) FROM deliveries")?
+                .query_row([], |r| r.get(0))
+        })
         .await
 }

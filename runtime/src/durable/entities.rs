@@ -58,17 +58,16 @@ impl Tx {
     /// Reads an entity.
     pub fn entity(&self, kind: &str, id: &str) -> Result<Option<Entity>, Problem> {
         let row = self.with_conn(|c| {
-            c.query_row(
+            c.prepare_cached(
                 "SELECT state, json, version FROM entities WHERE type = ?1 AND id = ?2",
-                params![kind, id],
-                |r| {
-                    Ok((
-                        r.get::<_, Option<String>>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, i64>(2)?,
-                    ))
-                },
-            )
+            )?
+            .query_row(params![kind, id], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
             .optional()
         })?;
         let Some((state, json, version)) = row else {
@@ -96,16 +95,15 @@ impl Tx {
     ) -> Result<i64, Problem> {
         let text = serde_json::to_string(json).map_err(|e| Problem::internal(e.to_string()))?;
         self.with_conn(|c| {
-            c.query_row(
+            c.prepare_cached(
                 "INSERT INTO entities (type, id, state, json, version, updated)
                  VALUES (?1, ?2, ?3, ?4, 1, ?5)
                  ON CONFLICT (type, id) DO UPDATE SET
                     state = excluded.state, json = excluded.json,
                     version = entities.version + 1, updated = excluded.updated
                  RETURNING version",
-                params![kind, id, state, text, now_ms()],
-                |r| r.get(0),
-            )
+            )?
+            .query_row(params![kind, id, state, text, now_ms()], |r| r.get(0))
         })
     }
 

@@ -64,10 +64,8 @@ impl Tx {
         let payload =
             serde_json::to_string(e.payload).map_err(|err| Problem::internal(err.to_string()))?;
         self.with_conn(|c| {
-            c.execute(
-                "INSERT INTO outbox (event_id, name, entity_key, payload, source, request_id, trace_id, created)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
+            c.prepare_cached("INSERT INTO outbox (event_id, name, entity_key, payload, source, request_id, trace_id, created)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?.execute(params![
                     id.to_string(),
                     e.name,
                     e.entity_key,
@@ -106,9 +104,7 @@ impl Tx {
     pub fn event(&self, id: uuid::Uuid) -> Result<Option<StoredEvent>, Problem> {
         let row = self.with_conn(|c| {
             use rusqlite::OptionalExtension;
-            c.query_row(
-                "SELECT seq, event_id, name, entity_key, payload, created FROM outbox WHERE event_id = ?1",
-                params![id.to_string()],
+            c.prepare_cached("SELECT seq, event_id, name, entity_key, payload, created FROM outbox WHERE event_id = ?1")?.query_row(params![id.to_string()],
                 read_event_row,
             )
             .optional()

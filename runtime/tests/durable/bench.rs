@@ -85,3 +85,61 @@ async fn bench_events_per_second() {
     );
     s.integrity_check().await.unwrap();
 }
+
+/// The two halves apart: publishing only, then draining the backlog.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: run it by name with --ignored"]
+async fn bench_publish_then_dispatch() {
+    let n: usize = std::env::var("SVCC_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    // Events per entity key matter: only the oldest pending event of an
+    // entity is deliverable, so few entities with long backlogs cost more.
+    let entities: usize = std::env::var("SVCC_BENCH_ENTITIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(n);
+    let (_dir, s) = store();
+    s.write(|tx| {
+        tx.with_conn(|c| c.execute_batch("CREATE TABLE effects (event_id TEXT, n INTEGER)"))
+    })
+    .await
+    .unwrap();
+    let mut d = Dispatcher::new(s.clone(), "Bench");
+    d.subscribe("E.x", "h", RetryPolicy::default(), |tx, ev| {
+        let r = tx.with_conn(|c| {
+            c.execute(
+                "INSERT INTO effects (event_id, n) VALUES (?1, ?2)",
+                rusqlite::params![ev.id.to_string(), ev.payload["n"].as_i64()],
+            )
+        });
+        async move { r.map(|_| ()) }
+    });
+    let started = Instant::now();
+    for batch in 0..n / 10 {
+        s.write(|tx| {
+            for i in 0..10 {
+                let k = batch * 10 + i;
+                tx.publish(
+                    "E.x",
+                    Some(&format!("Order/{}", k % entities)),
+                    &json!({"n": k}),
+                )?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+    let published = started.elapsed();
+    let started = Instant::now();
+    let pass = d.drain().await.unwrap();
+    let drained = started.elapsed();
+    assert_eq!(pass.delivered, n);
+    eprintln!(
+        "{n} events on {entities} entities: publish {:.0}/s (10 per commit), dispatch with inbox {:.0}/s (64 per commit)",
+        n as f64 / published.as_secs_f64(),
+        n as f64 / drained.as_secs_f64()
+    );
+}

@@ -40,7 +40,10 @@ async fn schema_is_migrated_once_and_pragmas_hold() {
     drop(s);
     // Reopening does not migrate again.
     let s = Store::open(&path).unwrap();
-    assert_eq!(count(&s, "SELECT COUNT(*) FROM schema_version").await, 1);
+    assert_eq!(
+        count(&s, "SELECT COUNT(*) FROM schema_version").await,
+        svcc_runtime::durable::db::SCHEMA_VERSION
+    );
     let (mode, sync, timeout): (String, i64, i64) = s
         .read(|c| {
             Ok((

@@ -19,6 +19,7 @@
 use crate::Problem;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{Notify, OwnedMutexGuard};
 
@@ -220,6 +221,7 @@ impl Store {
                 appended: 0,
             })),
             committed: self.committed.clone(),
+            revoked: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -304,6 +306,11 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
 pub struct Tx {
     inner: Arc<Mutex<TxState>>,
     committed: Arc<Notify>,
+    /// Set when this handle (and its clones) may no longer write: the
+    /// dispatcher revokes a handler's handle when its delivery ends, so a
+    /// handler that timed out, or a task it spawned, cannot write into the
+    /// batch after its savepoint was undone.
+    revoked: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Tx {
@@ -342,10 +349,33 @@ impl Tx {
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T, Problem> {
         let state = self.state();
+        // Checked under the lock: a revocation either waits for this call
+        // to finish or is seen by it.
+        if self.revoked.load(Ordering::SeqCst) {
+            return Err(Problem::internal(
+                "this transaction handle was revoked: its delivery has ended",
+            ));
+        }
         match state.conn.as_deref() {
             Some(conn) => f(conn).map_err(db_error),
             None => Err(Problem::internal("the transaction has ended")),
         }
+    }
+
+    /// A handle on the same transaction that can be revoked on its own.
+    pub(crate) fn handle(&self) -> Tx {
+        Tx {
+            inner: self.inner.clone(),
+            committed: self.committed.clone(),
+            revoked: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Stops this handle and its clones from writing; returns once no call
+    /// through them is running.
+    pub(crate) fn revoke(&self) {
+        self.revoked.store(true, Ordering::SeqCst);
+        drop(self.state());
     }
 
     /// Counts an appended event (the dispatcher is woken on commit).

@@ -158,6 +158,7 @@ pub struct Dispatcher {
     by_event: HashMap<String, Vec<Subscription>>,
     batch: usize,
     per_commit: usize,
+    handler_timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -184,7 +185,17 @@ impl Dispatcher {
             by_event: HashMap::new(),
             batch: 256,
             per_commit: 64,
+            handler_timeout: std::time::Duration::from_secs(30),
         }
+    }
+
+    /// The longest a handler may run (30 s unless set). A handler holds the
+    /// store's write lock while it runs, so one that hangs would stop every
+    /// writer: past this it is cancelled, its writes roll back, and the
+    /// attempt counts as failed.
+    pub fn with_handler_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.handler_timeout = timeout;
+        self
     }
 
     /// Deliveries attempted per transaction (64 unless set; 1 commits
@@ -443,8 +454,9 @@ impl Dispatcher {
                 .execute([])
                 .map(|_| ())
         })?;
+        let handle = tx.handle();
         let call = (sub.run)(
-            tx.clone(),
+            handle.clone(),
             Event {
                 id: event.id,
                 name: event.name.clone(),
@@ -455,19 +467,29 @@ impl Dispatcher {
         // future is dropped, so that its `Tx` handle (and the store's write
         // lock) does not outlive the delivery.
         let mut task = AbortOnDrop(tokio::spawn(call));
-        let outcome = match (&mut task.0).await {
-            Ok(result) => result.map_err(|p| describe(&p)),
-            Err(join) if join.is_panic() => {
-                let panic = join.into_panic();
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                Err(format!("the handler panicked: {message}"))
-            }
-            Err(_) => Err("the handler was cancelled".to_string()),
+        let outcome = match tokio::time::timeout(self.handler_timeout, &mut task.0).await {
+            Err(_) => Err(format!(
+                "the handler timed out after {} ms",
+                self.handler_timeout.as_millis()
+            )),
+            Ok(joined) => match joined {
+                Ok(result) => result.map_err(|p| describe(&p)),
+                Err(join) if join.is_panic() => {
+                    let panic = join.into_panic();
+                    let message = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    Err(format!("the handler panicked: {message}"))
+                }
+                Err(_) => Err("the handler was cancelled".to_string()),
+            },
         };
+        // The handler's handle stops writing before anything else is done
+        // in the transaction (a timed-out handler may still be running).
+        handle.revoke();
+        drop(task);
         match outcome {
             Ok(()) => {
                 tx.with_conn(|c| {

@@ -429,3 +429,40 @@ async fn in_one_commit_a_failed_handler_loses_only_its_own_writes() {
         (1, "503 Unavailable: odd one out")
     );
 }
+
+#[tokio::test]
+async fn a_hung_handler_times_out_and_its_writes_roll_back() {
+    let (_dir, s) = store();
+    effects_table(&s).await;
+    let mut d = Dispatcher::new(s.clone(), "Svc")
+        .with_handler_timeout(std::time::Duration::from_millis(50));
+    let late = Arc::new(Mutex::new(None));
+    {
+        let late = late.clone();
+        d.subscribe("E.x", "h", policy(1), move |tx, ev| {
+            // A task the handler leaves behind tries to write later.
+            let (late, tx2) = (late.clone(), tx.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                *late.lock().unwrap() = Some(effect(&tx2, ev.id, 2).is_ok());
+            });
+            async move {
+                effect(&tx, ev.id, 1)?;
+                std::future::pending::<()>().await;
+                Ok(())
+            }
+        });
+    }
+    publish(&s, "E.x", None, 1).await;
+    let pass = d.run_once(now_ms()).await.unwrap();
+    assert_eq!(pass.dead_lettered, 1);
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    assert_eq!(
+        *late.lock().unwrap(),
+        Some(false),
+        "the late write was refused"
+    );
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM effects").await, 0);
+    let letters = dlq::list(&s).await.unwrap();
+    assert_eq!(letters[0].last_error, "the handler timed out after 50 ms");
+}

@@ -130,6 +130,14 @@ const MIGRATIONS: &[&str] = &[
     // 2: the dispatcher walks pending deliveries in outbox order and stops
     // at its batch size, instead of sorting every due row at each pass.
     "CREATE INDEX deliveries_seq ON deliveries (seq);",
+    // 3: only the oldest pending delivery of an entity to a handler is
+    // ready; a pass reads ready rows only (no per-row ordering check).
+    "ALTER TABLE deliveries ADD COLUMN ready INTEGER NOT NULL DEFAULT 1;
+    UPDATE deliveries SET ready = 0 WHERE entity_key IS NOT NULL AND EXISTS (
+        SELECT 1 FROM deliveries e WHERE e.handler = deliveries.handler
+          AND e.entity_key = deliveries.entity_key AND e.seq < deliveries.seq);
+    CREATE INDEX deliveries_ready ON deliveries (ready, seq);
+    DROP INDEX deliveries_seq;",
 ];
 
 /// The schema version this runtime writes.

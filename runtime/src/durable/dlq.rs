@@ -96,9 +96,10 @@ pub async fn show(store: &Store, id: i64) -> Result<DeadLetter, Problem> {
 
 /// Puts a dead letter back into delivery: a new delivery of the same event
 /// to the same handler, due now with its attempts reset, and the dead
-/// letter removed, in one transaction. The delivery keeps the event's
-/// outbox position, so it goes before the entity's later events that are
-/// still pending. 404 when there is no such dead letter.
+/// letter removed, in one transaction. It is ready at once, beside the
+/// entity's pending events: the order was already broken when it
+/// dead-lettered and the later events went on. 404 when there is no such
+/// dead letter.
 pub async fn replay(store: &Store, id: i64) -> Result<DeadLetter, Problem> {
     let letter = show(store, id).await?;
     let tx = store.begin().await?;
@@ -106,8 +107,8 @@ pub async fn replay(store: &Store, id: i64) -> Result<DeadLetter, Problem> {
         let n = c.execute("DELETE FROM dead_letters WHERE id = ?1", params![id])?;
         if n == 1 {
             c.execute(
-                "INSERT OR REPLACE INTO deliveries (event_id, handler, seq, entity_key, attempts, next_attempt)
-                 VALUES (?1, ?2, ?3, ?4, 0, ?5)",
+                "INSERT OR REPLACE INTO deliveries (event_id, handler, seq, entity_key, attempts, next_attempt, ready)
+                 VALUES (?1, ?2, ?3, ?4, 0, ?5, 1)",
                 params![letter.event_id, letter.handler, letter.seq, letter.entity_key, now_ms()],
             )?;
         }

@@ -6,6 +6,7 @@
 //! diagnostic; the caller learns that the project is incomplete so that later
 //! stages do not report names as missing when they were in the broken part.
 
+mod fast;
 pub mod node;
 mod toml;
 mod yaml;

@@ -17,8 +17,20 @@ use crate::source::{FileId, Span, Spanned};
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Tag};
 use std::collections::HashMap;
 
-/// Parses every document of a YAML file.
+/// Parses every document of a YAML file: the plain ones on the fast path,
+/// the others (and every error) through saphyr-parser.
 pub(super) fn load(file: FileId, text: &str, diagnostics: &mut Diagnostics) -> Loaded {
+    if let Some(documents) = super::fast::parse(file, text) {
+        return Loaded {
+            documents,
+            incomplete: false,
+        };
+    }
+    load_with_saphyr(file, text, diagnostics)
+}
+
+/// Parses every document of a YAML file through saphyr-parser's events.
+pub(super) fn load_with_saphyr(file: FileId, text: &str, diagnostics: &mut Diagnostics) -> Loaded {
     let mut builder = Builder::new(file, text);
     let mut loaded = Loaded::default();
     for item in Parser::new_from_str(text) {

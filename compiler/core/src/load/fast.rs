@@ -38,6 +38,8 @@ pub(super) fn parse(file: FileId, text: &str) -> Option<Vec<Document>> {
         b: text.as_bytes(),
         pos: 0,
         depth: 0,
+        entries: Vec::new(),
+        items: Vec::new(),
     };
     let mut documents = Vec::new();
     let (mut line, mut indent) = p.next_content()?;
@@ -69,9 +71,14 @@ pub(super) fn parse(file: FileId, text: &str) -> Option<Vec<Document>> {
 /// Printable characters and line feeds only: no tabs, carriage returns,
 /// control characters, byte order marks or Unicode line separators.
 fn plain_characters(text: &str) -> bool {
-    let ascii_ok = |b: u8| (0x20..0x7f).contains(&b) || b == b'\n';
-    if text.is_ascii() {
-        return text.bytes().all(ascii_ok);
+    let ascii_ok = |b: u8| (b.wrapping_sub(0x20) < 0x5f) | (b == b'\n');
+    // whole chunks at a time, which the compiler turns into vector code
+    if text
+        .as_bytes()
+        .chunks(64)
+        .all(|chunk| chunk.iter().fold(true, |ok, &b| ok & ascii_ok(b)))
+    {
+        return true;
     }
     text.chars().all(|c| {
         if c.is_ascii() {
@@ -96,6 +103,11 @@ struct Parser<'t> {
     b: &'t [u8],
     pos: usize,
     depth: usize,
+    /// Entries and items of the collections being read, innermost last:
+    /// each collection takes its own off the top when it ends, in a vector
+    /// of the right size.
+    entries: Vec<Entry>,
+    items: Vec<Node>,
 }
 
 impl Parser<'_> {
@@ -207,12 +219,12 @@ impl Parser<'_> {
     fn mapping(&mut self, indent: usize) -> Option<Node> {
         self.nest()?;
         let start = self.pos;
-        let mut entries: Vec<Entry> = Vec::new();
+        let base = self.entries.len();
         loop {
             let key = self.key(self.pos)?;
             self.pos = key.after;
             let value = self.value_after_key(indent)?;
-            entries.push(entry(key.node, value));
+            self.entries.push(entry(key.node, value));
             match self.next_content() {
                 None => break,
                 Some((line, 0)) if self.marker(line) => break,
@@ -227,6 +239,7 @@ impl Parser<'_> {
                 Some(_) => return None,
             }
         }
+        let entries = self.entries.split_off(base);
         if has_duplicates(&entries) {
             return None;
         }
@@ -285,7 +298,7 @@ impl Parser<'_> {
                 }
             }
         }
-        let mut items = Vec::new();
+        let base = self.items.len();
         loop {
             // at `-`
             let line = self.pos - indent;
@@ -315,7 +328,7 @@ impl Parser<'_> {
                 self.end_of_line()?;
                 node
             };
-            items.push(item);
+            self.items.push(item);
             match self.next_content() {
                 None => break,
                 Some((line, n)) if n == indent => {
@@ -329,6 +342,7 @@ impl Parser<'_> {
                 Some(_) => return None,
             }
         }
+        let items = self.items.split_off(base);
         self.depth -= 1;
         let end = items.last().map_or(start, |n| n.span.end as usize);
         Some(Node::new(NodeKind::Seq(items), self.span(start, end)))
@@ -407,18 +421,20 @@ impl Parser<'_> {
             }
             Node::new(kind, self.span(start, end))
         } else if close == b']' {
-            let mut items = Vec::new();
+            let base = self.items.len();
             loop {
-                items.push(self.flow_node()?);
+                let item = self.flow_node()?;
+                self.items.push(item);
                 self.spaces();
                 if !self.flow_next(close)? {
                     break;
                 }
             }
+            let items = self.items.split_off(base);
             let end = items.last().map_or(start, |n| n.span.end as usize);
             Node::new(NodeKind::Seq(items), self.span(start, end))
         } else {
-            let mut entries = Vec::new();
+            let base = self.entries.len();
             loop {
                 let key = match self.at(self.pos) {
                     b'"' | b'\'' => {
@@ -442,12 +458,13 @@ impl Parser<'_> {
                 self.pos += 1;
                 self.spaces();
                 let value = self.flow_node()?;
-                entries.push(entry(key, value));
+                self.entries.push(entry(key, value));
                 self.spaces();
                 if !self.flow_next(close)? {
                     break;
                 }
             }
+            let entries = self.entries.split_off(base);
             if has_duplicates(&entries) {
                 return None;
             }

@@ -113,7 +113,17 @@ impl Writer {
     }
 
     fn string(&mut self, s: &str, multiline: bool) {
-        if multiline && literal_block(s) {
+        if !s.bytes().any(|b| SPECIAL[b as usize]) {
+            // the common case, in one scan: no line break (so no literal
+            // block), nothing to escape, only the shape can call for quotes
+            if quote_for_shape(s) {
+                self.out.push('"');
+                self.out.push_str(s);
+                self.out.push('"');
+            } else {
+                self.out.push_str(s);
+            }
+        } else if multiline && literal_block(s) {
             self.literal(s);
         } else if need_quotes(s) {
             escape(&mut self.out, s);
@@ -245,13 +255,15 @@ fn has_document_marker_line(s: &str) -> bool {
         })
 }
 
-/// ASCII bytes that force quotes anywhere in a string: control characters,
-/// flow indicators, comment and quote characters, `:` and DEL.
-const QUOTE_ANYWHERE: [bool; 128] = {
-    let mut table = [false; 128];
+/// Bytes that force quotes anywhere in a string: control characters
+/// (line breaks among them), flow indicators, comment and quote
+/// characters, `:` and DEL; and, to be looked at more closely, every byte
+/// of a non-ASCII character (a byte order mark is quoted too).
+const SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
     let mut b = 0;
-    while b < 0x20 {
-        table[b] = true;
+    while b < 256 {
+        table[b] = b < 0x20 || b >= 0x80;
         b += 1;
     }
     let special = b":{}[],#`\"'\\\x7f";
@@ -266,6 +278,14 @@ const QUOTE_ANYWHERE: [bool; 128] = {
 /// Whether a string must be double-quoted to read back as the same string
 /// (saphyr's rules, which quote the YAML 1.1 booleans too).
 fn need_quotes(s: &str) -> bool {
+    quote_for_shape(s)
+        || s.bytes().any(|b| b < 0x80 && SPECIAL[b as usize])
+        || (!s.is_ascii() && s.contains('\u{feff}'))
+}
+
+/// The part of [`need_quotes`] that does not look at every character: empty,
+/// spaces around, an indicator first, a word or number YAML would resolve.
+fn quote_for_shape(s: &str) -> bool {
     let bytes = s.as_bytes();
     let Some(&first) = bytes.first() else {
         return true;
@@ -276,8 +296,6 @@ fn need_quotes(s: &str) -> bool {
             first,
             b'&' | b'*' | b'?' | b'|' | b'-' | b'<' | b'>' | b'=' | b'!' | b'%' | b'@' | b'.'
         )
-        || bytes.iter().any(|&b| b < 128 && QUOTE_ANYWHERE[b as usize])
-        || (!s.is_ascii() && s.contains('\u{feff}'))
     {
         return true;
     }

@@ -558,39 +558,46 @@ impl Parser<'_> {
         if !starts_ok {
             return None;
         }
+        let b = self.b;
+        let stops = |c: u8| matches!(c, b'\n' | b' ' | b':') || (flow && is_flow(c));
         let mut end = at + 1;
         let mut i = at + 1;
         loop {
-            let c = self.at(i);
-            if self.eol(i) {
-                return Some((end, Stop::Eol, i));
+            // the bytes that cannot end the scalar, at full speed
+            let word = i;
+            while i < b.len() && !stops(b[i]) {
+                i += 1;
             }
+            if i > word {
+                end = i;
+            }
+            let Some(&c) = b.get(i) else {
+                return Some((end, Stop::Eol, i));
+            };
             match c {
+                b'\n' => return Some((end, Stop::Eol, i)),
                 b' ' => {
-                    i += 1;
-                    while self.at(i) == b' ' && i < self.b.len() {
+                    while self.at(i) == b' ' && i < b.len() {
                         i += 1;
                     }
-                    if self.at(i) == b'#' && i < self.b.len() {
+                    if self.at(i) == b'#' && i < b.len() {
                         return Some((end, Stop::Comment, i));
                     }
                     // saphyr refuses `-` then `,[]{}` after a space in flow
                     if flow && self.at(i) == b'-' && is_flow(self.at(i + 1)) {
                         return None;
                     }
-                    continue;
                 }
                 b':' => {
                     let n = self.at(i + 1);
                     if n == b' ' || self.eol(i + 1) || (flow && is_flow(n)) {
                         return Some((end, Stop::Colon, i));
                     }
+                    i += 1;
+                    end = i;
                 }
-                c if flow && is_flow(c) => return Some((end, Stop::Flow, i)),
-                _ => {}
+                _ => return Some((end, Stop::Flow, i)),
             }
-            i += 1;
-            end = i;
         }
     }
 

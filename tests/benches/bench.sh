@@ -4,14 +4,16 @@
 # each), the malformed corpus, and a no-op rebuild. Each figure is the
 # median of RUNS runs (default 5) of the release binary; peak memory is the
 # largest maximum resident set size seen. Prints a table; record it in
-# README.md beside this script with the machine it ran on.
+# README.md beside this script with the machine it ran on. SVCC=PATH
+# measures that svcc binary instead of the one just built.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 runs="${RUNS:-5}"
 cargo build --release -q -p svcc -p svcc-tests
-svcc=target/release/svcc
-corpus=target/release/svcc-corpus
+bin="${CARGO_TARGET_DIR:-target}/release"
+svcc="${SVCC:-$bin/svcc}"
+corpus="$bin/svcc-corpus"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 

@@ -8,7 +8,8 @@
 #
 # Environment: RUNS (timed runs of each compiler, default 5), SIZES
 # (RESOURCESxOPERATIONS_PER_RESOURCE, default "40x10 200x10": 400 and 2,000
-# operations), KEEP=1 keeps the generated projects.
+# operations), KEEP=1 keeps the generated projects, SVCC=PATH times that svcc
+# binary instead of the one just built (to compare two versions).
 # Needs cargo, npm (TypeSpec and its Node >= 22 come from
 # tests/benches/typespec/package-lock.json) and python3.
 set -euo pipefail
@@ -31,7 +32,7 @@ echo "node $(node --version), tsp $(tsp --version | tail -n 1)"
 echo "== svcc (release)"
 cargo build --release -q -p svcc -p svcc-tests
 bin="${CARGO_TARGET_DIR:-$root/target}/release"
-svcc="$bin/svcc"
+svcc="${SVCC:-$bin/svcc}"
 "$svcc" --version
 
 if ! command -v openapi-spec-validator >/dev/null 2>&1; then

@@ -6,6 +6,7 @@
 //! diagnostic; the caller learns that the project is incomplete so that later
 //! stages do not report names as missing when they were in the broken part.
 
+mod fast;
 pub mod node;
 mod toml;
 mod yaml;
@@ -134,13 +135,14 @@ pub fn decode(
     bytes: &[u8],
     diagnostics: &mut Diagnostics,
 ) -> Option<crate::source::FileId> {
-    if bytes.len() > MAX_FILE_BYTES || std::str::from_utf8(bytes).is_err() {
-        // load_file reports both refusals; parse an empty text
-        load_file(sources, name, bytes, Format::Yaml, diagnostics);
-        return None;
+    match std::str::from_utf8(bytes) {
+        Ok(text) if bytes.len() <= MAX_FILE_BYTES => Some(sources.add(name, text.to_owned())),
+        _ => {
+            // load_file reports both refusals
+            load_file(sources, name, bytes, Format::Yaml, diagnostics);
+            None
+        }
     }
-    let text = String::from_utf8_lossy(bytes).into_owned();
-    Some(sources.add(name, text))
 }
 
 /// The text with control characters (but tab and newlines) shown as U+FFFD,

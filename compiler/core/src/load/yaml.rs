@@ -17,8 +17,20 @@ use crate::source::{FileId, Span, Spanned};
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Tag};
 use std::collections::HashMap;
 
-/// Parses every document of a YAML file.
+/// Parses every document of a YAML file: the plain ones on the fast path,
+/// the others (and every error) through saphyr-parser.
 pub(super) fn load(file: FileId, text: &str, diagnostics: &mut Diagnostics) -> Loaded {
+    if let Some(documents) = super::fast::parse(file, text) {
+        return Loaded {
+            documents,
+            incomplete: false,
+        };
+    }
+    load_with_saphyr(file, text, diagnostics)
+}
+
+/// Parses every document of a YAML file through saphyr-parser's events.
+pub(super) fn load_with_saphyr(file: FileId, text: &str, diagnostics: &mut Diagnostics) -> Loaded {
     let mut builder = Builder::new(file, text);
     let mut loaded = Loaded::default();
     for item in Parser::new_from_str(text) {
@@ -423,6 +435,21 @@ fn syntax_help(info: &str) -> String {
 
 /// Resolves a plain scalar by the YAML 1.2 core schema.
 pub(crate) fn resolve_plain(value: &str) -> NodeKind {
+    // nulls, booleans and numbers start with one of these; most strings
+    // (names, types, paths) do not, and need no further look
+    if !matches!(
+        value.as_bytes().first(),
+        None | Some(
+            b'0'..=b'9' | b'+' | b'-' | b'.' | b'~' | b'n' | b'N' | b't' | b'T' | b'f' | b'F'
+        )
+    ) {
+        return NodeKind::Str(value.to_string());
+    }
+    resolve_all(value)
+}
+
+/// [`resolve_plain`] without the shortcut for strings.
+fn resolve_all(value: &str) -> NodeKind {
     match value {
         "" | "~" | "null" | "Null" | "NULL" => return NodeKind::Null,
         "true" | "True" | "TRUE" => return NodeKind::Bool(true),
@@ -472,6 +499,9 @@ fn resolve_int(value: &str) -> Option<NodeKind> {
 /// `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`
 fn is_core_float(value: &str) -> bool {
     let body = value.strip_prefix(['-', '+']).unwrap_or(value);
+    if !matches!(body.as_bytes().first(), Some(b'0'..=b'9' | b'.')) {
+        return false;
+    }
     let (mantissa, exponent) = match body.find(['e', 'E']) {
         Some(i) => (&body[..i], Some(&body[i + 1..])),
         None => (body, None),
@@ -515,5 +545,25 @@ mod tests {
         assert_eq!(resolve_plain("inf"), NodeKind::Str("inf".into()));
         assert_eq!(resolve_plain("10/min"), NodeKind::Str("10/min".into()));
         assert_eq!(resolve_plain("."), NodeKind::Str(".".into()));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_shortcut_for_strings_changes_nothing(value in "[-+.~0-9a-zA-Z_ ]{0,6}|\\PC{0,6}") {
+            // Debug text, so that NaN equals NaN
+            proptest::prop_assert_eq!(
+                format!("{:?}", resolve_plain(&value)),
+                format!("{:?}", resolve_all(&value))
+            );
+        }
+
+        #[test]
+        fn core_floats_are_the_schemas_pattern(value in "[-+.eE0-9x]{0,6}") {
+            let pattern = regex::Regex::new(
+                r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$",
+            )
+            .unwrap();
+            proptest::prop_assert_eq!(is_core_float(&value), pattern.is_match(&value));
+        }
     }
 }

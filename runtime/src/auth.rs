@@ -62,17 +62,33 @@ struct Claims {
 }
 
 /// `roles` as a list, or as one string (some identity providers write that).
+/// A visitor rather than an untagged enum, which would buffer the value
+/// first: this runs on every authenticated request.
 fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
+    struct OneOrMany;
+    impl<'de> serde::de::Visitor<'de> for OneOrMany {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a role or a list of roles")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(vec![v.to_string()])
+        }
+        fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+            Ok(vec![v])
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut roles = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+            while let Some(r) = seq.next_element::<String>()? {
+                roles.push(r);
+            }
+            Ok(roles)
+        }
     }
-    Ok(match OneOrMany::deserialize(d)? {
-        OneOrMany::One(r) => vec![r],
-        OneOrMany::Many(rs) => rs,
-    })
+    d.deserialize_any(OneOrMany)
 }
 
 /// What JWT signatures are checked with.
@@ -202,10 +218,6 @@ fn hash(s: &str) -> [u8; 32] {
     Sha256::digest(s.as_bytes()).into()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The `WWW-Authenticate` challenge of an auth kind.
 pub fn challenge(kind: AuthKind) -> &'static str {
     match kind {
@@ -277,7 +289,7 @@ impl Authenticator {
                             subject: e.subject.clone(),
                             roles: e.roles.clone(),
                             plan: e.plan.clone(),
-                            credential: hex(&h[..8]),
+                            credential: crate::logging::hex(&h[..8]),
                         },
                     );
                 }
@@ -338,7 +350,12 @@ impl Authenticator {
                     subject: data.claims.sub,
                     roles,
                     plan: data.claims.plan,
-                    credential: hex(&hash(token)[..8]),
+                    // The signature stands for the token (it covers the
+                    // header and the claims under the server's key): one
+                    // SHA-256 block to hash instead of the whole token's.
+                    credential: crate::logging::hex(
+                        &hash(token.rsplit('.').next().unwrap_or(token))[..8],
+                    ),
                 }))
             }
             AuthKind::ApiKey => {

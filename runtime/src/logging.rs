@@ -5,8 +5,21 @@
 //! syntax); `SVCC_LOG_FORMAT=pretty` prints human-readable lines instead.
 //! Request bodies are never logged unless `SVCC_LOG_BODIES=1`, and then
 //! with every field the manifest marks `sensitive` replaced by `"[redacted]"`.
+//!
+//! The lines are tracing-subscriber's JSON format (flattened, no spans).
+//! The request line, one a request, is the exception that makes it cheap:
+//! when [`init`] installed that format on stdout, `RequestLine` writes
+//! the same bytes straight to stdout instead of going through tracing's
+//! field visitors and serde, which cost a sixth of a request's CPU in the
+//! HTTP benchmark (`tests/benches/http.sh`). A test checks both write the
+//! same line.
 
 use serde_json::Value;
+use std::fmt::{self, Write as _};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Whether [`init`] installed the JSON lines on stdout.
+static JSON_ON_STDOUT: AtomicBool = AtomicBool::new(false);
 
 /// Installs the global subscriber once (later calls do nothing).
 pub fn init() {
@@ -16,16 +29,224 @@ pub fn init() {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stdout);
-    let _ = if pretty {
-        builder.try_init()
-    } else {
-        builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_span_list(false)
-            .try_init()
+    if pretty {
+        let _ = builder.try_init();
+    } else if builder
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .try_init()
+        .is_ok()
+    {
+        JSON_ON_STDOUT.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The log line of one answered request (target `svcc_runtime::server`,
+/// level INFO, message `request`).
+pub(crate) struct RequestLine<'a> {
+    pub request_id: &'a str,
+    pub trace_id: &'a str,
+    pub span_id: &'a str,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub route: &'a str,
+    pub operation: &'a str,
+    pub status: u16,
+    pub caller: &'a str,
+    pub latency_ms: f64,
+}
+
+impl RequestLine<'_> {
+    /// Logs the line: written directly when `init` installed the JSON
+    /// lines on stdout and the filter lets it through, else through
+    /// tracing (another subscriber, the pretty format, tests).
+    pub(crate) fn log(&self) {
+        if JSON_ON_STDOUT.load(Ordering::Relaxed) {
+            if tracing::enabled!(target: "svcc_runtime::server", tracing::Level::INFO)
+                && !self.write_direct()
+            {
+                self.log_through_tracing();
+            }
+            return;
+        }
+        self.log_through_tracing();
+    }
+
+    fn log_through_tracing(&self) {
+        tracing::info!(
+            target: "svcc_runtime::server",
+            request_id = %self.request_id,
+            trace_id = %self.trace_id,
+            span_id = %self.span_id,
+            method = %self.method,
+            path = %self.path,
+            route = self.route,
+            operation = self.operation,
+            status = self.status,
+            caller = self.caller,
+            latency_ms = self.latency_ms,
+            "request"
+        );
+    }
+
+    /// Writes the line to stdout; `false` when it could not be formatted
+    /// (a clock outside the years 0 to 9999).
+    fn write_direct(&self) -> bool {
+        use std::cell::RefCell;
+        use std::io::Write as _;
+        thread_local! {
+            static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+        }
+        LINE.with(|line| {
+            let Ok(mut line) = line.try_borrow_mut() else {
+                return false;
+            };
+            line.clear();
+            if self
+                .write_json(&mut line, std::time::SystemTime::now())
+                .is_err()
+            {
+                return false;
+            }
+            // As the subscriber writes: one `write_all` of the whole line
+            // to stdout; a failed write is dropped, as it is there.
+            let _ = std::io::stdout().lock().write_all(line.as_bytes());
+            true
+        })
+    }
+
+    /// The line as tracing-subscriber's JSON format writes this event.
+    fn write_json(&self, out: &mut String, now: std::time::SystemTime) -> fmt::Result {
+        out.push_str("{\"timestamp\":\"");
+        timestamp(out, now)?;
+        out.push_str("\",\"level\":\"INFO\",\"message\":\"request\"");
+        for (key, value) in [
+            (",\"request_id\":", self.request_id),
+            (",\"trace_id\":", self.trace_id),
+            (",\"span_id\":", self.span_id),
+            (",\"method\":", self.method),
+            (",\"path\":", self.path),
+            (",\"route\":", self.route),
+            (",\"operation\":", self.operation),
+        ] {
+            out.push_str(key);
+            json_string(out, value)?;
+        }
+        out.push_str(",\"status\":");
+        digits(out, u64::from(self.status), 1);
+        out.push_str(",\"caller\":");
+        json_string(out, self.caller)?;
+        out.push_str(",\"latency_ms\":");
+        match serde_json::Number::from_f64(self.latency_ms) {
+            Some(n) => write!(out, "{n}")?,
+            None => out.push_str("null"),
+        }
+        out.push_str(",\"target\":\"svcc_runtime::server\"}\n");
+        Ok(())
+    }
+}
+
+/// `n` in decimal, zero-padded to `width` digits.
+fn digits(out: &mut String, mut n: u64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let mut i = buf.len();
+    while n > 0 || buf.len() - i < width.max(1) {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    for b in &buf[i..] {
+        out.push(char::from(*b));
+    }
+}
+
+/// tracing-subscriber's timestamp: `2026-11-22T04:28:56.058241Z` (UTC,
+/// microseconds, years 0 to 9999; an error outside them). The part up to
+/// the seconds is formatted once a second per thread.
+fn timestamp(out: &mut String, now: std::time::SystemTime) -> fmt::Result {
+    use std::cell::RefCell;
+    thread_local! {
+        static SECOND: RefCell<(i64, String)> = const { RefCell::new((i64::MIN, String::new())) };
+    }
+    // whole seconds rounded down, and the microseconds after them
+    let (second, micros) = match now.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => (
+            i64::try_from(d.as_secs()).map_err(|_| fmt::Error)?,
+            d.subsec_micros(),
+        ),
+        Err(e) => {
+            let d = e.duration();
+            let s = i64::try_from(d.as_secs()).map_err(|_| fmt::Error)?;
+            match d.subsec_nanos() {
+                0 => (-s, 0),
+                n => (-s - 1, (1_000_000_000 - n) / 1_000),
+            }
+        }
     };
+    SECOND.with(|cache| {
+        let mut cache = cache.try_borrow_mut().map_err(|_| fmt::Error)?;
+        if cache.0 != second {
+            let t = jiff::Timestamp::from_second(second).map_err(|_| fmt::Error)?;
+            if !(0..=9999).contains(&t.to_zoned(jiff::tz::TimeZone::UTC).year()) {
+                return Err(fmt::Error);
+            }
+            let text = t.strftime("%Y-%m-%dT%H:%M:%S").to_string();
+            *cache = (second, text);
+        }
+        out.push_str(&cache.1);
+        out.push('.');
+        digits(out, u64::from(micros), 6);
+        out.push('Z');
+        Ok(())
+    })
+}
+
+/// A JSON string, escaped as serde_json escapes it.
+fn json_string(w: &mut impl fmt::Write, s: &str) -> fmt::Result {
+    w.write_char('"')?;
+    Escaped(&mut *w).write_str(s)?;
+    w.write_char('"')
+}
+
+/// Escapes what goes through it as serde_json does inside a string: `"`,
+/// `\\`, and control characters (short forms where JSON has them, else
+/// `\\u00xx`); everything else, non-ASCII included, as it is.
+struct Escaped<'a, W: fmt::Write>(&'a mut W);
+
+impl<W: fmt::Write> fmt::Write for Escaped<'_, W> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        // Most values need no escape at all: one scan, one write.
+        let Some(first) = s.bytes().position(|b| b < 0x20 || b == b'"' || b == b'\\') else {
+            return self.0.write_str(s);
+        };
+        let mut start = 0;
+        for (i, b) in s.bytes().enumerate().skip(first) {
+            let short = match b {
+                b'"' => "\\\"",
+                b'\\' => "\\\\",
+                b'\n' => "\\n",
+                b'\r' => "\\r",
+                b'\t' => "\\t",
+                0x08 => "\\b",
+                0x0c => "\\f",
+                0..=0x1f => "",
+                _ => continue,
+            };
+            self.0.write_str(&s[start..i])?;
+            if short.is_empty() {
+                self.0.write_str("\\u00")?;
+                self.0.write_char(char::from(HEX[usize::from(b >> 4)]))?;
+                self.0.write_char(char::from(HEX[usize::from(b & 15)]))?;
+            } else {
+                self.0.write_str(short)?;
+            }
+            start = i + 1;
+        }
+        self.0.write_str(&s[start..])
+    }
 }
 
 /// Replaces the values of sensitive fields, at any depth.
@@ -58,12 +279,68 @@ pub struct Trace {
     pub sampled: bool,
 }
 
+/// 16 random bytes for ids that must be unique, not secret (trace and
+/// span ids, request ids): a thread-local SipHash of a counter under keys
+/// the standard library draws from the operating system once per thread,
+/// so a request costs no `getrandom` system call (`Uuid::new_v4` makes
+/// one per id).
+pub(crate) fn random_bytes() -> [u8; 16] {
+    use std::cell::Cell;
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    // The thread's number goes into every hash too, so that two threads
+    // never share a sequence even if their keys were the same.
+    static THREADS: AtomicU64 = AtomicU64::new(0);
+    thread_local! {
+        static STATE: (std::collections::hash_map::RandomState, u64, Cell<u64>) = (
+            std::collections::hash_map::RandomState::new(),
+            THREADS.fetch_add(1, Ordering::Relaxed),
+            Cell::new(0),
+        );
+    }
+    STATE.with(|(keys, thread, counter)| {
+        let n = counter.get();
+        counter.set(n.wrapping_add(2));
+        let word = |i: u64| {
+            let mut h = keys.build_hasher();
+            h.write_u64(*thread);
+            h.write_u64(i);
+            h.finish().to_le_bytes()
+        };
+        let (a, b) = (word(n), word(n + 1));
+        let mut out = [0u8; 16];
+        out[..8].copy_from_slice(&a);
+        out[8..].copy_from_slice(&b);
+        out
+    })
+}
+
+/// A new random (version 4) UUID from [`random_bytes`].
+pub(crate) fn new_uuid() -> uuid::Uuid {
+    uuid::Builder::from_random_bytes(random_bytes()).into_uuid()
+}
+
+/// Lowercase hexadecimal of `bytes`, two digits a byte.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    s
+}
+
+/// `bytes` random bytes as hex; never all zeros (W3C: an all-zero trace or
+/// span id is invalid).
 fn random_hex(bytes: usize) -> String {
-    let u = uuid::Uuid::new_v4();
-    u.as_bytes()[..bytes]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    loop {
+        let r = random_bytes();
+        let r = &r[..bytes.min(16)];
+        if r.iter().any(|b| *b != 0) {
+            return hex(r);
+        }
+    }
 }
 
 fn is_hex(s: &str, len: usize) -> bool {
@@ -116,6 +393,160 @@ impl Trace {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::{Arc, Mutex, PoisonError};
+
+    /// What tracing-subscriber's JSON lines (as `init` sets them up)
+    /// write for the events `emit` sends, with the timestamps blanked.
+    fn stock_lines(emit: impl Fn()) -> Vec<String> {
+        #[derive(Clone)]
+        struct Capture(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Capture {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let out = Capture(Arc::new(Mutex::new(Vec::new())));
+        let writer = out.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, emit);
+        let bytes = out.0.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        String::from_utf8(bytes)
+            .unwrap_or_default()
+            .lines()
+            .map(blank_timestamp)
+            .collect()
+    }
+
+    fn blank_timestamp(line: &str) -> String {
+        match regex::Regex::new(r#""timestamp":"[^"]*""#) {
+            Ok(r) => r.replace(line, r#""timestamp":"-""#).into_owned(),
+            Err(_) => line.to_string(),
+        }
+    }
+
+    #[test]
+    fn the_direct_request_line_is_the_stock_one() {
+        let lines = [
+            RequestLine {
+                request_id: "cf0c284b-6b62-4fff-9b55-309522db1379",
+                trace_id: "4bf92f3577b34da6a3ce929d0e0e4736",
+                span_id: "7cb4b268ccf39b21",
+                method: "POST",
+                path: "/quotes",
+                route: "/quotes",
+                operation: "createQuote",
+                status: 201,
+                caller: "bench",
+                latency_ms: 0.397_672,
+            },
+            RequestLine {
+                request_id: "a \"quoted\" \\ id é \u{1b}[31m",
+                trace_id: "",
+                span_id: "\u{0}\u{7f}\u{8}\u{c}\t\r\n",
+                method: "OTHER",
+                path: "/a b/%2F/\u{1f}",
+                route: "-",
+                operation: "-",
+                status: 404,
+                caller: "-",
+                latency_ms: 1e-7,
+            },
+            RequestLine {
+                latency_ms: f64::NAN,
+                ..RequestLine {
+                    request_id: "x",
+                    trace_id: "y",
+                    span_id: "z",
+                    method: "GET",
+                    path: "/",
+                    route: "/",
+                    operation: "root",
+                    status: 500,
+                    caller: "-",
+                    latency_ms: 0.0,
+                }
+            },
+            RequestLine {
+                latency_ms: 12_345_678_901_234.5,
+                ..RequestLine {
+                    request_id: "x",
+                    trace_id: "y",
+                    span_id: "z",
+                    method: "GET",
+                    path: "/",
+                    route: "/",
+                    operation: "root",
+                    status: 200,
+                    caller: "-",
+                    latency_ms: 0.0,
+                }
+            },
+        ];
+        let stock = stock_lines(|| lines.iter().for_each(RequestLine::log_through_tracing));
+        assert_eq!(stock.len(), lines.len(), "{stock:#?}");
+        for (line, stock) in lines.iter().zip(&stock) {
+            let mut direct = String::new();
+            assert!(
+                line.write_json(&mut direct, std::time::SystemTime::now())
+                    .is_ok()
+            );
+            assert!(direct.ends_with('\n'));
+            assert_eq!(&blank_timestamp(direct.trim_end_matches('\n')), stock);
+            assert!(serde_json::from_str::<Value>(&direct).is_ok_and(|v| v.is_object()));
+        }
+    }
+
+    #[test]
+    fn timestamps_are_written_as_tracing_writes_them() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let at = |secs: u64, nanos: u32| {
+            let mut s = String::new();
+            let ok = timestamp(&mut s, UNIX_EPOCH + Duration::new(secs, nanos)).is_ok();
+            ok.then_some(s)
+        };
+        assert_eq!(at(0, 0).as_deref(), Some("1970-01-01T00:00:00.000000Z"));
+        assert_eq!(
+            at(1_763_787_536, 58_241_999).as_deref(),
+            Some("2025-11-22T04:58:56.058241Z")
+        );
+        // the same second again (the cached part), and the next one
+        assert_eq!(
+            at(1_763_787_536, 999_999_999).as_deref(),
+            Some("2025-11-22T04:58:56.999999Z")
+        );
+        assert_eq!(
+            at(951_868_799, 1_000).as_deref(),
+            Some("2000-02-29T23:59:59.000001Z")
+        );
+        let before = UNIX_EPOCH - Duration::new(1, 250_000_000);
+        let mut s = String::new();
+        assert!(timestamp(&mut s, before).is_ok());
+        assert_eq!(s, "1969-12-31T23:59:58.750000Z");
+        let mut d = String::new();
+        for (n, width) in [(0, 1), (7, 1), (201, 1), (58_241, 6), (0, 6), (u64::MAX, 1)] {
+            digits(&mut d, n, width);
+            d.push(' ');
+        }
+        assert_eq!(d, "0 7 201 058241 000000 18446744073709551615 ");
+        // the current time has the shape of the stock lines' timestamps
+        let mut now = String::new();
+        assert!(timestamp(&mut now, std::time::SystemTime::now()).is_ok());
+        let shape = regex::Regex::new(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$").ok();
+        assert!(shape.is_some_and(|r| r.is_match(&now)), "{now}");
+    }
 
     #[test]
     fn continues_a_valid_trace_and_replaces_a_bad_one() {
@@ -133,6 +564,17 @@ mod tests {
         ));
         assert_ne!(bad.trace_id, "00000000000000000000000000000000");
         assert_eq!(bad.trace_id.len(), 32);
+    }
+
+    #[test]
+    fn random_ids_differ_and_are_well_formed() {
+        let ids: std::collections::HashSet<[u8; 16]> = (0..1000).map(|_| random_bytes()).collect();
+        assert_eq!(ids.len(), 1000);
+        let u = new_uuid();
+        assert_eq!(u.get_version_num(), 4);
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        let t = Trace::from_header(None);
+        assert!(is_hex(&t.trace_id, 32) && is_hex(&t.span_id, 16), "{t:?}");
     }
 
     #[test]

@@ -46,18 +46,20 @@ pub type HealthCheck = Arc<dyn Fn(&'static str) -> BoxFuture<Result<(), String>>
 pub struct Reply {
     /// The status.
     pub status: u16,
-    /// The JSON body, if any.
-    pub body: Option<Value>,
+    /// The body, JSON already encoded, if any.
+    pub body: Option<bytes::Bytes>,
 }
 
 impl Reply {
-    /// A JSON answer.
+    /// A JSON answer. The value is encoded here, straight to bytes: no
+    /// `serde_json::Value` in between (only routes that must check who
+    /// owns what goes out parse it back).
     pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Self, Problem> {
-        let body = serde_json::to_value(value)
+        let body = serde_json::to_vec(value)
             .map_err(|e| Problem::internal(format!("cannot encode the answer: {e}")))?;
         Ok(Reply {
             status,
-            body: Some(body),
+            body: Some(body.into()),
         })
     }
 
@@ -505,13 +507,26 @@ struct Entry {
     validator: Option<Arc<jsonschema::Validator>>,
 }
 
+/// `X-Request-Id`, parsed once (a `&str` name is parsed on every use).
+const X_REQUEST_ID: http::header::HeaderName =
+    http::header::HeaderName::from_static("x-request-id");
+
 /// The request id: the client's `X-Request-Id` when it is sane, else a new UUID.
 fn request_id(headers: &HeaderMap) -> String {
     headers
-        .get("x-request-id")
+        .get(X_REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|s| !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic()))
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string)
+        .map_or_else(
+            || {
+                let mut buf = uuid::Uuid::encode_buffer();
+                crate::logging::new_uuid()
+                    .hyphenated()
+                    .encode_lower(&mut buf)
+                    .to_string()
+            },
+            str::to_string,
+        )
 }
 
 /// The client's address: the socket's peer, or behind a trusted proxy the
@@ -549,7 +564,7 @@ fn problem_response(p: &Problem, request_id: &str) -> Response {
         }
     }
     if let Ok(v) = HeaderValue::from_str(request_id) {
-        h.insert("x-request-id", v);
+        h.insert(X_REQUEST_ID, v);
     }
     r
 }
@@ -607,7 +622,7 @@ async fn dispatch(app: Arc<App>, entry: Arc<Entry>, req: axum::extract::Request)
         }
     }
     if let Ok(v) = HeaderValue::from_str(&rid) {
-        h.insert("x-request-id", v);
+        h.insert(X_REQUEST_ID, v);
     }
     if let Some(secs) = spec.cache_seconds
         && (200..300).contains(&outcome.status)
@@ -632,19 +647,19 @@ async fn dispatch(app: Arc<App>, entry: Arc<Entry>, req: axum::extract::Request)
         outcome.status,
         elapsed.as_secs_f64(),
     );
-    tracing::info!(
-        request_id = %rid,
-        trace_id = %trace.trace_id,
-        span_id = %trace.span_id,
-        method = %method,
-        path = %path,
-        route = spec.path,
-        operation = spec.operation,
-        status = outcome.status,
-        caller = subject.as_deref().unwrap_or("-"),
-        latency_ms = elapsed.as_secs_f64() * 1000.0,
-        "request"
-    );
+    crate::logging::RequestLine {
+        request_id: &rid,
+        trace_id: &trace.trace_id,
+        span_id: &trace.span_id,
+        method: method.as_str(),
+        path: &path,
+        route: spec.path,
+        operation: spec.operation,
+        status: outcome.status,
+        caller: subject.as_deref().unwrap_or("-"),
+        latency_ms: elapsed.as_secs_f64() * 1000.0,
+    }
+    .log();
     r
 }
 
@@ -659,7 +674,12 @@ async fn pipeline(
     subject: &mut Option<String>,
 ) -> Result<Outcome, Problem> {
     let spec = entry.spec;
-    let ip = client_ip(app, &req);
+    // Only rate limits and idempotency keys need the client's address.
+    let ip = if entry.limiter.is_some() || spec.idempotent {
+        client_ip(app, &req)
+    } else {
+        String::new()
+    };
     // 1. who is calling
     let caller: Option<Caller> = if spec.auth == RouteAuth::None {
         None
@@ -781,14 +801,14 @@ async fn pipeline(
         None
     };
     let mut guard = None;
-    let scope = format!(
-        "{}:{}",
-        spec.operation,
-        subject
-            .as_deref()
-            .map_or_else(|| format!("ip:{ip}"), |s| format!("user:{s}"))
-    );
     if let Some(key) = &idem_key {
+        let scope = format!(
+            "{}:{}",
+            spec.operation,
+            subject
+                .as_deref()
+                .map_or_else(|| format!("ip:{ip}"), |s| format!("user:{s}"))
+        );
         let target = parts.uri.path_and_query().map_or("", |p| p.as_str());
         match app
             .idempotency
@@ -861,20 +881,26 @@ async fn pipeline(
                     Some(Value::Number(n)) => n.to_string() == me,
                     _ => false,
                 };
-                match body {
-                    Value::Array(items) => items.retain(owned),
-                    v if !owned(v) => {
+                let value: Value = serde_json::from_slice(body).map_err(|e| {
+                    Problem::internal(format!(
+                        "the answer is not JSON, so its owner is unknown: {e}"
+                    ))
+                })?;
+                match value {
+                    // a list keeps what the caller owns
+                    Value::Array(mut items) => {
+                        items.retain(owned);
+                        *body = serde_json::to_vec(&items)
+                            .map_err(|e| Problem::internal(e.to_string()))?
+                            .into();
+                    }
+                    v if !owned(&v) => {
                         return Err(Problem::forbidden("the caller does not own this resource"));
                     }
                     _ => {}
                 }
             }
-            let body = match &reply.body {
-                Some(v) => bytes::Bytes::from(
-                    serde_json::to_vec(v).map_err(|e| Problem::internal(e.to_string()))?,
-                ),
-                None => bytes::Bytes::new(),
-            };
+            let body = reply.body.unwrap_or_default();
             Outcome {
                 status: reply.status,
                 content_type: "application/json",
@@ -945,7 +971,11 @@ fn decode_body(
             return Ok(());
         }
     };
-    if let Some(v) = validator {
+    // `is_valid` stops at the first failure and builds no errors: the
+    // common case, a valid body, costs one pass.
+    if let Some(v) = validator
+        && !v.is_valid(&value)
+    {
         for e in v.iter_errors(&value) {
             request.body_violations.push(crate::validate::Violation {
                 location: "body",

@@ -135,6 +135,8 @@ struct Server {
     child: Child,
     addr: SocketAddr,
     log: Arc<Mutex<Vec<String>>>,
+    /// The service's database folder (each server its own).
+    _data: tempfile::TempDir,
 }
 
 impl Drop for Server {
@@ -145,11 +147,14 @@ impl Drop for Server {
 }
 
 impl Server {
-    /// Starts the service on a free loopback port with only `env` set.
+    /// Starts the service on a free loopback port with only `env` set,
+    /// and a database of its own.
     fn start(env: &[(&str, &str)]) -> Server {
+        let data = tempfile::tempdir().unwrap();
         let mut child = Command::new(&built().bin)
             .args(["--port", "0"])
             .env_clear()
+            .env("SVCC_DATABASE", data.path().join("state.db"))
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -190,7 +195,12 @@ impl Server {
                 log.lock().unwrap().join("\n")
             );
         };
-        Server { child, addr, log }
+        Server {
+            child,
+            addr,
+            log,
+            _data: data,
+        }
     }
 
     fn logs(&self) -> String {

@@ -8,6 +8,7 @@
 use crate::Problem;
 use crate::auth::{Access, Caller};
 use crate::client::Clients;
+use crate::durable::{Store, Tx, Work};
 use crate::events::{EventSink, OutgoingEvent};
 use crate::logging::Trace;
 use serde::Serialize;
@@ -29,6 +30,7 @@ struct Inner {
     events: Arc<dyn EventSink>,
     clients: Arc<Clients>,
     sensitive: &'static [&'static str],
+    work: Option<Arc<Work>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -63,6 +65,9 @@ pub struct ContextParts {
     pub clients: Arc<Clients>,
     /// Sensitive field names (for logging payloads).
     pub sensitive: &'static [&'static str],
+    /// The unit of work, when the service has a database: published
+    /// events wait there and commit with the handler's writes.
+    pub work: Option<Arc<Work>>,
 }
 
 impl Context {
@@ -79,6 +84,7 @@ impl Context {
                 events: p.events,
                 clients: p.clients,
                 sensitive: p.sensitive,
+                work: p.work,
             }),
         }
     }
@@ -134,11 +140,13 @@ impl Context {
     }
 
     /// Publishes an event. Generated code calls this only for events the
-    /// route declares in `emits`.
+    /// route declares in `emits`. With a database, the event is written to
+    /// the outbox in the same transaction as the handler's writes, when the
+    /// handler succeeds; without one, it goes to the service's sink (a log).
     pub fn publish<T: Serialize>(&self, event: &'static str, payload: &T) -> Result<(), Problem> {
         let payload =
             serde_json::to_value(payload).map_err(|e| Problem::internal(e.to_string()))?;
-        self.inner.events.publish(OutgoingEvent {
+        let e = OutgoingEvent {
             id: uuid::Uuid::new_v4(),
             event,
             source: self.inner.operation,
@@ -146,7 +154,51 @@ impl Context {
             trace_id: self.inner.trace.trace_id.clone(),
             payload,
             sensitive: self.inner.sensitive,
+        };
+        match &self.inner.work {
+            Some(work) => {
+                work.publish(e);
+                Ok(())
+            }
+            None => self.inner.events.publish(e),
+        }
+    }
+
+    /// The unit of work (the server and the dispatcher end it).
+    pub fn work(&self) -> Option<&Arc<Work>> {
+        self.inner.work.as_ref()
+    }
+
+    fn require_work(&self) -> Result<&Work, Problem> {
+        self.inner.work.as_deref().ok_or_else(|| {
+            Problem::internal(
+                "this service has no database: set SVCC_DATABASE to a file path to keep state",
+            )
         })
+    }
+
+    /// The database, when the service has one.
+    pub fn store(&self) -> Option<&Store> {
+        self.inner.work.as_deref().map(Work::store)
+    }
+
+    /// The operation's transaction, begun on first use: what a handler
+    /// writes through it (its own tables with `with_conn`, entities)
+    /// commits together with the events it publishes, when it returns
+    /// `Ok`, and is rolled back otherwise. It holds the database's write
+    /// lock until the handler returns: do not call other services while
+    /// holding it.
+    pub async fn tx(&self) -> Result<Tx, Problem> {
+        self.require_work()?.tx().await
+    }
+
+    /// Runs a read on the database (inside the operation's transaction
+    /// when one is open, so it sees the handler's own writes).
+    pub async fn read<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, Problem> {
+        self.require_work()?.read(f).await
     }
 
     /// The clients of `calls` (generated code wraps them in typed ones).

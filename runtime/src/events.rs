@@ -82,3 +82,22 @@ pub struct Event<T> {
     /// The publisher's payload.
     pub payload: T,
 }
+
+impl Event<Value> {
+    /// The event with its payload decoded as `T`. A payload that does not
+    /// decode fails the delivery (it is retried, then dead-lettered, where
+    /// it can be looked at).
+    pub fn decode<T: serde::de::DeserializeOwned>(self) -> Result<Event<T>, Problem> {
+        let payload = serde_json::from_value(self.payload).map_err(|e| {
+            Problem::internal(format!(
+                "event {} ({}): the payload does not match its type: {e}",
+                self.name, self.id
+            ))
+        })?;
+        Ok(Event {
+            id: self.id,
+            name: self.name,
+            payload,
+        })
+    }
+}

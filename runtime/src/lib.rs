@@ -33,6 +33,8 @@ pub mod prelude {
     pub use crate::cli::main;
     pub use crate::client::{Call, Clients};
     pub use crate::context::Context;
+    pub use crate::durable::entities::access as entities;
+    pub use crate::durable::{Machine, Store, Tx};
     pub use crate::events::Event;
     pub use crate::problem::Problem;
     pub use crate::request::{FromParam, Request, from_param_str, present};
@@ -40,6 +42,7 @@ pub mod prelude {
     pub use crate::spec::*;
     pub use crate::validate::{self as check, At, Pattern, Validate, Violation, Violations};
     pub use crate::values::{Bytes, Date, DateTime, Decimal, Duration, Time, Uuid};
+    pub use rusqlite;
     pub use serde;
     pub use serde_json;
     pub use serde_json::Value as Json;

@@ -13,13 +13,14 @@ use crate::Problem;
 use crate::auth::{Access, AuthConfig, Authenticator, Caller};
 use crate::client::Clients;
 use crate::context::{Context, ContextParts};
-use crate::events::{EventSink, LogSink};
+use crate::durable::{Dispatcher, Durability, RetryPolicy, StoreOptions, Work};
+use crate::events::{Event, EventSink, LogSink};
 use crate::idempotency::{Claim, Store, Stored};
 use crate::limits::Limiter;
 use crate::logging::Trace;
 use crate::metrics::Metrics;
 use crate::request::Request;
-use crate::spec::{RouteAuth, RouteSpec, ServiceSpec};
+use crate::spec::{RouteAuth, RouteSpec, ServiceSpec, SubscriptionSpec};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, RawPathParams};
 use axum::response::Response;
@@ -30,6 +31,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -38,6 +40,9 @@ use std::time::{Duration, Instant};
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 /// A route function: typed decoding, the user's handler, typed encoding.
 pub type Handler = Arc<dyn Fn(Context, Request) -> BoxFuture<Result<Reply, Problem>> + Send + Sync>;
+/// An event handler: typed decoding and the user's handler.
+pub type EventHandler =
+    Arc<dyn Fn(Context, Event<Value>) -> BoxFuture<Result<(), Problem>> + Send + Sync>;
 /// A service's own health checks (`health.checks` that are not services).
 pub type HealthCheck = Arc<dyn Fn(&'static str) -> BoxFuture<Result<(), String>> + Send + Sync>;
 
@@ -94,6 +99,14 @@ pub struct Settings {
     /// Base URLs of called services by kebab-case slug (`SVCC_<SLUG>_URL`,
     /// `SVCC_INVENTORY_SERVICE_URL` -> `inventory-service`).
     pub service_urls: BTreeMap<String, String>,
+    /// The SQLite file holding state, the outbox and the inbox
+    /// (`SVCC_DATABASE`); unset, the service's default (generated crates of
+    /// services with state or events: `.svcc/state.db` in the project, shared
+    /// by its services so that events cross between their processes).
+    pub database: Option<PathBuf>,
+    /// The fsync policy (`SVCC_DURABILITY=normal|full`, default normal: see
+    /// [`Durability`]).
+    pub durability: Durability,
 }
 
 impl Default for Settings {
@@ -108,6 +121,8 @@ impl Default for Settings {
             log_bodies: false,
             auth: AuthConfig::default(),
             service_urls: BTreeMap::new(),
+            database: None,
+            durability: Durability::Normal,
         }
     }
 }
@@ -182,6 +197,14 @@ impl Settings {
             log_bodies: get("SVCC_LOG_BODIES").is_some_and(|v| flag(&v)),
             auth: AuthConfig::from_vars(|name| vars.get(name).cloned())?,
             service_urls,
+            database: get("SVCC_DATABASE").map(PathBuf::from),
+            durability: match get("SVCC_DURABILITY").as_deref() {
+                None | Some("normal") => Durability::Normal,
+                Some("full") => Durability::Full,
+                Some(other) => {
+                    return Err(format!("SVCC_DURABILITY={other} is not `normal` or `full`"));
+                }
+            },
         })
     }
 }
@@ -194,6 +217,19 @@ pub struct Service {
     health: Option<HealthCheck>,
     calls: Vec<(&'static str, &'static str)>,
     sink: Arc<dyn EventSink>,
+    database: Option<PathBuf>,
+    subscriptions: Vec<(&'static SubscriptionSpec, EventHandler)>,
+}
+
+/// A service's router and, when it has a database, the dispatcher that
+/// delivers events to its handlers (what [`Service::build`] returns).
+pub struct Built {
+    /// The HTTP side.
+    pub router: axum::Router,
+    /// The database, when the service has one.
+    pub store: Option<crate::durable::Store>,
+    /// The event side, when the service has a database.
+    pub dispatcher: Option<Dispatcher>,
 }
 
 impl Service {
@@ -205,7 +241,28 @@ impl Service {
             health: None,
             calls: Vec::new(),
             sink: Arc::new(LogSink),
+            database: None,
+            subscriptions: Vec::new(),
         }
+    }
+
+    /// The database file used when `SVCC_DATABASE` is not set (generated
+    /// crates of services with state or events set the project's).
+    pub fn database(mut self, path: impl Into<PathBuf>) -> Self {
+        self.database = Some(path.into());
+        self
+    }
+
+    /// Subscribes an event handler (delivered by the dispatcher, with the
+    /// subscription's retry policy, once the service has a database).
+    pub fn subscribe<F, Fut>(mut self, spec: &'static SubscriptionSpec, f: F) -> Self
+    where
+        F: Fn(Context, Event<Value>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), Problem>> + Send + 'static,
+    {
+        self.subscriptions
+            .push((spec, Arc::new(move |c, e| Box::pin(f(c, e)))));
+        self
     }
 
     /// Adds a route.
@@ -248,8 +305,18 @@ impl Service {
         self.routes.iter().map(|(s, _)| *s)
     }
 
-    /// The axum router, with settings and authentication resolved.
+    /// The axum router, with settings and authentication resolved (events
+    /// are not delivered: [`serve_on`] runs the dispatcher of [`Service::build`]).
     pub fn router(self, settings: &Settings) -> Result<axum::Router, String> {
+        self.build(settings).map(|b| b.router)
+    }
+
+    /// The router, the database (opened and migrated) and the dispatcher.
+    pub fn build(self, settings: &Settings) -> Result<Built, String> {
+        let store = match settings.database.as_ref().or(self.database.as_ref()) {
+            Some(path) => Some(open_store(path, settings.durability)?),
+            None => None,
+        };
         let loopback = settings.host.is_loopback();
         let auth = Authenticator::new(self.spec, &settings.auth, loopback)?;
         if auth.dev {
@@ -291,7 +358,11 @@ impl Service {
             clients,
             health: self.health,
             plan_limits: plans,
+            store: store.clone(),
         });
+        let dispatcher = store
+            .as_ref()
+            .map(|store| dispatcher(&app, store, self.subscriptions));
         let mut by_path: BTreeMap<&'static str, Vec<(&'static RouteSpec, Handler)>> =
             BTreeMap::new();
         for (spec, handler) in self.routes {
@@ -403,8 +474,71 @@ impl Service {
                 },
             ));
         }
-        Ok(router)
+        Ok(Built {
+            router,
+            store,
+            dispatcher,
+        })
     }
+}
+
+fn open_store(
+    path: &std::path::Path,
+    durability: Durability,
+) -> Result<crate::durable::Store, String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    crate::durable::Store::open_with(
+        path,
+        StoreOptions {
+            durability,
+            ..StoreOptions::default()
+        },
+    )
+    .map_err(|p| format!("database {}: {p}", path.display()))
+}
+
+/// The service's dispatcher: each subscription's handler runs inside the
+/// delivery's transaction (its writes, the events it publishes and the
+/// inbox mark commit together) under a context of its own.
+fn dispatcher(
+    app: &Arc<App>,
+    store: &crate::durable::Store,
+    subscriptions: Vec<(&'static SubscriptionSpec, EventHandler)>,
+) -> Dispatcher {
+    let mut d = Dispatcher::new(store.clone(), app.spec.name)
+        .with_handler_timeout(app.settings.request_timeout);
+    for (spec, handler) in subscriptions {
+        let (app, store) = (app.clone(), store.clone());
+        d.subscribe(
+            spec.event,
+            spec.handler,
+            RetryPolicy::from_spec(spec.retry, spec.dead_letter),
+            move |tx, event| {
+                let work = Arc::new(Work::within(store.clone(), tx));
+                let ctx = Context::new(ContextParts {
+                    operation: spec.handler,
+                    request_id: event.id.to_string(),
+                    trace: Trace::from_header(None),
+                    caller: None,
+                    authorization: None,
+                    access: Access::Full,
+                    events: app.sink.clone(),
+                    clients: app.clients.clone(),
+                    sensitive: &[],
+                    work: Some(work.clone()),
+                });
+                let handler = handler.clone();
+                async move {
+                    handler(ctx, event).await?;
+                    work.flush().await
+                }
+            },
+        );
+    }
+    d
 }
 
 fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
@@ -498,6 +632,7 @@ struct App {
     clients: Arc<Clients>,
     health: Option<HealthCheck>,
     plan_limits: HashMap<&'static str, Limiter>,
+    store: Option<crate::durable::Store>,
 }
 
 struct Entry {
@@ -838,7 +973,12 @@ async fn pipeline(
         events: app.sink.clone(),
         clients: app.clients.clone(),
         sensitive: spec.sensitive,
+        work: app.store.clone().map(|s| Arc::new(Work::new(s))),
     });
+    // Whatever happens from here on (an error, a timeout, a panic, a
+    // refused output), the operation's transaction is rolled back unless
+    // it is committed below.
+    let mut unit = Unit(ctx.work().cloned());
     let timeout = spec
         .timeout_ms
         .map_or(app.settings.request_timeout, Duration::from_millis);
@@ -900,6 +1040,10 @@ async fn pipeline(
                     _ => {}
                 }
             }
+            // 9. the operation's writes and events, before the answer
+            if let Some(work) = unit.0.take() {
+                work.commit().await?;
+            }
             let body = reply.body.unwrap_or_default();
             Outcome {
                 status: reply.status,
@@ -922,6 +1066,17 @@ async fn pipeline(
         });
     }
     Ok(outcome)
+}
+
+/// The unit of work of a request, rolled back when dropped uncommitted.
+struct Unit(Option<Arc<Work>>);
+
+impl Drop for Unit {
+    fn drop(&mut self) {
+        if let Some(work) = self.0.take() {
+            work.abort_now();
+        }
+    }
 }
 
 fn decode_body(
@@ -1052,6 +1207,10 @@ async fn health(app: Arc<App>) -> Response {
     r
 }
 
+/// How often an idle dispatcher looks at the outbox for events that
+/// another process committed (its own commits wake it at once).
+const DISPATCH_IDLE_MS: u64 = 200;
+
 /// Serves until SIGTERM or ctrl-c, then finishes the requests in flight.
 pub async fn serve(service: Service, settings: Settings) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind((settings.host, settings.port))
@@ -1078,15 +1237,38 @@ where
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     settings.host = address.ip();
     settings.port = address.port();
-    let router = service.router(&settings)?;
+    let built = service.build(&settings)?;
+    if let Some(store) = &built.store {
+        tracing::info!(service = name, database = %store.path().display(), "database open");
+    }
+    // The dispatcher runs beside the server and stops after it: requests
+    // in flight finish (and commit their events) first, then the pass in
+    // progress ends.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let events = built.dispatcher.map(|d| {
+        let mut stopped = stopped.clone();
+        tokio::spawn(async move {
+            d.run(DISPATCH_IDLE_MS, async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await;
+        })
+    });
     tracing::info!(service = name, address = %address, "listening");
-    axum::serve(
+    let served = axum::serve(
         listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
+        built
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| e.to_string());
+    let _ = stop.send(true);
+    if let Some(events) = events {
+        let _ = events.await;
+    }
+    served?;
     tracing::info!(
         service = name,
         "stopped: every request in flight was answered"

@@ -115,13 +115,44 @@ pub struct BodySpec {
     pub required: bool,
 }
 
-/// A subscription (for the durable runtime; listed now so tools can see it).
+/// A subscription: an event and the handler it is delivered to, at least
+/// once, with the manifest's retry policy.
 #[derive(Clone, Copy, Debug)]
 pub struct SubscriptionSpec {
-    /// The event, `Order.created`.
+    /// The event (`Order.created`).
     pub event: &'static str,
-    /// The handler method's manifest name.
+    /// The handler's name as the manifest writes it.
     pub handler: &'static str,
+    /// The retry policy (`retry:`).
+    pub retry: RetrySpec,
+    /// Whether an event that exhausts its attempts is kept as a dead
+    /// letter (`deadLetter:`, default true) rather than dropped.
+    pub dead_letter: bool,
+}
+
+/// How delays between attempts grow (`backoff:`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backoff {
+    /// The same delay every time.
+    Fixed,
+    /// The delay grows by the first delay after each failed attempt.
+    Linear,
+    /// The delay doubles after each failed attempt.
+    Exponential,
+}
+
+/// A retry policy as the manifest writes it (`retry: { attempts: 5,
+/// backoff: exponential, delay: 1s, maxDelay: 1m }`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetrySpec {
+    /// Attempts in all (1 = no retry).
+    pub attempts: u32,
+    /// How the delay grows.
+    pub backoff: Backoff,
+    /// The delay before the first retry, in milliseconds.
+    pub delay_ms: u64,
+    /// The longest delay, in milliseconds.
+    pub max_delay_ms: Option<u64>,
 }
 
 /// A scheduled job.

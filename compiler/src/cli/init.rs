@@ -40,7 +40,8 @@ fn write(root: &Path, name: &str) -> std::io::Result<()> {
     std::fs::create_dir_all(root.join("manifests"))?;
     std::fs::write(root.join("svcc.toml"), project_file(name))?;
     std::fs::write(root.join("manifests").join("service.yaml"), service(name))?;
-    std::fs::write(root.join(".gitignore"), "/gen/\n")?;
+    // The database `cargo run` of a generated crate keeps state in.
+    std::fs::write(root.join(".gitignore"), "/gen/\n/.svcc/state.db*\n")?;
     std::fs::create_dir_all(root.join(".svcc"))?;
     std::fs::write(
         root.join(".svcc").join("svcc.schema.json"),

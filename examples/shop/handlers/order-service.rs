@@ -1,4 +1,5 @@
-//! OrderService's handlers: the shop's orders, kept in memory.
+//! OrderService's handlers: the shop's orders, kept in the service's
+//! SQLite database by the runtime.
 //!
 //! `svcc build` finds this file through `[rust] handlers = "handlers"` in
 //! `svcc.toml` and compiles it as the `handlers` module of the generated
@@ -8,13 +9,14 @@
 //! method runs (authentication, roles and plans, rate limits, the request
 //! checked against its schema, idempotency keys) and checks `:own`
 //! ownership of every order that goes out. What is left here is the
-//! business: prices and totals, the stock check, the state machine and the
-//! events. The store is a map behind a mutex, so orders live as long as
-//! the process; the durable runtime will keep them in SQLite.
+//! business: prices and totals, the stock check, and which transition of
+//! the state machine a request or an event means. Orders are stored with
+//! the generated `state` functions: a request's writes and the events it
+//! publishes commit in one transaction when the method returns `Ok` (none
+//! of it when it fails), and an event handler's writes commit with the
+//! mark that it ran, so a redelivered event changes nothing twice.
 
 use crate::generated::*;
-use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use svcc_runtime::prelude as rt;
 
 /// The currency of every price (the pricing manifest's).
@@ -39,123 +41,71 @@ const EXPORT_MAX_DAYS: i64 = 92;
 /// cancels it, in seconds.
 const UNPAID_FOR: i64 = 3600;
 
-/// The service's state: every order by id.
-#[derive(Debug, Default)]
+/// OrderService's handlers. Orders live in the database; the handlers
+/// keep only their settings.
+#[derive(Debug)]
 pub struct Handlers {
-    orders: Mutex<BTreeMap<rt::Uuid, Order>>,
+    /// How long an order may wait for its payment, in seconds.
+    unpaid_for: i64,
 }
 
-impl Handlers {
-    /// The store. A panic while it was held leaves the orders as they
-    /// were (every change below is one assignment), so a poisoned lock is
-    /// taken over rather than failing every later request.
-    fn store(&self) -> MutexGuard<'_, BTreeMap<rt::Uuid, Order>> {
-        self.orders.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// A transition as the state machine runs it: the stored order
-    /// becomes `entity` (with the changes the caller made) in state `to`,
-    /// or the call fails with 404, or `InvalidOrderState` when the stored
-    /// order is not in one of `from`.
-    fn transition(
-        &self,
-        entity: Order,
-        from: &[OrderStatus],
-        to: OrderStatus,
-    ) -> Result<Order, rt::Problem> {
-        let mut orders = self.store();
-        let stored = orders
-            .get_mut(&entity.id)
-            .ok_or_else(|| not_found(entity.id))?;
-        if !from.contains(&stored.status) {
-            return Err(errors::InvalidOrderState {
-                order_status: stored.status,
-            }
-            .into());
+impl Default for Handlers {
+    fn default() -> Self {
+        Handlers {
+            unpaid_for: UNPAID_FOR,
         }
-        *stored = Order {
-            status: to,
-            ..entity
-        };
-        Ok(stored.clone())
-    }
-
-    /// What an event handler does with an event about an order: moves it
-    /// from one of `from` to `to` and publishes the transition's event
-    /// (when that fails, the order keeps its state). An order this process
-    /// does not know (the store is in memory) or one already past the
-    /// change (a redelivered event) is logged and left alone: neither gets
-    /// better by retrying.
-    fn react(
-        &self,
-        ctx: &rt::Context,
-        id: rt::Uuid,
-        from: &[OrderStatus],
-        to: OrderStatus,
-        emits: &'static str,
-    ) -> Result<(), rt::Problem> {
-        let mut orders = self.store();
-        let Some(order) = orders.get_mut(&id) else {
-            rt::tracing::warn!(order_id = %id, handler = ctx.operation(), "no such order: event ignored");
-            return Ok(());
-        };
-        if !from.contains(&order.status) {
-            rt::tracing::info!(
-                order_id = %id,
-                handler = ctx.operation(),
-                status = %order.status,
-                "the order is past this change: event ignored"
-            );
-            return Ok(());
-        }
-        let before = order.status;
-        order.status = to;
-        if let Err(p) = ctx.publish(emits, &*order) {
-            order.status = before;
-            return Err(p);
-        }
-        Ok(())
-    }
-
-    /// Cancels an order for a route: 404 when there is none, 403 when the
-    /// caller may only cancel its own and this is not one, 409 once it has
-    /// shipped. `publish` writes `Order.cancelled`; when it fails, the
-    /// order keeps its state (the change and its event go together).
-    fn cancel_for(
-        &self,
-        ctx: &rt::Context,
-        id: rt::Uuid,
-        publish: impl FnOnce(&Order) -> Result<(), rt::Problem>,
-    ) -> Result<Order, CancelError> {
-        let mut orders = self.store();
-        let order = orders.get_mut(&id).ok_or_else(|| not_found(id))?;
-        ctx.require_owner(&order.customer_id.to_string())?;
-        if !not_shipped(order.status) {
-            return Err(CancelError::State(errors::InvalidOrderState {
-                order_status: order.status,
-            }));
-        }
-        let before = order.status;
-        order.status = OrderStatus::Cancelled;
-        if let Err(p) = publish(order) {
-            order.status = before;
-            return Err(p.into());
-        }
-        Ok(order.clone())
     }
 }
 
-/// Why an order could not be cancelled (both cancel routes map it to their
-/// own error type).
-enum CancelError {
-    State(errors::InvalidOrderState),
-    Problem(rt::Problem),
+/// Loads an order for a change on behalf of the caller, inside the
+/// operation's transaction (begun here, so that nothing changes the order
+/// between this read and the write): 404 when there is none, 403 when the
+/// caller may only touch its own orders and this is not one, and
+/// `InvalidOrderState` once it has shipped.
+async fn unshipped_order(
+    ctx: &rt::Context,
+    id: rt::Uuid,
+) -> Result<Order, Result<errors::InvalidOrderState, rt::Problem>> {
+    ctx.tx().await.map_err(Err)?;
+    let order = state::get(ctx, id)
+        .await
+        .map_err(Err)?
+        .ok_or_else(|| Err(not_found(id)))?;
+    // Before anything changes: the runtime's check of the answer comes
+    // too late for a write.
+    ctx.require_owner(&order.customer_id.to_string())
+        .map_err(Err)?;
+    if !not_shipped(order.status) {
+        return Err(Ok(errors::InvalidOrderState {
+            order_status: order.status,
+        }));
+    }
+    Ok(order)
 }
 
-impl From<rt::Problem> for CancelError {
-    fn from(p: rt::Problem) -> Self {
-        CancelError::Problem(p)
+/// Whether an event about an order applies: the order exists and is in
+/// one of `from`. An unknown order, or one already past the change (an
+/// event that lost a race with a cancellation), is logged and left alone:
+/// neither gets better by retrying.
+async fn applies(
+    ctx: &rt::Context,
+    id: rt::Uuid,
+    from: &[OrderStatus],
+) -> Result<bool, rt::Problem> {
+    let Some(order) = state::get(ctx, id).await? else {
+        rt::tracing::warn!(order_id = %id, handler = ctx.operation(), "no such order: event ignored");
+        return Ok(false);
+    };
+    if !from.contains(&order.status) {
+        rt::tracing::info!(
+            order_id = %id,
+            handler = ctx.operation(),
+            status = %order.status,
+            "the order is past this change: event ignored"
+        );
+        return Ok(false);
     }
+    Ok(true)
 }
 
 /// An order that has not shipped yet: the states the `cancel` transition
@@ -267,26 +217,23 @@ impl OrderServiceHandlers for Handlers {
             note: body.note,
             created_at: rt::DateTime::now(),
         };
-        // Stored and published together: an order whose event could not
-        // be written is not kept.
-        let mut orders = self.store();
+        // Stored and published together: both commit when this returns.
+        state::create(&ctx, order.id, &order).await?;
         ctx.publish_order_created(&order)?;
-        orders.insert(order.id, order.clone());
         Ok(order)
     }
 
     async fn list_orders(
         &self,
-        _ctx: list_orders::Context,
+        ctx: list_orders::Context,
         input: list_orders::Input,
     ) -> Result<Vec<Order>, list_orders::Error> {
-        let mut list: Vec<Order> = self
-            .store()
-            .values()
+        let mut list: Vec<Order> = state::list(&ctx)
+            .await?
+            .into_iter()
             .filter(|o| input.status.is_none_or(|s| o.status == s))
             .filter(|o| input.customer_id.is_none_or(|c| o.customer_id == c))
             .filter(|o| input.placed_after.is_none_or(|t| o.created_at > t))
-            .cloned()
             .collect();
         list.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
         list.truncate(usize::try_from(input.limit).unwrap_or(0));
@@ -295,7 +242,7 @@ impl OrderServiceHandlers for Handlers {
 
     async fn export_orders(
         &self,
-        _ctx: export_orders::Context,
+        ctx: export_orders::Context,
         input: export_orders::Input,
     ) -> Result<Vec<Order>, export_orders::Error> {
         let (from, to) = (day_number(input.from), day_number(input.to));
@@ -308,12 +255,11 @@ impl OrderServiceHandlers for Handlers {
             ));
         }
         // A range that ends before it starts holds no order.
-        let mut list: Vec<Order> = self
-            .store()
-            .values()
+        let mut list: Vec<Order> = state::list(&ctx)
+            .await?
+            .into_iter()
             .filter(|o| (from..=to).contains(&day_of(o.created_at)))
             .filter(|o| input.status.is_none_or(|s| o.status == s))
-            .cloned()
             .collect();
         list.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
         Ok(list)
@@ -321,14 +267,13 @@ impl OrderServiceHandlers for Handlers {
 
     async fn get_order(
         &self,
-        _ctx: get_order::Context,
+        ctx: get_order::Context,
         input: get_order::Input,
     ) -> Result<Order, get_order::Error> {
         // A customer asking for someone else's order gets a 403: the
         // runtime compares the answer's customerId with the caller.
-        self.store()
-            .get(&input.id)
-            .cloned()
+        state::get(&ctx, input.id)
+            .await?
             .ok_or_else(|| not_found(input.id).into())
     }
 
@@ -337,22 +282,15 @@ impl OrderServiceHandlers for Handlers {
         ctx: change_shipping_address::Context,
         input: change_shipping_address::Input,
     ) -> Result<Order, change_shipping_address::Error> {
-        let mut orders = self.store();
-        let order = orders
-            .get_mut(&input.id)
-            .ok_or_else(|| not_found(input.id))?;
-        // Before anything changes: the runtime's check of the answer comes
-        // too late for a write.
-        ctx.require_owner(&order.customer_id.to_string())?;
-        if !not_shipped(order.status) {
-            return Err(change_shipping_address::Error::InvalidOrderState(
-                errors::InvalidOrderState {
-                    order_status: order.status,
-                },
-            ));
-        }
-        order.shipping_address = input.body;
-        Ok(order.clone())
+        let order = unshipped_order(&ctx, input.id).await.map_err(|e| match e {
+            Ok(s) => change_shipping_address::Error::InvalidOrderState(s),
+            Err(p) => p.into(),
+        })?;
+        let order = Order {
+            shipping_address: input.body,
+            ..order
+        };
+        Ok(state::save(&ctx, order.id, &order).await?)
     }
 
     async fn cancel_order(
@@ -360,17 +298,16 @@ impl OrderServiceHandlers for Handlers {
         ctx: cancel_order::Context,
         input: cancel_order::Input,
     ) -> Result<Order, cancel_order::Error> {
-        let reason = input.body.reason;
-        let order = self
-            .cancel_for(&ctx, input.id, |o| ctx.publish_order_cancelled(o))
-            .map_err(|e| match e {
-                CancelError::State(s) => cancel_order::Error::InvalidOrderState(s),
-                CancelError::Problem(p) => p.into(),
-            })?;
+        unshipped_order(&ctx, input.id).await.map_err(|e| match e {
+            Ok(s) => cancel_order::Error::InvalidOrderState(s),
+            Err(p) => p.into(),
+        })?;
+        // The transition writes `cancelled` and Order.cancelled together.
+        let order = state::cancel(self, &ctx, input.id).await?;
         rt::tracing::info!(
             request_id = ctx.request_id(),
             order_id = %order.id,
-            reason = %reason,
+            reason = %input.body.reason,
             "order cancelled"
         );
         Ok(order)
@@ -381,11 +318,11 @@ impl OrderServiceHandlers for Handlers {
         ctx: cancel_order_legacy::Context,
         input: cancel_order_legacy::Input,
     ) -> Result<Order, cancel_order_legacy::Error> {
-        self.cancel_for(&ctx, input.id, |o| ctx.publish_order_cancelled(o))
-            .map_err(|e| match e {
-                CancelError::State(s) => cancel_order_legacy::Error::InvalidOrderState(s),
-                CancelError::Problem(p) => p.into(),
-            })
+        unshipped_order(&ctx, input.id).await.map_err(|e| match e {
+            Ok(s) => cancel_order_legacy::Error::InvalidOrderState(s),
+            Err(p) => p.into(),
+        })?;
+        Ok(state::cancel(self, &ctx, input.id).await?)
     }
 
     async fn cancel_unfulfillable(
@@ -395,13 +332,11 @@ impl OrderServiceHandlers for Handlers {
     ) -> Result<(), rt::Problem> {
         // The saga undid its steps; the customer hears of it through
         // Order.cancelled.
-        self.react(
-            &ctx,
-            event.payload.id,
-            NOT_SHIPPED,
-            OrderStatus::Cancelled,
-            "Order.cancelled",
-        )
+        let id = event.payload.id;
+        if applies(&ctx, id, NOT_SHIPPED).await? {
+            state::cancel(self, &ctx, id).await?;
+        }
+        Ok(())
     }
 
     async fn mark_shipped(
@@ -409,13 +344,11 @@ impl OrderServiceHandlers for Handlers {
         ctx: rt::Context,
         event: rt::Event<Shipment>,
     ) -> Result<(), rt::Problem> {
-        self.react(
-            &ctx,
-            event.payload.order_id,
-            &[OrderStatus::Confirmed],
-            OrderStatus::Shipped,
-            "Order.shipped",
-        )
+        let id = event.payload.order_id;
+        if applies(&ctx, id, &[OrderStatus::Confirmed]).await? {
+            state::ship(self, &ctx, id).await?;
+        }
+        Ok(())
     }
 
     async fn mark_delivered(
@@ -423,48 +356,24 @@ impl OrderServiceHandlers for Handlers {
         ctx: rt::Context,
         event: rt::Event<Shipment>,
     ) -> Result<(), rt::Problem> {
-        self.react(
-            &ctx,
-            event.payload.order_id,
-            &[OrderStatus::Shipped],
-            OrderStatus::Delivered,
-            "Order.delivered",
-        )
+        let id = event.payload.order_id;
+        if applies(&ctx, id, &[OrderStatus::Shipped]).await? {
+            state::deliver(self, &ctx, id).await?;
+        }
+        Ok(())
     }
 
     async fn cancel_unpaid_orders(&self, ctx: rt::Context) -> Result<(), rt::Problem> {
         let now = rt::DateTime::now();
-        let mut orders = self.store();
         let mut cancelled = 0usize;
-        for order in orders.values_mut() {
+        for order in state::list(&ctx).await? {
             let age = now.duration_since(order.created_at).as_secs();
-            if order.status == OrderStatus::Pending && age > UNPAID_FOR {
-                order.status = OrderStatus::Cancelled;
-                if let Err(p) = ctx.publish("Order.cancelled", &*order) {
-                    // Left pending: the next run tries again.
-                    order.status = OrderStatus::Pending;
-                    return Err(p);
-                }
+            if order.status == OrderStatus::Pending && age > self.unpaid_for {
+                state::cancel(self, &ctx, order.id).await?;
                 cancelled += 1;
             }
         }
         rt::tracing::info!(cancelled, "cancelUnpaidOrders: unpaid orders cancelled");
         Ok(())
-    }
-
-    async fn confirm(&self, _ctx: rt::Context, entity: Order) -> Result<Order, rt::Problem> {
-        self.transition(entity, &[OrderStatus::Pending], OrderStatus::Confirmed)
-    }
-
-    async fn ship(&self, _ctx: rt::Context, entity: Order) -> Result<Order, rt::Problem> {
-        self.transition(entity, &[OrderStatus::Confirmed], OrderStatus::Shipped)
-    }
-
-    async fn deliver(&self, _ctx: rt::Context, entity: Order) -> Result<Order, rt::Problem> {
-        self.transition(entity, &[OrderStatus::Shipped], OrderStatus::Delivered)
-    }
-
-    async fn cancel(&self, _ctx: rt::Context, entity: Order) -> Result<Order, rt::Problem> {
-        self.transition(entity, NOT_SHIPPED, OrderStatus::Cancelled)
     }
 }

@@ -47,14 +47,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
-/// How retry delays grow.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backoff {
-    /// The same delay every time.
-    Fixed,
-    /// The delay doubles after each failed attempt.
-    Exponential,
-}
+pub use crate::spec::Backoff;
 
 /// A subscription's retry policy (`retry:` and `deadLetter:` of
 /// `events.subscribes` in the manifest).
@@ -93,11 +86,25 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The policy of a subscription as the manifest wrote it, with 20%
+    /// jitter.
+    pub fn from_spec(retry: crate::spec::RetrySpec, dead_letter: bool) -> Self {
+        RetryPolicy {
+            attempts: retry.attempts.max(1),
+            backoff: retry.backoff,
+            delay_ms: retry.delay_ms,
+            max_delay_ms: retry.max_delay_ms,
+            jitter: 0.2,
+            dead_letter,
+        }
+    }
+
     /// The delay after the `failed`-th failed attempt (1-based), jitter
     /// included.
     pub fn delay_after(&self, failed: u32) -> u64 {
         let nominal = match self.backoff {
             Backoff::Fixed => self.delay_ms,
+            Backoff::Linear => self.delay_ms.saturating_mul(u64::from(failed.max(1))),
             Backoff::Exponential => {
                 let shift = failed.saturating_sub(1).min(32);
                 self.delay_ms.saturating_mul(1u64 << shift)

@@ -140,13 +140,22 @@ impl Tx {
     /// transition `emits` an event, appends it with the entity as payload,
     /// both in this transaction. Returns the entity as written.
     pub fn transition(&self, machine: &Machine, name: &str, id: &str) -> Result<Entity, Problem> {
-        let Some(spec) = machine.transitions.iter().find(|t| t.name == name) else {
-            return Err(Problem::internal(format!(
-                "{} has no transition `{name}`",
-                machine.entity
-            )));
-        };
-        let Some(mut entity) = self.entity(machine.entity, id)? else {
+        let entity = self.start_transition(machine, name, id)?;
+        self.finish_transition(machine, name, entity, Origin::default())
+    }
+
+    /// The first half of [`Tx::transition`]: loads the entity and checks
+    /// that `name` may leave its state (404, 409), writing nothing. Between
+    /// the two halves the caller may change the entity (a transition's
+    /// hook); the transaction keeps anyone else from writing it.
+    pub fn start_transition(
+        &self,
+        machine: &Machine,
+        name: &str,
+        id: &str,
+    ) -> Result<Entity, Problem> {
+        let spec = transition_spec(machine, name)?;
+        let Some(entity) = self.entity(machine.entity, id)? else {
             return Err(Problem::not_found(format!(
                 "{} {id} not found",
                 machine.entity
@@ -166,21 +175,254 @@ impl Tx {
                     .with("allowedFrom", spec.from),
             );
         }
-        set_field(&mut entity.json, machine.field, spec.to)?;
-        entity.version = self.put_entity(machine.entity, id, Some(spec.to), &entity.json)?;
-        entity.state = Some(spec.to.to_string());
-        if let Some(event) = spec.emits {
+        Ok(entity)
+    }
+
+    /// The second half of [`Tx::transition`]: writes `entity` (as the
+    /// first half returned it, possibly changed) in the transition's target
+    /// state, and its event.
+    pub fn finish_transition(
+        &self,
+        machine: &Machine,
+        name: &str,
+        entity: Entity,
+        origin: Origin<'_>,
+    ) -> Result<Entity, Problem> {
+        let (entity, emits) = self.write_transition(machine, name, entity)?;
+        if let Some(event) = emits {
             let key = entity.key();
             self.append(NewEvent {
                 name: event,
                 entity_key: Some(&key),
                 payload: &entity.json,
                 source: Some(name),
-                request_id: None,
-                trace_id: None,
+                request_id: origin.request_id,
+                trace_id: origin.trace_id,
             })?;
         }
         Ok(entity)
+    }
+
+    /// [`Tx::finish_transition`] without the event: writes the entity in
+    /// the target state and returns the event the caller must append (the
+    /// request's unit of work appends it with the operation's other
+    /// events when it commits).
+    pub fn write_transition(
+        &self,
+        machine: &Machine,
+        name: &str,
+        mut entity: Entity,
+    ) -> Result<(Entity, Option<&'static str>), Problem> {
+        let spec = transition_spec(machine, name)?;
+        set_field(&mut entity.json, machine.field, spec.to)?;
+        entity.version =
+            self.put_entity(machine.entity, &entity.id, Some(spec.to), &entity.json)?;
+        entity.state = Some(spec.to.to_string());
+        Ok((entity, spec.emits))
+    }
+
+    /// Replaces an entity's fields, keeping its state: 404 when it does
+    /// not exist, 409 when `json` names another state (states change only
+    /// through transitions).
+    pub fn save_entity(&self, machine: &Machine, id: &str, json: Value) -> Result<Entity, Problem> {
+        let Some(stored) = self.entity(machine.entity, id)? else {
+            return Err(Problem::not_found(format!(
+                "{} {id} not found",
+                machine.entity
+            )));
+        };
+        let state = stored.state.clone().unwrap_or_default();
+        if let Some(asked) = json.get(machine.field).and_then(Value::as_str)
+            && asked != state
+        {
+            return Err(Problem::new(409, "invalid-transition", "Invalid state transition")
+                .with_detail(format!(
+                    "{} {id} is {state}: its {} changes only through a transition, not to {asked} by a save",
+                    machine.entity, machine.field
+                ))
+                .with("currentState", &state));
+        }
+        let mut json = json;
+        set_field(&mut json, machine.field, &state)?;
+        let version = self.put_entity(machine.entity, id, Some(&state), &json)?;
+        Ok(Entity {
+            kind: machine.entity.to_string(),
+            id: id.to_string(),
+            state: Some(state),
+            json,
+            version,
+        })
+    }
+
+    /// Every entity of a type, by id.
+    pub fn entities(&self, kind: &str) -> Result<Vec<Entity>, Problem> {
+        self.with_conn(|c| list_rows(c, kind))?
+            .into_iter()
+            .map(|row| row.into_entity(kind))
+            .collect()
+    }
+}
+
+/// Where a transition's event came from (the request that caused it).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Origin<'a> {
+    /// The request id.
+    pub request_id: Option<&'a str>,
+    /// The trace id.
+    pub trace_id: Option<&'a str>,
+}
+
+fn transition_spec<'m>(machine: &'m Machine, name: &str) -> Result<&'m TransitionSpec, Problem> {
+    machine
+        .transitions
+        .iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| Problem::internal(format!("{} has no transition `{name}`", machine.entity)))
+}
+
+/// An entity row as read.
+pub(crate) struct Row {
+    id: String,
+    state: Option<String>,
+    json: String,
+    version: i64,
+}
+
+impl Row {
+    fn into_entity(self, kind: &str) -> Result<Entity, Problem> {
+        let json = serde_json::from_str(&self.json)
+            .map_err(|e| Problem::internal(format!("entity {kind}/{}: {e}", self.id)))?;
+        Ok(Entity {
+            kind: kind.to_string(),
+            id: self.id,
+            state: self.state,
+            json,
+            version: self.version,
+        })
+    }
+}
+
+fn list_rows(c: &rusqlite::Connection, kind: &str) -> rusqlite::Result<Vec<Row>> {
+    c.prepare_cached("SELECT id, state, json, version FROM entities WHERE type = ?1 ORDER BY id")?
+        .query_map(params![kind], |r| {
+            Ok(Row {
+                id: r.get(0)?,
+                state: r.get(1)?,
+                json: r.get(2)?,
+                version: r.get(3)?,
+            })
+        })?
+        .collect()
+}
+
+fn get_row(c: &rusqlite::Connection, kind: &str, id: &str) -> rusqlite::Result<Option<Row>> {
+    c.prepare_cached("SELECT id, state, json, version FROM entities WHERE type = ?1 AND id = ?2")?
+        .query_row(params![kind, id], |r| {
+            Ok(Row {
+                id: r.get(0)?,
+                state: r.get(1)?,
+                json: r.get(2)?,
+                version: r.get(3)?,
+            })
+        })
+        .optional()
+}
+
+/// Entities as a handler reaches them, through its [`Context`]: reads use
+/// the operation's transaction when it has one, writes begin it. Generated
+/// crates wrap these in typed functions (`state::create`, `state::get`,
+/// one per transition).
+pub mod access {
+    use super::*;
+    use crate::context::Context;
+
+    /// Reads an entity.
+    pub async fn get(ctx: &Context, kind: &str, id: &str) -> Result<Option<Entity>, Problem> {
+        let (kind2, id2) = (kind.to_string(), id.to_string());
+        ctx.read(move |c| get_row(c, &kind2, &id2))
+            .await?
+            .map(|row| row.into_entity(kind))
+            .transpose()
+    }
+
+    /// Every entity of a type, by id.
+    pub async fn list(ctx: &Context, kind: &str) -> Result<Vec<Entity>, Problem> {
+        let kind2 = kind.to_string();
+        ctx.read(move |c| list_rows(c, &kind2))
+            .await?
+            .into_iter()
+            .map(|row| row.into_entity(kind))
+            .collect()
+    }
+
+    /// Stores a new entity in the machine's `initial` state (409 when it
+    /// exists).
+    pub async fn create(
+        ctx: &Context,
+        machine: &Machine,
+        initial: &str,
+        id: &str,
+        json: Value,
+    ) -> Result<Entity, Problem> {
+        ctx.tx().await?.create_entity(machine, id, initial, json)
+    }
+
+    /// Replaces an entity's fields, keeping its state.
+    pub async fn save(
+        ctx: &Context,
+        machine: &Machine,
+        id: &str,
+        json: Value,
+    ) -> Result<Entity, Problem> {
+        ctx.tx().await?.save_entity(machine, id, json)
+    }
+
+    /// Applies a transition, letting `hook` change the entity between the
+    /// state check and the write (the transaction keeps others out).
+    pub async fn transition<F, Fut>(
+        ctx: &Context,
+        machine: &Machine,
+        name: &str,
+        id: &str,
+        hook: F,
+    ) -> Result<Entity, Problem>
+    where
+        F: FnOnce(Value) -> Fut,
+        Fut: std::future::Future<Output = Result<Value, Problem>>,
+    {
+        let tx = ctx.tx().await?;
+        let mut entity = tx.start_transition(machine, name, id)?;
+        entity.json = hook(entity.json).await?;
+        let (entity, emits) = tx.write_transition(machine, name, entity)?;
+        // Through the context, so that it commits (and is logged) with
+        // the operation's other events, in this transaction.
+        if let Some(event) = emits {
+            ctx.publish(event, &entity.json)?;
+        }
+        Ok(entity)
+    }
+
+    /// A stored entity as its generated type. Entities are written only
+    /// from that type, so a failure means the type changed under stored
+    /// data: a 500 naming the entity.
+    pub fn decode<T: serde::de::DeserializeOwned>(entity: Entity) -> Result<T, Problem> {
+        serde_json::from_value(entity.json).map_err(|e| {
+            Problem::internal(format!(
+                "stored {} {} does not match its type: {e}",
+                entity.kind, entity.id
+            ))
+        })
+    }
+
+    /// [`decode`] of bare JSON (a transition hook's input).
+    pub fn from_json<T: serde::de::DeserializeOwned>(json: Value) -> Result<T, Problem> {
+        serde_json::from_value(json)
+            .map_err(|e| Problem::internal(format!("a stored entity does not match its type: {e}")))
+    }
+
+    /// An entity as JSON.
+    pub fn to_json<T: serde::Serialize>(entity: &T) -> Result<Value, Problem> {
+        serde_json::to_value(entity).map_err(|e| Problem::internal(e.to_string()))
     }
 }
 

@@ -14,16 +14,20 @@
 //!   `EventSink` that writes them ([`TxSink`]);
 //! - [`dispatcher`]: the outbox to the handlers, with the inbox, retries
 //!   and per-entity order;
-//! - [`dlq`]: list, show, replay and drop dead letters.
+//! - [`dlq`]: list, show, replay and drop dead letters;
+//! - [`work`]: the lazily begun transaction and pending events of one
+//!   request or delivery.
 
 pub mod db;
 pub mod dispatcher;
 pub mod dlq;
 pub mod entities;
 pub mod outbox;
+pub mod work;
 
 pub use db::{Durability, Store, StoreOptions, Tx, now_ms};
 pub use dispatcher::{Backoff, Dispatcher, Pass, RetryPolicy};
 pub use dlq::DeadLetter;
 pub use entities::{Entity, Machine, entity_key};
 pub use outbox::{NewEvent, StoredEvent, TxSink};
+pub use work::Work;

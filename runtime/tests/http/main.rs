@@ -9,6 +9,7 @@
 
 mod access;
 mod auth;
+mod durable;
 mod limits;
 mod ops;
 mod requests;

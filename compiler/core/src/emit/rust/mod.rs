@@ -83,7 +83,7 @@ fn service_crate(
         ),
         file(
             "src/generated.rs",
-            files::generated_rs(model, service),
+            files::generated_rs(model, service, depth),
             false,
         ),
         file(

@@ -382,6 +382,26 @@ fn sensitive(
     }
 }
 
+/// `rt::RetrySpec` of a `retry:` (absent: 4 attempts, as Cloudflare Queues
+/// retry 3 times by default, exponential from 1 s up to 1 min).
+fn retry_spec(retry: Option<&crate::ast::Retry>) -> TokenStream {
+    let r = retry.cloned().unwrap_or_default();
+    let attempts =
+        int(u32::try_from(r.attempts.as_ref().map_or(4, |a| a.value).max(1)).unwrap_or(1));
+    let backoff = match r.backoff.as_ref().map(|b| b.value.as_str()) {
+        Some("fixed") => quote! { rt::Backoff::Fixed },
+        Some("linear") => quote! { rt::Backoff::Linear },
+        _ => quote! { rt::Backoff::Exponential },
+    };
+    let delay = int(r.delay.as_ref().map_or(1_000, |d| d.value.millis));
+    let max = match (&r.max_delay, &r.delay) {
+        (Some(m), _) => opt_u64(Some(m.value.millis)),
+        (None, None) => opt_u64(Some(60_000)),
+        (None, Some(_)) => opt_u64(None),
+    };
+    quote! { rt::RetrySpec { attempts: #attempts, backoff: #backoff, delay_ms: #delay, max_delay_ms: #max } }
+}
+
 fn opt_str(v: Option<&str>) -> TokenStream {
     match v {
         Some(s) => quote! { Some(#s) },
@@ -489,6 +509,7 @@ pub fn service_items(
     service: &Service,
     types: &mut Types<'_>,
     schemas_file: &str,
+    project_root: &str,
 ) -> TokenStream {
     let mut components = Components::new(model);
     let trait_id = ident(&trait_name(service));
@@ -723,7 +744,19 @@ pub fn service_items(
             fn #m(&self, ctx: rt::Context, event: rt::Event<#payload>) -> impl Future<Output = Result<(), rt::Problem>> + Send;
         });
         let h = handler.value.as_str();
-        subscriptions.push(quote! { rt::SubscriptionSpec { event: #event, handler: #h }, });
+        let retry = retry_spec(sub.retry.as_ref());
+        let dead_letter = sub.dead_letter;
+        subscriptions.push(quote! { rt::SubscriptionSpec { event: #event, handler: #h, retry: #retry, dead_letter: #dead_letter }, });
+        let index = proc_macro2::Literal::usize_unsuffixed(subscriptions.len() - 1);
+        registrations.push(quote! {
+            let service = {
+                let h = handlers.clone();
+                service.subscribe(&SUBSCRIPTIONS[#index], move |ctx, event| {
+                    let h = h.clone();
+                    async move { h.#m(ctx, event.decode()?).await }
+                })
+            };
+        });
     }
     let mut jobs = Vec::new();
     for job in &service.jobs {
@@ -748,29 +781,124 @@ pub fn service_items(
             quote! { rt::JobSpec { name: #name, schedule: #schedule, timeout_ms: #timeout }, },
         );
     }
-    let mut transitions = Vec::new();
+    let mut state_module = quote! {};
+    let mut has_state = false;
     if let Some(sm) = &service.state
         && let Some(entity) = &sm.entity
     {
+        has_state = true;
         let entity_ty = types.rust_type(&named(&entity.value), Mode::Response, &entity.value);
+        let mut transitions = Vec::new();
+        let mut transition_fns = Vec::new();
         for t in &sm.transitions {
             let m = snake_ident(&t.name.value);
             let from: Vec<&str> = t.from.iter().map(|f| f.value.as_str()).collect();
             let to = t.to.as_ref().map_or("", |x| x.value.as_str());
             let d = format!(
-                " The `{}` transition ({} -> {to}): may change the entity; the runtime sets the state and writes its event.",
+                " The `{}` transition ({} -> {to}): a hook that may change the entity before the runtime sets its state and writes its event (unchanged unless implemented). Run it with `state::{}`.",
                 t.name.value,
-                from.join(", ")
+                from.join(", "),
+                snake(&t.name.value)
             );
             trait_methods.push(quote! {
                 #[doc = #d]
-                fn #m(&self, ctx: rt::Context, entity: #entity_ty) -> impl Future<Output = Result<#entity_ty, rt::Problem>> + Send;
+                fn #m(&self, ctx: rt::Context, entity: #entity_ty) -> impl Future<Output = Result<#entity_ty, rt::Problem>> + Send {
+                    let _ = ctx;
+                    async { Ok(entity) }
+                }
             });
             let name = t.name.value.as_str();
-            let emits = opt_str(t.emits.as_ref().map(|e| e.value.0.as_str()));
+            let emits_event = t.emits.as_ref().map(|e| e.value.0.as_str());
+            let emits = opt_str(emits_event);
             transitions.push(quote! { rt::TransitionSpec { name: #name, from: &[#(#from),*], to: #to, emits: #emits }, });
+            let fd = format!(
+                " `{name}` ({} -> {to}): 404 when there is no {} with this id, 409 when it is in another state; else runs the handlers' `{}` hook and writes the new state{} in the operation's transaction.",
+                from.join(", "),
+                entity.value,
+                snake(name),
+                emits_event.map_or(String::new(), |e| format!(" and `{e}`"))
+            );
+            transition_fns.push(quote! {
+                #[doc = #fd]
+                pub async fn #m<H: #trait_id>(handlers: &H, ctx: &rt::Context, id: impl std::fmt::Display) -> Result<#entity_ty, rt::Problem> {
+                    let stored = rt::entities::transition(ctx, &MACHINE, #name, &id.to_string(), |json| async move {
+                        let entity = handlers.#m(ctx.clone(), rt::entities::from_json(json)?).await?;
+                        rt::entities::to_json(&entity)
+                    })
+                    .await?;
+                    rt::entities::decode(stored)
+                }
+            });
         }
+        let kind = entity.value.as_str();
+        let field = sm.field.as_ref().map_or("", |f| f.value.as_str());
+        let initial = sm.initial.as_ref().map_or("", |f| f.value.as_str());
+        let count = proc_macro2::Literal::usize_unsuffixed(transitions.len());
+        let module_doc = format!(
+            " `{kind}`, the entity of {}'s state machine, kept by the runtime in the service's database: reads, creation, saves, and one function per transition, all in the operation's transaction (`ctx.tx()`).",
+            service.name.value
+        );
+        let create_doc = format!(
+            " Stores a new {kind} in its initial state `{initial}` (whatever its `{field}` says); 409 when one with this id exists."
+        );
+        let save_doc = format!(
+            " Saves changes to the {kind} with this id, keeping its state: 404 when there is none, 409 when `{field}` differs (states change only through transitions)."
+        );
+        let get_doc = format!(" Reads the {kind} with this id.");
+        let list_doc = format!(" Every {kind}, by id.");
+        state_module = quote! {
+            #[doc = #module_doc]
+            pub mod state {
+                use super::*;
+
+                /// The transitions as the manifest declares them.
+                pub static TRANSITIONS: [rt::TransitionSpec; #count] = [#(#transitions)*];
+
+                /// The state machine.
+                pub static MACHINE: rt::Machine = rt::Machine { entity: #kind, field: #field, transitions: &TRANSITIONS };
+
+                /// The state a new entity starts in.
+                pub const INITIAL: &str = #initial;
+
+                #[doc = #get_doc]
+                pub async fn get(ctx: &rt::Context, id: impl std::fmt::Display) -> Result<Option<#entity_ty>, rt::Problem> {
+                    rt::entities::get(ctx, #kind, &id.to_string()).await?.map(rt::entities::decode).transpose()
+                }
+
+                #[doc = #list_doc]
+                pub async fn list(ctx: &rt::Context) -> Result<Vec<#entity_ty>, rt::Problem> {
+                    rt::entities::list(ctx, #kind).await?.into_iter().map(rt::entities::decode).collect()
+                }
+
+                #[doc = #create_doc]
+                pub async fn create(ctx: &rt::Context, id: impl std::fmt::Display, entity: &#entity_ty) -> Result<#entity_ty, rt::Problem> {
+                    let stored = rt::entities::create(ctx, &MACHINE, INITIAL, &id.to_string(), rt::entities::to_json(entity)?).await?;
+                    rt::entities::decode(stored)
+                }
+
+                #[doc = #save_doc]
+                pub async fn save(ctx: &rt::Context, id: impl std::fmt::Display, entity: &#entity_ty) -> Result<#entity_ty, rt::Problem> {
+                    let stored = rt::entities::save(ctx, &MACHINE, &id.to_string(), rt::entities::to_json(entity)?).await?;
+                    rt::entities::decode(stored)
+                }
+
+                #(#transition_fns)*
+            }
+        };
     }
+    let durable = has_state
+        || !service.publishes.is_empty()
+        || !service.subscribes.is_empty()
+        || !service.jobs.is_empty();
+    let database = if durable {
+        let path = format!("/{project_root}.svcc/state.db");
+        quote! {
+            // State and events live in the project's database (`SVCC_DATABASE` overrides it).
+            let service = service.database(concat!(env!("CARGO_MANIFEST_DIR"), #path));
+        }
+    } else {
+        quote! {}
+    };
     let (call_modules, call_registrations) = calls(model, service, types);
     let health_checks: Vec<&str> = service.health.iter().map(|h| h.value.as_str()).collect();
     let own_checks: Vec<&str> = health_checks
@@ -798,9 +926,9 @@ pub fn service_items(
         service,
         schemas_file,
         &health_checks,
-        &subscriptions,
+        subscriptions.len(),
         &jobs,
-        &transitions,
+        has_state,
     );
     let trait_doc = docs(Some(&format!(
         "{}'s handlers: one method per operation, event handler, job and state transition.\n\nImplement it in `src/handlers.rs`.",
@@ -817,8 +945,12 @@ pub fn service_items(
             }
         }
     };
+    let subscription_count = proc_macro2::Literal::usize_unsuffixed(subscriptions.len());
     quote! {
         #service_spec
+
+        /// The event subscriptions, with their retry policies.
+        pub static SUBSCRIPTIONS: [rt::SubscriptionSpec; #subscription_count] = [#(#subscriptions)*];
 
         #trait_doc
         pub trait #trait_id: Send + Sync + 'static {
@@ -829,6 +961,7 @@ pub fn service_items(
         pub fn service<H: #trait_id>(handlers: H) -> rt::Service {
             let handlers = std::sync::Arc::new(handlers);
             let service = rt::Service::new(&SERVICE);
+            #database
             #(#registrations)*
             #call_registrations
             let h = handlers.clone();
@@ -839,6 +972,8 @@ pub fn service_items(
         }
 
         #errors_module
+
+        #state_module
 
         #(#op_modules)*
 
@@ -852,10 +987,20 @@ fn service_spec(
     service: &Service,
     schemas_file: &str,
     health: &[&str],
-    subscriptions: &[TokenStream],
+    subscriptions: usize,
     jobs: &[TokenStream],
-    transitions: &[TokenStream],
+    has_state: bool,
 ) -> TokenStream {
+    let subscriptions = if subscriptions == 0 {
+        quote! { &[] }
+    } else {
+        quote! { &SUBSCRIPTIONS }
+    };
+    let transitions = if has_state {
+        quote! { &state::TRANSITIONS }
+    } else {
+        quote! { &[] }
+    };
     let name = service.name.value.as_str();
     let slug = to_kebab(name);
     let version = service
@@ -933,9 +1078,9 @@ fn service_spec(
             plans: &[#(#plans)*],
             health_checks: &[#(#health),*],
             schemas: include_str!(#schemas_file),
-            subscriptions: &[#(#subscriptions)*],
+            subscriptions: #subscriptions,
             jobs: &[#(#jobs)*],
-            transitions: &[#(#transitions)*],
+            transitions: #transitions,
             resilience: rt::ResilienceSpec {
                 timeout_ms: #timeout,
                 attempts: #attempts,
@@ -1107,20 +1252,6 @@ pub fn stubs(model: &Model, service: &Service) -> Vec<TokenStream> {
                 Err(rt::Problem::not_implemented(#name))
             }
         });
-    }
-    if let Some(sm) = &service.state
-        && let Some(entity) = &sm.entity
-    {
-        let entity_ty = types.rust_type(&named(&entity.value), Mode::Response, &entity.value);
-        for t in &sm.transitions {
-            let name = t.name.value.as_str();
-            let m = snake_ident(name);
-            out.push(quote! {
-                async fn #m(&self, _ctx: rt::Context, _entity: #entity_ty) -> Result<#entity_ty, rt::Problem> {
-                    Err(rt::Problem::not_implemented(#name))
-                }
-            });
-        }
     }
     out
 }

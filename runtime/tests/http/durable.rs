@@ -1,0 +1,260 @@
+//! A service with a database, over HTTP: an operation's writes and its
+//! events commit together when it succeeds and vanish when it fails, times
+//! out or panics; the service's own dispatcher delivers committed events to
+//! its subscriptions, whose writes commit with the inbox mark.
+
+use crate::{Server, settings};
+use serde_json::{Value, json};
+use std::time::Duration;
+use svcc_runtime::durable::{Store, outbox};
+use svcc_runtime::prelude::*;
+
+static TRANSITIONS: [TransitionSpec; 1] = [TransitionSpec {
+    name: "confirm",
+    from: &["pending"],
+    to: "confirmed",
+    emits: Some("Order.confirmed"),
+}];
+
+static MACHINE: Machine = Machine {
+    entity: "Order",
+    field: "status",
+    transitions: &TRANSITIONS,
+};
+
+static SUBSCRIPTIONS: [SubscriptionSpec; 1] = [SubscriptionSpec {
+    event: "Order.created",
+    handler: "confirmNew",
+    retry: RetrySpec {
+        attempts: 3,
+        backoff: Backoff::Fixed,
+        delay_ms: 10,
+        max_delay_ms: None,
+    },
+    dead_letter: true,
+}];
+
+static LEDGER: ServiceSpec = ServiceSpec {
+    name: "Ledger",
+    slug: "ledger",
+    version: "1.0.0",
+    auth: AuthKind::None,
+    roles: &[],
+    plans: &[],
+    health_checks: &[],
+    schemas: r#"{"$defs": {}}"#,
+    subscriptions: &SUBSCRIPTIONS,
+    jobs: &[],
+    transitions: &TRANSITIONS,
+    resilience: ResilienceSpec {
+        timeout_ms: 1_000,
+        attempts: 1,
+        delay_ms: 10,
+        exponential: false,
+        breaker_failures: 0,
+        breaker_reset_ms: 0,
+    },
+};
+
+const fn route(method: &'static str, path: &'static str, operation: &'static str) -> RouteSpec {
+    RouteSpec {
+        method,
+        path,
+        operation,
+        auth: RouteAuth::None,
+        permission: None,
+        owner_field: None,
+        rate_limit: None,
+        idempotent: false,
+        timeout_ms: Some(300),
+        cache_seconds: None,
+        status: 200,
+        body: None,
+        sensitive: &[],
+        deprecated: false,
+    }
+}
+
+static CREATE: RouteSpec = RouteSpec {
+    status: 201,
+    ..route("POST", "/orders/{id}", "createOrder")
+};
+static GET: RouteSpec = route("GET", "/orders/{id}", "getOrder");
+
+fn param<'a>(list: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    list.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// `POST /orders/{id}?then=ok|error|panic|hang`: stores the order and
+/// publishes `Order.created`, then ends as `then` says.
+async fn create(ctx: Context, req: Request) -> Result<Reply, Problem> {
+    let id = param(&req.path, "id").unwrap_or_default().to_string();
+    let order = json!({ "id": id, "status": "pending" });
+    entities::create(&ctx, &MACHINE, "pending", &id, order.clone()).await?;
+    ctx.publish("Order.created", &order)?;
+    match param(&req.query, "then") {
+        Some("error") => Err(Problem::new(422, "refused", "Refused after writing")),
+        Some("panic") => panic!("after writing"),
+        Some("hang") => {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            Reply::json(201, &order)
+        }
+        _ => Reply::json(201, &order),
+    }
+}
+
+async fn get(ctx: Context, req: Request) -> Result<Reply, Problem> {
+    let id = param(&req.path, "id").unwrap_or_default();
+    match entities::get(&ctx, "Order", id).await? {
+        Some(e) => Reply::json(200, &e.json),
+        None => Err(Problem::not_found(format!("no order {id}"))),
+    }
+}
+
+fn ledger() -> Service {
+    Service::new(&LEDGER)
+        .route(&CREATE, create)
+        .route(&GET, get)
+        .subscribe(&SUBSCRIPTIONS[0], |ctx, event| async move {
+            let id = event.payload["id"].as_str().unwrap_or_default().to_string();
+            entities::transition(
+                &ctx,
+                &MACHINE,
+                "confirm",
+                &id,
+                |json| async move { Ok(json) },
+            )
+            .await?;
+            Ok(())
+        })
+}
+
+async fn start(dir: &tempfile::TempDir) -> (Server, std::path::PathBuf) {
+    let db = dir.path().join("state.db");
+    let mut s = settings();
+    s.database = Some(db.clone());
+    (Server::start(ledger(), s).await, db)
+}
+
+async fn events(db: &std::path::Path) -> Vec<(String, Value)> {
+    let store = Store::open(db).unwrap();
+    outbox::list_events(&store)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.name, e.payload))
+        .collect()
+}
+
+async fn status_of(server: &Server, id: &str) -> Option<String> {
+    let r = server.get(&format!("/orders/{id}"), None).await;
+    if r.status() == 404 {
+        return None;
+    }
+    let v: Value = r.json().await.unwrap();
+    v["status"].as_str().map(str::to_string)
+}
+
+#[tokio::test]
+async fn a_committed_operation_keeps_its_writes_and_its_event_and_the_subscriber_sees_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, db) = start(&dir).await;
+    let r = server
+        .client
+        .post(server.url("/orders/a1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    // The service's own dispatcher delivers Order.created to confirmNew,
+    // whose transition writes the state and Order.confirmed.
+    let mut status = None;
+    for _ in 0..100 {
+        status = status_of(&server, "a1").await;
+        if status.as_deref() == Some("confirmed") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status.as_deref(), Some("confirmed"));
+    server.stop().await.unwrap();
+    let names: Vec<String> = events(&db).await.into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["Order.created", "Order.confirmed"]);
+}
+
+#[tokio::test]
+async fn an_operation_that_fails_times_out_or_panics_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, db) = start(&dir).await;
+    for (id, then, status) in [
+        ("e1", "error", 422),
+        ("p1", "panic", 500),
+        ("h1", "hang", 504),
+    ] {
+        let r = server
+            .client
+            .post(server.url(&format!("/orders/{id}?then={then}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{then}");
+        assert_eq!(
+            status_of(&server, id).await,
+            None,
+            "{then}: the write is gone"
+        );
+    }
+    // The transactions were rolled back, not left holding the write lock:
+    // the next operation commits at once.
+    let r = server
+        .client
+        .post(server.url("/orders/ok1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    server.stop().await.unwrap();
+    let ids: Vec<Value> = events(&db)
+        .await
+        .into_iter()
+        .filter(|(n, _)| n == "Order.created")
+        .map(|(_, p)| p["id"].clone())
+        .collect();
+    assert_eq!(
+        ids,
+        [json!("ok1")],
+        "only the committed operation's event exists"
+    );
+}
+
+#[tokio::test]
+async fn a_second_create_of_the_same_entity_is_a_conflict_and_writes_no_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, db) = start(&dir).await;
+    let url = server.url("/orders/c1");
+    assert_eq!(server.client.post(&url).send().await.unwrap().status(), 201);
+    let r = server.client.post(&url).send().await.unwrap();
+    assert_eq!(r.status(), 409);
+    server.stop().await.unwrap();
+    let created = events(&db)
+        .await
+        .into_iter()
+        .filter(|(n, _)| n == "Order.created")
+        .count();
+    assert_eq!(created, 1);
+}
+
+#[tokio::test]
+async fn without_a_database_a_handler_asking_for_one_gets_a_500_not_a_hang() {
+    let server = Server::start(ledger(), settings()).await;
+    let r = server
+        .client
+        .post(server.url("/orders/n1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 500);
+    server.stop().await.unwrap();
+}

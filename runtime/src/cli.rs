@@ -1,5 +1,6 @@
 //! The command line of a generated service binary: `serve` (the default),
-//! `token` (a development JWT for a role), and `routes` (the route table).
+//! `token` (a development JWT for a role), `routes` (the route table) and
+//! `dlq` (the dead letters in the service's database).
 
 use crate::server::{Service, Settings, serve};
 use crate::spec::ServiceSpec;
@@ -43,6 +44,33 @@ enum Command {
     },
     /// Print the route table.
     Routes,
+    /// Dead letters: events a handler of this service gave up on after its
+    /// last attempt, in the service's database (SVCC_DATABASE or the
+    /// project's `.svcc/state.db`).
+    Dlq {
+        #[command(subcommand)]
+        action: DlqAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum DlqAction {
+    /// List dead letters, oldest first (this service's handlers unless --all).
+    List {
+        /// Every service's dead letters in the database.
+        #[arg(long)]
+        all: bool,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one dead letter with its payload and last error, as JSON.
+    Show { id: i64 },
+    /// Deliver it again (attempts start over; the inbox still keeps a
+    /// handler from running twice for an event it completed).
+    Replay { id: i64 },
+    /// Delete it for good.
+    Drop { id: i64 },
 }
 
 fn seconds(ttl: &str) -> Option<u64> {
@@ -155,6 +183,13 @@ pub fn main(service: Service) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Command::Dlq { action } => match dlq(&service, action) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Serve => {
             crate::logging::init();
             let mut settings = match Settings::from_env() {
@@ -191,6 +226,77 @@ pub fn main(service: Service) -> ExitCode {
             }
         }
     }
+}
+
+/// Runs a `dlq` subcommand on the service's database.
+fn dlq(service: &Service, action: DlqAction) -> Result<(), String> {
+    use crate::durable::{Store, dlq};
+    let settings = Settings::from_env()?;
+    let path = service.database_path(&settings).ok_or_else(|| {
+        format!(
+            "{} keeps no database (it has no state, events or jobs)",
+            service.spec.name
+        )
+    })?;
+    if !path.exists() {
+        return Err(format!(
+            "no database at {} (the service has not run yet)",
+            path.display()
+        ));
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let store = Store::open(&path).map_err(|p| p.to_string())?;
+        match action {
+            DlqAction::List { all, json } => {
+                let mine = format!("{}/", service.spec.name);
+                let letters: Vec<dlq::DeadLetter> = dlq::list(&store)
+                    .await
+                    .map_err(|p| p.to_string())?
+                    .into_iter()
+                    .filter(|d| all || d.handler.starts_with(&mine))
+                    .collect();
+                if json {
+                    for d in &letters {
+                        println!("{}", serde_json::to_string(d).map_err(|e| e.to_string())?);
+                    }
+                } else if letters.is_empty() {
+                    println!("no dead letters");
+                } else {
+                    println!(
+                        "{:>6}  {:<40} {:<28} {:>8}  last error",
+                        "id", "handler", "event", "attempts"
+                    );
+                    for d in &letters {
+                        let error: String = d.last_error.chars().take(80).collect();
+                        println!(
+                            "{:>6}  {:<40} {:<28} {:>8}  {error}",
+                            d.id, d.handler, d.name, d.attempts
+                        );
+                    }
+                }
+            }
+            DlqAction::Show { id } => {
+                let d = dlq::show(&store, id).await.map_err(|p| p.to_string())?;
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&d).map_err(|e| e.to_string())?
+                );
+            }
+            DlqAction::Replay { id } => {
+                let d = dlq::replay(&store, id).await.map_err(|p| p.to_string())?;
+                println!("replaying {} ({}) to {}", d.event_id, d.name, d.handler);
+            }
+            DlqAction::Drop { id } => {
+                dlq::drop(&store, id).await.map_err(|p| p.to_string())?;
+                println!("dropped dead letter {id}");
+            }
+        }
+        Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -38,6 +38,10 @@ pub struct Details {
     /// Headers to send with it (`Retry-After`, `Allow`, ...).
     #[serde(skip)]
     pub headers: Vec<(&'static str, String)>,
+    /// What really happened, for operators only: never in the answer
+    /// (a 500's detail is generic), but in logs and dead letters.
+    #[serde(skip)]
+    pub cause: Option<String>,
 }
 
 impl Problem {
@@ -51,6 +55,7 @@ impl Problem {
             instance: None,
             extensions: Map::new(),
             headers: Vec::new(),
+            cause: None,
         }))
     }
 
@@ -133,8 +138,10 @@ impl Problem {
     pub fn internal(detail: impl Into<String>) -> Self {
         let detail = detail.into();
         tracing::error!(error = %detail, "internal error");
-        Problem::new(500, "internal", "The service failed")
-            .with_detail("The service failed; the request id identifies the log entry")
+        let mut p = Problem::new(500, "internal", "The service failed")
+            .with_detail("The service failed; the request id identifies the log entry");
+        p.cause = Some(detail);
+        p
     }
 
     /// 501: the operation's handler is still the generated stub.

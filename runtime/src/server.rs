@@ -300,6 +300,11 @@ impl Service {
         self
     }
 
+    /// The database file this service uses under `settings`, if any.
+    pub fn database_path(&self, settings: &Settings) -> Option<PathBuf> {
+        settings.database.clone().or_else(|| self.database.clone())
+    }
+
     /// The route table (for `routes` and tests).
     pub fn route_specs(&self) -> impl Iterator<Item = &'static RouteSpec> + '_ {
         self.routes.iter().map(|(s, _)| *s)

@@ -613,12 +613,11 @@ impl Drop for AbortOnDrop {
 }
 
 /// A failed handler's problem as the dead letter's last error: status,
-/// title, detail and extension members. (`Problem::internal` keeps its
-/// detail for the logs only, so a handler that wants its reason in the
-/// dead-letter table returns a problem of its own.)
+/// title, detail (for a `Problem::internal`, its real cause, which its
+/// HTTP answers never show) and extension members.
 fn describe(p: &Problem) -> String {
     let mut s = format!("{} {}", p.status, p.title);
-    if let Some(d) = &p.detail {
+    if let Some(d) = p.cause.as_ref().or(p.detail.as_ref()) {
         s.push_str(": ");
         s.push_str(d);
     }

@@ -15,6 +15,8 @@
 //! - [`dispatcher`]: the outbox to the handlers, with the inbox, retries
 //!   and per-entity order;
 //! - [`dlq`]: list, show, replay and drop dead letters;
+//! - [`saga`]: the saga coordinator (steps, `parallel`, `when`, retries,
+//!   compensations, resume after a crash) and its history;
 //! - [`jobs`] and [`cron`]: scheduled jobs, once per scheduled time across
 //!   processes, on Cloudflare's cron dialect;
 //! - [`clock`]: the time sagas and jobs read (injectable for tests).
@@ -27,6 +29,7 @@ pub mod dlq;
 pub mod entities;
 pub mod jobs;
 pub mod outbox;
+pub mod saga;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use cron::Schedule;
@@ -36,3 +39,4 @@ pub use dlq::DeadLetter;
 pub use entities::{Entity, Machine, entity_key};
 pub use jobs::{JobRun, JobSpec, Scheduler};
 pub use outbox::{NewEvent, StoredEvent, TxSink};
+pub use saga::{Action, Coordinator, SagaSpec, StepCall, StepError, StepSpec};

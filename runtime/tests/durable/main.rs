@@ -10,6 +10,7 @@ mod crash;
 mod dispatch;
 mod jobs;
 mod saga;
+mod saga_crash;
 mod state;
 
 use svcc_runtime::durable::Store;

@@ -138,6 +138,58 @@ const MIGRATIONS: &[&str] = &[
           AND e.entity_key = deliveries.entity_key AND e.seq < deliveries.seq);
     CREATE INDEX deliveries_ready ON deliveries (ready, seq);
     DROP INDEX deliveries_seq;",
+    // 4: sagas and their steps (saga.rs), jobs and their runs (jobs.rs).
+    "CREATE TABLE sagas (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        trigger_event TEXT NOT NULL,
+        input TEXT NOT NULL,
+        status TEXT NOT NULL,
+        error TEXT,
+        owner TEXT,
+        lease_until INTEGER NOT NULL DEFAULT 0,
+        created INTEGER NOT NULL,
+        updated INTEGER NOT NULL,
+        ended INTEGER
+    );
+    CREATE INDEX sagas_status ON sagas (status, created);
+    CREATE INDEX sagas_created ON sagas (created);
+    CREATE TABLE saga_steps (
+        saga_id TEXT NOT NULL,
+        step TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        item INTEGER NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        input TEXT,
+        output TEXT,
+        error TEXT,
+        started INTEGER,
+        ended INTEGER,
+        compensation TEXT,
+        comp_attempts INTEGER NOT NULL DEFAULT 0,
+        comp_error TEXT,
+        comp_started INTEGER,
+        comp_ended INTEGER,
+        PRIMARY KEY (saga_id, step)
+    ) WITHOUT ROWID;
+    CREATE TABLE jobs (
+        job TEXT PRIMARY KEY,
+        since INTEGER NOT NULL,
+        last_scheduled INTEGER
+    );
+    CREATE TABLE job_runs (
+        job TEXT NOT NULL,
+        scheduled INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        owner TEXT NOT NULL,
+        lease_until INTEGER NOT NULL,
+        started INTEGER NOT NULL,
+        ended INTEGER,
+        error TEXT,
+        PRIMARY KEY (job, scheduled)
+    ) WITHOUT ROWID;",
 ];
 
 /// The schema version this runtime writes.

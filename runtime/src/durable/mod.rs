@@ -16,18 +16,31 @@
 //!   and per-entity order;
 //! - [`dlq`]: list, show, replay and drop dead letters;
 //! - [`work`]: the lazily begun transaction and pending events of one
-//!   request or delivery.
+//!   request or delivery;
+//! - [`saga`]: the saga coordinator (steps, `parallel`, `when`, retries,
+//!   compensations, resume after a crash) and its history;
+//! - [`jobs`] and [`cron`]: scheduled jobs, once per scheduled time across
+//!   processes, on Cloudflare's cron dialect;
+//! - [`clock`]: the time sagas and jobs read (injectable for tests).
 
+pub mod clock;
+pub mod cron;
 pub mod db;
 pub mod dispatcher;
 pub mod dlq;
 pub mod entities;
+pub mod jobs;
 pub mod outbox;
+pub mod saga;
 pub mod work;
 
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use cron::Schedule;
 pub use db::{Durability, Store, StoreOptions, Tx, now_ms};
 pub use dispatcher::{Backoff, Dispatcher, Pass, RetryPolicy};
 pub use dlq::DeadLetter;
 pub use entities::{Entity, Machine, entity_key};
+pub use jobs::{JobRun, JobSpec, Scheduler};
 pub use outbox::{NewEvent, StoredEvent, TxSink};
+pub use saga::{Action, Coordinator, SagaSpec, StepCall, StepError, StepSpec};
 pub use work::Work;

@@ -198,7 +198,7 @@ impl EventSink for TxSink {
 }
 
 /// `Order/42` for an event `Order.created` whose payload has `"id": 42`.
-fn entity_key_of(event: &str, payload: &Value) -> Option<String> {
+pub(crate) fn entity_key_of(event: &str, payload: &Value) -> Option<String> {
     let id = match payload.get("id")? {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),

@@ -1,12 +1,16 @@
 //! The durable runtime on real SQLite files: transactions and the outbox,
 //! state transitions, the dispatcher (inbox, retries, dead letters,
-//! order), and a process killed with SIGKILL again and again.
+//! order), sagas, jobs and cron schedules, and processes killed with
+//! SIGKILL again and again.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bench;
 mod crash;
 mod dispatch;
+mod jobs;
+mod saga;
+mod saga_crash;
 mod state;
 
 use svcc_runtime::durable::Store;

@@ -1,0 +1,1301 @@
+//! Sagas (`kind: Saga`): a trigger event starts a sequence of steps across
+//! services; a failed step undoes the completed ones with their
+//! compensations, in reverse order; the saga ends by publishing its
+//! `onSuccess` or `onFailure` event.
+//!
+//! Why it exists: a business process that spans services cannot be one
+//! database transaction, and a process that crashes half-way must neither
+//! forget what it did nor do it all again from the start. The coordinator
+//! keeps the saga's progress in SQLite, step by step:
+//!
+//! - **Start.** The saga is a subscriber of its trigger (see
+//!   [`Coordinator::subscribe`]): the delivery's transaction inserts the
+//!   saga and its steps, with the saga id derived from the saga's name and
+//!   the trigger event's id ([`saga_id`]). A redelivered trigger finds the
+//!   inbox mark, and even without it the id already exists: one event, one
+//!   saga.
+//! - **Steps.** Before an action runs, its start (status `running`, the
+//!   attempt number, its input) is committed; after it returns, its result
+//!   (output or error) is committed before the next step starts. A
+//!   `parallel` group's steps run concurrently and the group ends when all
+//!   of them have. `when` is evaluated when a step is reached, over the
+//!   saga's state `{"input": ..., "steps": {"<name>": {"output": ...}}}`;
+//!   a step it turns off is recorded as `skipped`. Each attempt runs under
+//!   the step's timeout; failures are retried by its [`RetryPolicy`]
+//!   (errors marked permanent, [`StepError::permanent`], are not).
+//! - **Compensation.** When a step fails for good, the saga turns
+//!   `compensating` (in the same commit as the step's failure) and runs the
+//!   compensations of the `succeeded` steps one at a time, the last
+//!   completed first (a parallel group's steps in reverse declaration
+//!   order). A compensation is never skipped: every error is retried by the
+//!   step's compensation policy; when it runs out, the compensation is
+//!   dead-lettered (status `dead`) and the saga is parked as `stuck`,
+//!   visible in [`list`], until an operator calls [`retry_stuck`]. The
+//!   step that failed is not compensated (its action did not complete); a
+//!   compensation receives the step's output, or its input when the action
+//!   returned none.
+//! - **End.** The saga's final status (`completed` or `compensated`) and
+//!   its `onSuccess`/`onFailure` event (payload: the saga's input) commit
+//!   in one transaction, so the event exists if and only if the saga ended.
+//!
+//! **At-least-once steps.** A crash between an action's return and the
+//! commit of its result loses the result, and the step runs again when the
+//! saga resumes; so does a compensation. Every call therefore carries an
+//! idempotency key, `<saga id>/<step>` (and `<saga id>/<step>/compensate`),
+//! the same for every attempt, and actions must be idempotent by it (a
+//! typed client sends it as `Idempotency-Key`).
+//!
+//! **Crash and resume.** Running and compensating sagas are driven by the
+//! coordinator that holds their lease (`owner`, `lease_until`); every write
+//! of a step checks the lease and extends it, in the same transaction, so a
+//! coordinator that lost its lease stops at its next write. A coordinator
+//! started after a crash ([`Coordinator::run`], [`Coordinator::run_pending`])
+//! picks up every running saga whose lease has expired and continues from
+//! the persisted state: completed steps are not run again, a step whose
+//! start was recorded without its result runs again.
+//!
+//! Actions run outside any transaction (they are calls to other services),
+//! so a saga never holds the store's write lock while it waits.
+
+use super::clock::{self, Clock};
+use super::db::{Store, Tx};
+use super::dispatcher::{Backoff, Dispatcher, RetryPolicy};
+use super::jobs::timed;
+use super::outbox::{NewEvent, entity_key_of};
+use crate::Problem;
+use futures_util::future::BoxFuture;
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use sha2::Digest;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Why a step's action (or compensation) failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepError {
+    /// What went wrong (recorded in the saga's history).
+    pub message: String,
+    /// Whether another attempt may succeed.
+    pub retryable: bool,
+}
+
+impl StepError {
+    /// A failure that another attempt may not have (a timeout, a 503).
+    pub fn retryable(message: impl Into<String>) -> Self {
+        StepError {
+            message: message.into(),
+            retryable: true,
+        }
+    }
+
+    /// A failure that retrying cannot fix (a declared business error such
+    /// as `OutOfStock`): the saga compensates at once.
+    pub fn permanent(message: impl Into<String>) -> Self {
+        StepError {
+            message: message.into(),
+            retryable: false,
+        }
+    }
+}
+
+impl std::fmt::Display for StepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<Problem> for StepError {
+    /// 408, 429 and 5xx are worth retrying; other 4xx are not.
+    fn from(p: Problem) -> Self {
+        let message = match &p.detail {
+            Some(d) => format!("{} {}: {d}", p.status, p.title),
+            None => format!("{} {}", p.status, p.title),
+        };
+        StepError {
+            message,
+            retryable: p.status >= 500 || p.status == 408 || p.status == 429,
+        }
+    }
+}
+
+/// What an action (or a compensation) is called with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepCall {
+    /// The saga's id.
+    pub saga_id: uuid::Uuid,
+    /// The saga's name.
+    pub saga: String,
+    /// The step's name.
+    pub step: String,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// `<saga id>/<step>` for the action, `<saga id>/<step>/compensate` for
+    /// the compensation: the same for every attempt and after a crash.
+    pub idempotency_key: String,
+    /// The action's input (the saga's input, or what the step's `input:`
+    /// selects); for a compensation, the step's output (its input when the
+    /// output is null).
+    pub input: Value,
+}
+
+type ActionFn = Arc<dyn Fn(StepCall) -> BoxFuture<'static, Result<Value, StepError>> + Send + Sync>;
+
+/// An async function `StepCall -> Result<output, StepError>`: generated
+/// code binds it to an in-process handler or a typed client.
+#[derive(Clone)]
+pub struct Action(ActionFn);
+
+impl std::fmt::Debug for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Action")
+    }
+}
+
+impl Action {
+    /// An action from an async closure.
+    pub fn new<F, Fut>(f: F) -> Action
+    where
+        F: Fn(StepCall) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Value, StepError>> + Send + 'static,
+    {
+        Action(Arc::new(move |call| Box::pin(f(call))))
+    }
+}
+
+/// A predicate over the saga's state (`when:`), compiled by generated code.
+pub type Predicate = Arc<dyn Fn(&Value) -> bool + Send + Sync>;
+
+/// Selects a step's input from the saga's state (`input: steps.debit.output`).
+pub type InputSelector = Arc<dyn Fn(&Value) -> Value + Send + Sync>;
+
+/// One step of a saga.
+#[derive(Clone)]
+pub struct StepSpec {
+    /// Unique in the saga.
+    pub name: String,
+    /// What the step does.
+    pub action: Action,
+    /// What undoes it (`None`: `compensate: none`, or the last step).
+    pub compensate: Option<Action>,
+    /// Whether the step runs, given the saga's state; `None`: always.
+    pub when: Option<Predicate>,
+    /// The step's input from the saga's state; `None`: the saga's input.
+    pub input: Option<InputSelector>,
+    /// The longest one attempt may run (30 s unless set).
+    pub timeout: Duration,
+    /// Attempts of the action (the manifest's `retry:`; one unless set).
+    pub retry: RetryPolicy,
+    /// Attempts of the compensation before it is dead-lettered (10,
+    /// exponential from 1 s to 1 min unless set).
+    pub compensation_retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for StepSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StepSpec")
+            .field("name", &self.name)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StepSpec {
+    /// A step with no compensation, a 30 s timeout and one attempt.
+    pub fn new(name: impl Into<String>, action: Action) -> Self {
+        StepSpec {
+            name: name.into(),
+            action,
+            compensate: None,
+            when: None,
+            input: None,
+            timeout: Duration::from_secs(30),
+            retry: RetryPolicy {
+                attempts: 1,
+                ..RetryPolicy::default()
+            },
+            compensation_retry: RetryPolicy {
+                attempts: 10,
+                backoff: Backoff::Exponential,
+                delay_ms: 1_000,
+                max_delay_ms: Some(60_000),
+                jitter: 0.2,
+                dead_letter: true,
+            },
+        }
+    }
+
+    /// Sets the compensation.
+    pub fn compensate(mut self, action: Action) -> Self {
+        self.compensate = Some(action);
+        self
+    }
+
+    /// Sets the `when` predicate.
+    pub fn when(mut self, f: impl Fn(&Value) -> bool + Send + Sync + 'static) -> Self {
+        self.when = Some(Arc::new(f));
+        self
+    }
+
+    /// Sets the input selector.
+    pub fn input(mut self, f: impl Fn(&Value) -> Value + Send + Sync + 'static) -> Self {
+        self.input = Some(Arc::new(f));
+        self
+    }
+
+    /// Sets the timeout of one attempt.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets the action's retry policy.
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets the compensation's retry policy.
+    pub fn compensation_retry(mut self, retry: RetryPolicy) -> Self {
+        self.compensation_retry = retry;
+        self
+    }
+}
+
+/// An entry of `steps:`.
+#[derive(Clone, Debug)]
+pub enum SagaItem {
+    /// One step.
+    Step(StepSpec),
+    /// `parallel:` steps run concurrently.
+    Parallel(Vec<StepSpec>),
+}
+
+/// A saga (`kind: Saga`).
+#[derive(Clone, Debug)]
+pub struct SagaSpec {
+    /// Its name, unique in the project.
+    pub name: String,
+    /// The event that starts it (its payload is the saga's input).
+    pub trigger: String,
+    /// The steps, in order.
+    pub items: Vec<SagaItem>,
+    /// Published when every step succeeded or was skipped.
+    pub on_success: Option<String>,
+    /// Published when the saga failed and was compensated.
+    pub on_failure: Option<String>,
+}
+
+impl SagaSpec {
+    /// A saga with no steps yet.
+    pub fn new(name: impl Into<String>, trigger: impl Into<String>) -> Self {
+        SagaSpec {
+            name: name.into(),
+            trigger: trigger.into(),
+            items: Vec::new(),
+            on_success: None,
+            on_failure: None,
+        }
+    }
+
+    /// Appends a step.
+    pub fn step(mut self, step: StepSpec) -> Self {
+        self.items.push(SagaItem::Step(step));
+        self
+    }
+
+    /// Appends a `parallel` group.
+    pub fn parallel(mut self, steps: Vec<StepSpec>) -> Self {
+        self.items.push(SagaItem::Parallel(steps));
+        self
+    }
+
+    /// Sets `onSuccess`.
+    pub fn on_success(mut self, event: impl Into<String>) -> Self {
+        self.on_success = Some(event.into());
+        self
+    }
+
+    /// Sets `onFailure`.
+    pub fn on_failure(mut self, event: impl Into<String>) -> Self {
+        self.on_failure = Some(event.into());
+        self
+    }
+
+    fn steps(&self) -> impl Iterator<Item = (usize, &StepSpec)> {
+        self.items.iter().enumerate().flat_map(|(i, item)| {
+            let steps: &[StepSpec] = match item {
+                SagaItem::Step(s) => std::slice::from_ref(s),
+                SagaItem::Parallel(v) => v,
+            };
+            steps.iter().map(move |s| (i, s))
+        })
+    }
+
+    fn find(&self, name: &str) -> Option<&StepSpec> {
+        self.steps().map(|(_, s)| s).find(|s| s.name == name)
+    }
+}
+
+/// The id of the saga `saga` started by the event `trigger_event`: the
+/// same every time, so a redelivered trigger cannot start a second one.
+pub fn saga_id(saga: &str, trigger_event: uuid::Uuid) -> uuid::Uuid {
+    let digest = sha2::Sha256::new()
+        .chain_update(saga.as_bytes())
+        .chain_update([0u8])
+        .chain_update(trigger_event.as_bytes())
+        .finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
+/// A saga as stored, with its steps: what `GET /sagas/{id}` shows.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SagaRecord {
+    /// Its id.
+    pub id: String,
+    /// The saga's name.
+    pub name: String,
+    /// The event that started it.
+    pub trigger_event: String,
+    /// `running`, `compensating`, `completed`, `compensated` or `stuck`.
+    pub status: String,
+    /// Its input (the trigger's payload).
+    pub input: Value,
+    /// Why it failed (the step error that started compensation, or the
+    /// compensation that was dead-lettered).
+    pub error: Option<String>,
+    /// When it started (ms since the epoch).
+    pub created: i64,
+    /// Its last write.
+    pub updated: i64,
+    /// When it ended.
+    pub ended: Option<i64>,
+    /// Its steps in order.
+    pub steps: Vec<StepRecord>,
+}
+
+/// One step's history.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepRecord {
+    /// The step's name.
+    pub name: String,
+    /// The index of its entry in `steps:` (steps of one `parallel` group
+    /// share it).
+    pub item: u32,
+    /// `pending`, `running`, `succeeded`, `failed` or `skipped`.
+    pub status: String,
+    /// Attempts started.
+    pub attempts: u32,
+    /// The input it was called with.
+    pub input: Option<Value>,
+    /// Its output.
+    pub output: Option<Value>,
+    /// The last attempt's error.
+    pub error: Option<String>,
+    /// When its first attempt started.
+    pub started: Option<i64>,
+    /// When it ended.
+    pub ended: Option<i64>,
+    /// `none` (nothing to undo), `pending`, `running`, `done` or `dead`;
+    /// absent while no compensation was needed.
+    pub compensation: Option<String>,
+    /// Compensation attempts started.
+    pub compensation_attempts: u32,
+    /// The last compensation attempt's error.
+    pub compensation_error: Option<String>,
+    /// When the compensation started.
+    pub compensation_started: Option<i64>,
+    /// When it ended.
+    pub compensation_ended: Option<i64>,
+}
+
+/// One line of [`list`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SagaSummary {
+    /// Its id.
+    pub id: String,
+    /// The saga's name.
+    pub name: String,
+    /// Its status.
+    pub status: String,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// When it started.
+    pub created: i64,
+    /// When it ended.
+    pub ended: Option<i64>,
+}
+
+fn parse_json(text: Option<String>) -> Option<Value> {
+    text.map(|t| serde_json::from_str(&t).unwrap_or(Value::String(t)))
+}
+
+const STEP_COLUMNS: &str = "step, item, status, attempts, input, output, error, started, ended,
+    compensation, comp_attempts, comp_error, comp_started, comp_ended";
+
+fn read_step(r: &rusqlite::Row<'_>) -> rusqlite::Result<StepRecord> {
+    Ok(StepRecord {
+        name: r.get(0)?,
+        item: r.get(1)?,
+        status: r.get(2)?,
+        attempts: r.get(3)?,
+        input: parse_json(r.get(4)?),
+        output: parse_json(r.get(5)?),
+        error: r.get(6)?,
+        started: r.get(7)?,
+        ended: r.get(8)?,
+        compensation: r.get(9)?,
+        compensation_attempts: r.get(10)?,
+        compensation_error: r.get(11)?,
+        compensation_started: r.get(12)?,
+        compensation_ended: r.get(13)?,
+    })
+}
+
+fn load(c: &rusqlite::Connection, id: &str) -> rusqlite::Result<Option<SagaRecord>> {
+    let saga = c
+        .prepare_cached(
+            "SELECT id, name, trigger_event, status, input, error, created, updated, ended
+             FROM sagas WHERE id = ?1",
+        )?
+        .query_row(params![id], |r| {
+            Ok(SagaRecord {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                trigger_event: r.get(2)?,
+                status: r.get(3)?,
+                input: parse_json(r.get(4)?).unwrap_or(Value::Null),
+                error: r.get(5)?,
+                created: r.get(6)?,
+                updated: r.get(7)?,
+                ended: r.get(8)?,
+                steps: Vec::new(),
+            })
+        })
+        .optional()?;
+    let Some(mut saga) = saga else {
+        return Ok(None);
+    };
+    saga.steps = c
+        .prepare_cached(&format!(
+            "SELECT {STEP_COLUMNS} FROM saga_steps WHERE saga_id = ?1 ORDER BY position"
+        ))?
+        .query_map(params![id], read_step)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Some(saga))
+}
+
+/// A saga with its steps; 404 when there is none with that id.
+pub async fn saga(store: &Store, id: uuid::Uuid) -> Result<SagaRecord, Problem> {
+    let id = id.to_string();
+    store
+        .read(|c| load(c, &id))
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("no saga {id}")))
+}
+
+/// The `limit` most recently started sagas, newest first.
+pub async fn list(store: &Store, limit: usize) -> Result<Vec<SagaSummary>, Problem> {
+    store
+        .read(|c| {
+            c.prepare_cached(
+                "SELECT id, name, status, error, created, ended FROM sagas
+                 ORDER BY created DESC, id LIMIT ?1",
+            )?
+            .query_map(params![limit as i64], |r| {
+                Ok(SagaSummary {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    status: r.get(2)?,
+                    error: r.get(3)?,
+                    created: r.get(4)?,
+                    ended: r.get(5)?,
+                })
+            })?
+            .collect()
+        })
+        .await
+}
+
+/// Puts a `stuck` saga back to compensating: its dead compensation gets
+/// fresh attempts, and the next coordinator pass takes it up. 404 when
+/// there is no stuck saga with that id.
+pub async fn retry_stuck(store: &Store, id: uuid::Uuid) -> Result<(), Problem> {
+    let id = id.to_string();
+    let n = store
+        .write(|tx| {
+            tx.with_conn(|c| {
+                let n = c.execute(
+                    "UPDATE sagas SET status = 'compensating', owner = NULL, lease_until = 0
+                     WHERE id = ?1 AND status = 'stuck'",
+                    params![id],
+                )?;
+                c.execute(
+                    "UPDATE saga_steps SET compensation = 'pending', comp_attempts = 0
+                     WHERE saga_id = ?1 AND compensation = 'dead'",
+                    params![id],
+                )?;
+                Ok(n)
+            })
+        })
+        .await?;
+    if n == 0 {
+        return Err(Problem::not_found(format!("no stuck saga {id}")));
+    }
+    Ok(())
+}
+
+/// Runs sagas: starts them from their trigger, drives their steps and
+/// compensations, resumes them after a crash.
+pub struct Coordinator {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    owner: String,
+    sagas: HashMap<String, Arc<SagaSpec>>,
+    lease_ms: i64,
+    driving: Mutex<HashSet<String>>,
+    wake: Notify,
+}
+
+impl std::fmt::Debug for Coordinator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Coordinator")
+            .field("owner", &self.owner)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a saga's drive ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Driven {
+    /// It completed (`onSuccess` published).
+    Completed,
+    /// It failed and every completed step was compensated (`onFailure`
+    /// published).
+    Compensated,
+    /// A compensation was dead-lettered.
+    Stuck,
+    /// Another coordinator holds it, or it had already ended.
+    NotMine,
+}
+
+enum StepOutcome {
+    Done(Value),
+    Skipped,
+    Failed(String),
+    Lost,
+}
+
+/// Removes a saga from the set being driven when its drive ends.
+struct Driving<'a> {
+    set: &'a Mutex<HashSet<String>>,
+    id: String,
+}
+
+impl Drop for Driving<'_> {
+    fn drop(&mut self) {
+        self.set
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.id);
+    }
+}
+
+impl Coordinator {
+    /// A coordinator on `store` with no sagas yet, the system clock, and a
+    /// 30 s lease.
+    pub fn new(store: Store) -> Self {
+        Coordinator {
+            store,
+            clock: clock::system(),
+            owner: uuid::Uuid::new_v4().to_string(),
+            sagas: HashMap::new(),
+            lease_ms: 30_000,
+            driving: Mutex::new(HashSet::new()),
+            wake: Notify::new(),
+        }
+    }
+
+    /// Reads time from `clock` (tests).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// How long a saga stays this coordinator's past its last write (plus
+    /// the running step's timeout or retry delay). After a crash, another
+    /// coordinator resumes the saga once this has passed.
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease_ms = lease.as_millis() as i64;
+        self
+    }
+
+    /// Registers a saga.
+    pub fn with_saga(mut self, spec: SagaSpec) -> Self {
+        self.sagas.insert(spec.name.clone(), Arc::new(spec));
+        self
+    }
+
+    /// Subscribes every saga to its trigger on `dispatcher` (handler
+    /// `saga:<name>`): the delivery's transaction starts the saga, so the
+    /// inbox mark and the saga commit together. `policy` retries a start
+    /// that could not be written.
+    pub fn subscribe(self: &Arc<Self>, dispatcher: &mut Dispatcher, policy: RetryPolicy) {
+        for spec in self.sagas.values() {
+            let me = self.clone();
+            let name = spec.name.clone();
+            dispatcher.subscribe(
+                &spec.trigger,
+                &format!("saga:{name}"),
+                policy,
+                move |tx, event| {
+                    let started = me.start_in(&tx, &name, event.id, &event.payload);
+                    async move { started.map(|_| ()) }
+                },
+            );
+        }
+    }
+
+    /// Starts saga `saga` for the trigger event `trigger_event` inside
+    /// `tx` (nothing happens if it was already started). The coordinator's
+    /// [`Coordinator::run`] loop is woken and picks it up once `tx`
+    /// commits. Returns the saga's id.
+    pub fn start_in(
+        &self,
+        tx: &Tx,
+        saga: &str,
+        trigger_event: uuid::Uuid,
+        input: &Value,
+    ) -> Result<uuid::Uuid, Problem> {
+        let spec = self.spec(saga)?;
+        let id = saga_id(saga, trigger_event);
+        let now = self.clock.now_ms();
+        let input_text =
+            serde_json::to_string(input).map_err(|e| Problem::internal(e.to_string()))?;
+        tx.with_conn(|c| {
+            let n = c
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO sagas (id, name, trigger_event, input, status, created, updated)
+                     VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?5)",
+                )?
+                .execute(params![id.to_string(), saga, trigger_event.to_string(), input_text, now])?;
+            if n == 1 {
+                let mut insert = c.prepare_cached(
+                    "INSERT INTO saga_steps (saga_id, step, position, item) VALUES (?1, ?2, ?3, ?4)",
+                )?;
+                for (position, (item, step)) in spec.steps().enumerate() {
+                    insert.execute(params![id.to_string(), step.name, position as i64, item as i64])?;
+                }
+            }
+            Ok(())
+        })?;
+        self.wake.notify_one();
+        Ok(id)
+    }
+
+    /// [`Coordinator::start_in`] in a transaction of its own.
+    pub async fn start(
+        &self,
+        saga: &str,
+        trigger_event: uuid::Uuid,
+        input: &Value,
+    ) -> Result<uuid::Uuid, Problem> {
+        self.store
+            .write(|tx| self.start_in(tx, saga, trigger_event, input))
+            .await
+    }
+
+    fn spec(&self, saga: &str) -> Result<Arc<SagaSpec>, Problem> {
+        self.sagas
+            .get(saga)
+            .cloned()
+            .ok_or_else(|| Problem::internal(format!("unknown saga `{saga}`")))
+    }
+
+    /// Runs until `shutdown` resolves: drives every saga that needs a
+    /// coordinator (new, or resumed after a crash once its lease expired),
+    /// each on its own task; looks again when a saga starts, or every
+    /// `poll`.
+    pub async fn run(self: Arc<Self>, poll: Duration, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            match self.claimable().await {
+                Ok(ids) => {
+                    for id in ids {
+                        let me = self.clone();
+                        tokio::spawn(async move {
+                            if let Err(e) = me.drive(&id).await {
+                                tracing::error!(saga_id = %id, error = %e, "saga drive failed");
+                            }
+                        });
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "saga coordinator pass failed"),
+            }
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(poll) => {}
+            }
+        }
+    }
+
+    /// Drives every saga that needs a coordinator to its end, concurrently,
+    /// until none is left (tests, start-up, draining). Sagas another live
+    /// coordinator holds are left to it. Returns how many drives ended.
+    pub async fn run_pending(&self) -> Result<usize, Problem> {
+        let mut driven = 0;
+        loop {
+            let ids = self.claimable().await?;
+            if ids.is_empty() {
+                return Ok(driven);
+            }
+            let drives = ids.iter().map(|id| self.drive(id));
+            for result in futures_util::future::join_all(drives).await {
+                if result? != Driven::NotMine {
+                    driven += 1;
+                }
+            }
+        }
+    }
+
+    /// Sagas that are running or compensating, not driven by this
+    /// coordinator now, and free (new, or their lease expired).
+    async fn claimable(&self) -> Result<Vec<String>, Problem> {
+        let now = self.clock.now_ms();
+        let ids: Vec<String> = self
+            .store
+            .read(|c| {
+                c.prepare_cached(
+                    "SELECT id FROM sagas WHERE status IN ('running', 'compensating')
+                     AND (owner IS NULL OR owner = ?1 OR lease_until < ?2)
+                     ORDER BY created LIMIT 256",
+                )?
+                .query_map(params![self.owner, now], |r| r.get(0))?
+                .collect()
+            })
+            .await?;
+        let driving = self.driving.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(ids.into_iter().filter(|id| !driving.contains(id)).collect())
+    }
+
+    /// Claims saga `id` and drives it to its end (or until its lease is
+    /// lost).
+    pub async fn drive(&self, id: &str) -> Result<Driven, Problem> {
+        {
+            let mut driving = self.driving.lock().unwrap_or_else(|p| p.into_inner());
+            if !driving.insert(id.to_string()) {
+                return Ok(Driven::NotMine);
+            }
+        }
+        let _guard = Driving {
+            set: &self.driving,
+            id: id.to_string(),
+        };
+        let now = self.clock.now_ms();
+        let claimed = self
+            .store
+            .write(|tx| {
+                tx.with_conn(|c| {
+                    c.prepare_cached(
+                        "UPDATE sagas SET owner = ?2, lease_until = ?3
+                         WHERE id = ?1 AND status IN ('running', 'compensating')
+                         AND (owner IS NULL OR owner = ?2 OR lease_until < ?4)",
+                    )?
+                    .execute(params![
+                        id,
+                        self.owner,
+                        now + self.lease_ms,
+                        now
+                    ])
+                })
+            })
+            .await?;
+        if claimed == 0 {
+            return Ok(Driven::NotMine);
+        }
+        let Some(record) = self.store.read(|c| load(c, id)).await? else {
+            return Ok(Driven::NotMine);
+        };
+        let spec = self.spec(&record.name)?;
+        let mut state = State::new(&record);
+        if record.status == "running" {
+            match self.forward(&spec, id, &record, &mut state).await? {
+                Forward::Completed => {
+                    return Ok(
+                        if self
+                            .finish(id, "completed", None, spec.on_success.as_deref(), &record)
+                            .await?
+                        {
+                            Driven::Completed
+                        } else {
+                            Driven::NotMine
+                        },
+                    );
+                }
+                Forward::Lost => return Ok(Driven::NotMine),
+                Forward::Failed => {}
+            }
+        }
+        // Compensate: reload, since the forward pass changed the steps.
+        let Some(record) = self.store.read(|c| load(c, id)).await? else {
+            return Ok(Driven::NotMine);
+        };
+        match self.compensate(&spec, id, &record).await? {
+            Compensation::Done => Ok(
+                if self
+                    .finish(id, "compensated", None, spec.on_failure.as_deref(), &record)
+                    .await?
+                {
+                    Driven::Compensated
+                } else {
+                    Driven::NotMine
+                },
+            ),
+            Compensation::Stuck => Ok(Driven::Stuck),
+            Compensation::Lost => Ok(Driven::NotMine),
+        }
+    }
+
+    /// Runs the steps not yet ended, item by item.
+    async fn forward(
+        &self,
+        spec: &SagaSpec,
+        id: &str,
+        record: &SagaRecord,
+        state: &mut State,
+    ) -> Result<Forward, Problem> {
+        for item in &spec.items {
+            let steps: &[StepSpec] = match item {
+                SagaItem::Step(s) => std::slice::from_ref(s),
+                SagaItem::Parallel(v) => v,
+            };
+            let snapshot = state.json();
+            let runs = steps.iter().map(|step| {
+                let row = record.steps.iter().find(|r| r.name == step.name);
+                self.run_step(spec, id, step, row, &record.input, &snapshot)
+            });
+            let outcomes = futures_util::future::join_all(runs).await;
+            let mut failure = None;
+            for (step, outcome) in steps.iter().zip(outcomes) {
+                match outcome? {
+                    StepOutcome::Done(output) => state.set_output(&step.name, output),
+                    StepOutcome::Skipped => {}
+                    StepOutcome::Failed(error) => {
+                        failure.get_or_insert(format!("step `{}` failed: {error}", step.name));
+                    }
+                    StepOutcome::Lost => return Ok(Forward::Lost),
+                }
+            }
+            if let Some(error) = failure {
+                let ok = self
+                    .persist(id, 0, |c| {
+                        c.prepare_cached(
+                            "UPDATE sagas SET status = 'compensating', error = ?2 WHERE id = ?1",
+                        )?
+                        .execute(params![id, error])?;
+                        Ok(())
+                    })
+                    .await?;
+                tracing::warn!(saga = %spec.name, saga_id = id, error = %error, "saga step failed; compensating");
+                return Ok(if ok { Forward::Failed } else { Forward::Lost });
+            }
+        }
+        Ok(Forward::Completed)
+    }
+
+    /// Runs one step's remaining attempts.
+    async fn run_step(
+        &self,
+        spec: &SagaSpec,
+        id: &str,
+        step: &StepSpec,
+        row: Option<&StepRecord>,
+        saga_input: &Value,
+        state: &Value,
+    ) -> Result<StepOutcome, Problem> {
+        let Some(row) = row else {
+            return Err(Problem::internal(format!(
+                "saga {id} has no row for step `{}`",
+                step.name
+            )));
+        };
+        match row.status.as_str() {
+            "succeeded" => return Ok(StepOutcome::Done(row.output.clone().unwrap_or_default())),
+            "skipped" => return Ok(StepOutcome::Skipped),
+            "failed" => {
+                return Ok(StepOutcome::Failed(row.error.clone().unwrap_or_default()));
+            }
+            _ => {}
+        }
+        let name = step.name.as_str();
+        if row.attempts == 0 && step.when.as_ref().is_some_and(|when| !when(state)) {
+            let now = self.clock.now_ms();
+            let ok = self
+                .persist(id, 0, |c| {
+                    c.prepare_cached(
+                        "UPDATE saga_steps SET status = 'skipped', ended = ?3 WHERE saga_id = ?1 AND step = ?2",
+                    )?
+                    .execute(params![id, name, now])?;
+                    Ok(())
+                })
+                .await?;
+            return Ok(if ok {
+                StepOutcome::Skipped
+            } else {
+                StepOutcome::Lost
+            });
+        }
+        let input = match (&row.input, &step.input) {
+            (Some(input), _) => input.clone(),
+            (None, Some(select)) => select(state),
+            (None, None) => saga_input.clone(),
+        };
+        let input_text = input.to_string();
+        let timeout_ms = step.timeout.as_millis() as i64;
+        let mut attempts = row.attempts;
+        let saga_id = uuid::Uuid::parse_str(id).map_err(|e| Problem::internal(e.to_string()))?;
+        loop {
+            attempts += 1;
+            let now = self.clock.now_ms();
+            let ok = self
+                .persist(id, timeout_ms, |c| {
+                    c.prepare_cached(
+                        "UPDATE saga_steps SET status = 'running', attempts = ?3, input = ?4,
+                         started = COALESCE(started, ?5) WHERE saga_id = ?1 AND step = ?2",
+                    )?
+                    .execute(params![id, name, attempts, input_text, now])?;
+                    Ok(())
+                })
+                .await?;
+            if !ok {
+                return Ok(StepOutcome::Lost);
+            }
+            let call = (step.action.0)(StepCall {
+                saga_id,
+                saga: spec.name.clone(),
+                step: name.to_string(),
+                attempt: attempts,
+                idempotency_key: format!("{id}/{name}"),
+                input: input.clone(),
+            });
+            let result = match timed(call, step.timeout).await {
+                Ok(result) => result,
+                Err(e) => Err(StepError::retryable(e)),
+            };
+            let now = self.clock.now_ms();
+            match result {
+                Ok(output) => {
+                    let output_text = output.to_string();
+                    let ok = self
+                        .persist(id, 0, |c| {
+                            c.prepare_cached(
+                                "UPDATE saga_steps SET status = 'succeeded', output = ?3, error = NULL, ended = ?4
+                                 WHERE saga_id = ?1 AND step = ?2",
+                            )?
+                            .execute(params![id, name, output_text, now])?;
+                            Ok(())
+                        })
+                        .await?;
+                    return Ok(if ok {
+                        StepOutcome::Done(output)
+                    } else {
+                        StepOutcome::Lost
+                    });
+                }
+                Err(error) => {
+                    let last = !error.retryable || attempts >= step.retry.attempts.max(1);
+                    let delay = if last {
+                        0
+                    } else {
+                        step.retry.delay_after(attempts)
+                    };
+                    let status = if last { "failed" } else { "running" };
+                    let ended = last.then_some(now);
+                    let ok = self
+                        .persist(id, delay as i64 + timeout_ms, |c| {
+                            c.prepare_cached(
+                                "UPDATE saga_steps SET status = ?3, error = ?4, ended = ?5
+                                 WHERE saga_id = ?1 AND step = ?2",
+                            )?
+                            .execute(params![
+                                id,
+                                name,
+                                status,
+                                error.message,
+                                ended
+                            ])?;
+                            Ok(())
+                        })
+                        .await?;
+                    if !ok {
+                        return Ok(StepOutcome::Lost);
+                    }
+                    if last {
+                        return Ok(StepOutcome::Failed(error.message));
+                    }
+                    tracing::warn!(saga = %spec.name, saga_id = id, step = name, attempt = attempts, error = %error, "saga step failed; will retry");
+                    tokio::time::sleep(Duration::from_millis(delay)).await;
+                }
+            }
+        }
+    }
+
+    /// Runs the compensations of the succeeded steps, last first.
+    async fn compensate(
+        &self,
+        spec: &SagaSpec,
+        id: &str,
+        record: &SagaRecord,
+    ) -> Result<Compensation, Problem> {
+        let saga_id = uuid::Uuid::parse_str(id).map_err(|e| Problem::internal(e.to_string()))?;
+        for row in record.steps.iter().rev() {
+            if row.status != "succeeded" {
+                continue;
+            }
+            let name = row.name.as_str();
+            let compensate = spec
+                .find(name)
+                .and_then(|s| s.compensate.clone().map(|c| (s, c)));
+            let Some((step, action)) = compensate else {
+                if row.compensation.is_none() {
+                    let ok = self
+                        .persist(id, 0, |c| {
+                            c.prepare_cached(
+                                "UPDATE saga_steps SET compensation = 'none' WHERE saga_id = ?1 AND step = ?2",
+                            )?
+                            .execute(params![id, name])?;
+                            Ok(())
+                        })
+                        .await?;
+                    if !ok {
+                        return Ok(Compensation::Lost);
+                    }
+                }
+                continue;
+            };
+            if row.compensation.as_deref() == Some("done") {
+                continue;
+            }
+            let input = match &row.output {
+                Some(Value::Null) | None => row.input.clone().unwrap_or_default(),
+                Some(output) => output.clone(),
+            };
+            let policy = step.compensation_retry;
+            let timeout_ms = step.timeout.as_millis() as i64;
+            let mut attempts = row.compensation_attempts;
+            loop {
+                attempts += 1;
+                let now = self.clock.now_ms();
+                let ok = self
+                    .persist(id, timeout_ms, |c| {
+                        c.prepare_cached(
+                            "UPDATE saga_steps SET compensation = 'running', comp_attempts = ?3,
+                             comp_started = COALESCE(comp_started, ?4) WHERE saga_id = ?1 AND step = ?2",
+                        )?
+                        .execute(params![id, name, attempts, now])?;
+                        Ok(())
+                    })
+                    .await?;
+                if !ok {
+                    return Ok(Compensation::Lost);
+                }
+                let call = (action.0)(StepCall {
+                    saga_id,
+                    saga: spec.name.clone(),
+                    step: name.to_string(),
+                    attempt: attempts,
+                    idempotency_key: format!("{id}/{name}/compensate"),
+                    input: input.clone(),
+                });
+                let error = match timed(call, step.timeout).await {
+                    Ok(Ok(_)) => None,
+                    Ok(Err(e)) => Some(e.message),
+                    Err(e) => Some(e),
+                };
+                let now = self.clock.now_ms();
+                let Some(error) = error else {
+                    let ok = self
+                        .persist(id, 0, |c| {
+                            c.prepare_cached(
+                                "UPDATE saga_steps SET compensation = 'done', comp_error = NULL, comp_ended = ?3
+                                 WHERE saga_id = ?1 AND step = ?2",
+                            )?
+                            .execute(params![id, name, now])?;
+                            Ok(())
+                        })
+                        .await?;
+                    if !ok {
+                        return Ok(Compensation::Lost);
+                    }
+                    break;
+                };
+                // Every error is retried: giving up on an undo costs more
+                // than asking again.
+                if attempts >= policy.attempts.max(1) {
+                    let why = format!("compensation of step `{name}` dead-lettered: {error}");
+                    let ok = self
+                        .persist(id, 0, |c| {
+                            c.prepare_cached(
+                                "UPDATE saga_steps SET compensation = 'dead', comp_error = ?3, comp_ended = ?4
+                                 WHERE saga_id = ?1 AND step = ?2",
+                            )?
+                            .execute(params![id, name, error, now])?;
+                            c.prepare_cached(
+                                "UPDATE sagas SET status = 'stuck', error = ?2, owner = NULL WHERE id = ?1",
+                            )?
+                            .execute(params![id, why])?;
+                            Ok(())
+                        })
+                        .await?;
+                    if !ok {
+                        return Ok(Compensation::Lost);
+                    }
+                    tracing::error!(saga = %spec.name, saga_id = id, step = name, attempts, error = %error,
+                        "saga compensation dead-lettered; the saga is stuck until retried");
+                    return Ok(Compensation::Stuck);
+                }
+                let delay = policy.delay_after(attempts);
+                let ok = self
+                    .persist(id, delay as i64 + timeout_ms, |c| {
+                        c.prepare_cached(
+                            "UPDATE saga_steps SET comp_error = ?3 WHERE saga_id = ?1 AND step = ?2",
+                        )?
+                        .execute(params![id, name, error])?;
+                        Ok(())
+                    })
+                    .await?;
+                if !ok {
+                    return Ok(Compensation::Lost);
+                }
+                tracing::warn!(saga = %spec.name, saga_id = id, step = name, attempt = attempts, error = %error, "saga compensation failed; will retry");
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+            }
+        }
+        Ok(Compensation::Done)
+    }
+
+    /// Writes the saga's final status and its event in one transaction.
+    /// `false` when this coordinator no longer holds the saga.
+    async fn finish(
+        &self,
+        id: &str,
+        status: &str,
+        error: Option<&str>,
+        event: Option<&str>,
+        record: &SagaRecord,
+    ) -> Result<bool, Problem> {
+        let now = self.clock.now_ms();
+        let key = event.and_then(|e| entity_key_of(e, &record.input));
+        let ended = self
+            .store
+            .write(|tx| {
+                let n = tx.with_conn(|c| {
+                    c.prepare_cached(
+                        "UPDATE sagas SET status = ?3, error = COALESCE(?4, error), ended = ?5, updated = ?5,
+                         owner = NULL WHERE id = ?1 AND owner = ?2 AND status IN ('running', 'compensating')",
+                    )?
+                    .execute(params![id, self.owner, status, error, now])
+                })?;
+                if n == 0 {
+                    return Ok(false);
+                }
+                if let Some(event) = event {
+                    tx.append(NewEvent {
+                        name: event,
+                        entity_key: key.as_deref(),
+                        payload: &record.input,
+                        source: Some(&record.name),
+                        request_id: None,
+                        trace_id: None,
+                    })?;
+                }
+                Ok(true)
+            })
+            .await?;
+        if ended {
+            tracing::info!(saga = %record.name, saga_id = id, status, "saga ended");
+        }
+        Ok(ended)
+    }
+
+    /// Runs `f` in a transaction if this coordinator still holds saga
+    /// `id`, extending its lease by `extra_ms` past the usual; `false`
+    /// (nothing written) when it lost the saga.
+    async fn persist(
+        &self,
+        id: &str,
+        extra_ms: i64,
+        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<()>,
+    ) -> Result<bool, Problem> {
+        let now = self.clock.now_ms();
+        self.store
+            .write(|tx| {
+                tx.with_conn(|c| {
+                    let held = c
+                        .prepare_cached(
+                            "UPDATE sagas SET lease_until = ?3, updated = ?4
+                             WHERE id = ?1 AND owner = ?2 AND status IN ('running', 'compensating')",
+                        )?
+                        .execute(params![id, self.owner, now + self.lease_ms + extra_ms, now])?;
+                    if held == 0 {
+                        return Ok(false);
+                    }
+                    f(c)?;
+                    Ok(true)
+                })
+            })
+            .await
+    }
+}
+
+enum Forward {
+    Completed,
+    Failed,
+    Lost,
+}
+
+enum Compensation {
+    Done,
+    Stuck,
+    Lost,
+}
+
+/// The saga's state as `when` and `input:` see it.
+struct State {
+    input: Value,
+    steps: Map<String, Value>,
+}
+
+impl State {
+    fn new(record: &SagaRecord) -> Self {
+        let mut state = State {
+            input: record.input.clone(),
+            steps: Map::new(),
+        };
+        for step in &record.steps {
+            if step.status == "succeeded" {
+                state.set_output(&step.name, step.output.clone().unwrap_or_default());
+            }
+        }
+        state
+    }
+
+    fn set_output(&mut self, step: &str, output: Value) {
+        self.steps
+            .insert(step.to_string(), json!({ "output": output }));
+    }
+
+    fn json(&self) -> Value {
+        json!({ "input": self.input, "steps": self.steps })
+    }
+}

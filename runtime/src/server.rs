@@ -43,6 +43,8 @@ pub type Handler = Arc<dyn Fn(Context, Request) -> BoxFuture<Result<Reply, Probl
 /// An event handler: typed decoding and the user's handler.
 pub type EventHandler =
     Arc<dyn Fn(Context, Event<Value>) -> BoxFuture<Result<(), Problem>> + Send + Sync>;
+/// A job's handler.
+pub type JobHandler = Arc<dyn Fn(Context) -> BoxFuture<Result<(), Problem>> + Send + Sync>;
 /// A service's own health checks (`health.checks` that are not services).
 pub type HealthCheck = Arc<dyn Fn(&'static str) -> BoxFuture<Result<(), String>> + Send + Sync>;
 
@@ -219,6 +221,7 @@ pub struct Service {
     sink: Arc<dyn EventSink>,
     database: Option<PathBuf>,
     subscriptions: Vec<(&'static SubscriptionSpec, EventHandler)>,
+    jobs: Vec<(&'static crate::spec::JobSpec, JobHandler)>,
 }
 
 /// A service's router and, when it has a database, the dispatcher that
@@ -230,6 +233,8 @@ pub struct Built {
     pub store: Option<crate::durable::Store>,
     /// The event side, when the service has a database.
     pub dispatcher: Option<Dispatcher>,
+    /// The jobs, when the service has a database and jobs.
+    pub scheduler: Option<crate::durable::Scheduler>,
 }
 
 impl Service {
@@ -243,7 +248,21 @@ impl Service {
             sink: Arc::new(LogSink),
             database: None,
             subscriptions: Vec::new(),
+            jobs: Vec::new(),
         }
+    }
+
+    /// Registers a job's handler (fired on its schedule by the scheduler,
+    /// once the service has a database). The context's request id is the
+    /// run's idempotency key (`Service/job@<scheduled ms>`), the same for
+    /// every attempt of one scheduled time.
+    pub fn job<F, Fut>(mut self, spec: &'static crate::spec::JobSpec, f: F) -> Self
+    where
+        F: Fn(Context) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), Problem>> + Send + 'static,
+    {
+        self.jobs.push((spec, Arc::new(move |c| Box::pin(f(c)))));
+        self
     }
 
     /// The database file used when `SVCC_DATABASE` is not set (generated
@@ -368,6 +387,10 @@ impl Service {
         let dispatcher = store
             .as_ref()
             .map(|store| dispatcher(&app, store, self.subscriptions));
+        let scheduler = match &store {
+            Some(store) if !self.jobs.is_empty() => Some(scheduler(&app, store, self.jobs)?),
+            _ => None,
+        };
         let mut by_path: BTreeMap<&'static str, Vec<(&'static RouteSpec, Handler)>> =
             BTreeMap::new();
         for (spec, handler) in self.routes {
@@ -483,6 +506,7 @@ impl Service {
             router,
             store,
             dispatcher,
+            scheduler,
         })
     }
 }
@@ -503,6 +527,52 @@ fn open_store(
         },
     )
     .map_err(|p| format!("database {}: {p}", path.display()))
+}
+
+/// The service's scheduler: each job runs as a unit of work of its own
+/// (its writes and events commit when it returns `Ok`), under its
+/// `timeout:` (5 minutes when the manifest sets none), once per scheduled
+/// time across the processes that share the database.
+fn scheduler(
+    app: &Arc<App>,
+    store: &crate::durable::Store,
+    jobs: Vec<(&'static crate::spec::JobSpec, JobHandler)>,
+) -> Result<crate::durable::Scheduler, String> {
+    let mut scheduler = crate::durable::Scheduler::new(store.clone());
+    for (spec, handler) in jobs {
+        let name = format!("{}/{}", app.spec.name, spec.name);
+        let mut job = crate::durable::JobSpec::new(name, spec.schedule)
+            .map_err(|e| format!("job {}: schedule `{}`: {e}", spec.name, spec.schedule))?;
+        if let Some(ms) = spec.timeout_ms {
+            job = job.timeout(Duration::from_millis(ms));
+        }
+        let (app, store) = (app.clone(), store.clone());
+        scheduler.add(job, move |run| {
+            let work = Arc::new(Work::new(store.clone()));
+            let ctx = Context::new(ContextParts {
+                operation: spec.name,
+                request_id: run.idempotency_key.clone(),
+                trace: Trace::from_header(None),
+                caller: None,
+                authorization: None,
+                access: Access::Full,
+                events: app.sink.clone(),
+                clients: app.clients.clone(),
+                sensitive: &[],
+                work: Some(work.clone()),
+            });
+            let handler = handler.clone();
+            async move {
+                let mut unit = Unit(Some(work));
+                handler(ctx).await?;
+                match unit.0.take() {
+                    Some(work) => work.commit().await,
+                    None => Ok(()),
+                }
+            }
+        });
+    }
+    Ok(scheduler)
 }
 
 /// The service's dispatcher: each subscription's handler runs inside the
@@ -1216,6 +1286,10 @@ async fn health(app: Arc<App>) -> Response {
 /// another process committed (its own commits wake it at once).
 const DISPATCH_IDLE_MS: u64 = 200;
 
+/// How often the job scheduler looks for runs that another process
+/// abandoned (it wakes for each scheduled time on its own).
+const JOBS_POLL: Duration = Duration::from_secs(5);
+
 /// Serves until SIGTERM or ctrl-c, then finishes the requests in flight.
 pub async fn serve(service: Service, settings: Settings) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind((settings.host, settings.port))
@@ -1259,6 +1333,16 @@ where
             .await;
         })
     });
+    let jobs = built.scheduler.map(|s| {
+        let mut stopped = stopped.clone();
+        tokio::spawn(async move {
+            std::sync::Arc::new(s)
+                .run(JOBS_POLL, async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await;
+        })
+    });
     tracing::info!(service = name, address = %address, "listening");
     let served = axum::serve(
         listener,
@@ -1270,8 +1354,8 @@ where
     .await
     .map_err(|e| e.to_string());
     let _ = stop.send(true);
-    if let Some(events) = events {
-        let _ = events.await;
+    for task in [events, jobs].into_iter().flatten() {
+        let _ = task.await;
     }
     served?;
     tracing::info!(

@@ -34,6 +34,12 @@ static SUBSCRIPTIONS: [SubscriptionSpec; 1] = [SubscriptionSpec {
     dead_letter: true,
 }];
 
+static JOBS: [JobSpec; 1] = [JobSpec {
+    name: "nightlyAudit",
+    schedule: "0 3 * * *",
+    timeout_ms: Some(5_000),
+}];
+
 static LEDGER: ServiceSpec = ServiceSpec {
     name: "Ledger",
     slug: "ledger",
@@ -44,7 +50,7 @@ static LEDGER: ServiceSpec = ServiceSpec {
     health_checks: &[],
     schemas: r#"{"$defs": {}}"#,
     subscriptions: &SUBSCRIPTIONS,
-    jobs: &[],
+    jobs: &JOBS,
     transitions: &TRANSITIONS,
     resilience: ResilienceSpec {
         timeout_ms: 1_000,
@@ -125,6 +131,20 @@ fn ledger() -> Service {
                 "confirm",
                 &id,
                 |json| async move { Ok(json) },
+            )
+            .await?;
+            Ok(())
+        })
+        .job(&JOBS[0], |ctx| async move {
+            // The audit's result is an entity of its own, written in the
+            // run's transaction; its id is the run's idempotency key.
+            let id = ctx.request_id().to_string();
+            entities::create(
+                &ctx,
+                &MACHINE,
+                "pending",
+                &id,
+                json!({ "id": id, "status": "pending" }),
             )
             .await?;
             Ok(())
@@ -257,4 +277,56 @@ async fn without_a_database_a_handler_asking_for_one_gets_a_500_not_a_hang() {
         .unwrap();
     assert_eq!(r.status(), 500);
     server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_job_missed_while_the_service_was_down_runs_once_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    // The job was first seen two days ago and has not run since: two
+    // nightly runs were missed.
+    let store = Store::open(&db).unwrap();
+    let two_days_ago = svcc_runtime::durable::now_ms() - 2 * 86_400_000;
+    store
+        .write(|tx| {
+            tx.with_conn(|c| {
+                c.execute(
+                    "INSERT INTO jobs (job, since) VALUES ('Ledger/nightlyAudit', ?1)",
+                    [two_days_ago],
+                )
+            })
+        })
+        .await
+        .unwrap();
+    drop(store);
+    let mut s = settings();
+    s.database = Some(db.clone());
+    let server = Server::start(ledger(), s).await;
+    let store = Store::open(&db).unwrap();
+    let mut runs = Vec::new();
+    for _ in 0..100 {
+        runs = svcc_runtime::durable::jobs::runs(&store, "Ledger/nightlyAudit")
+            .await
+            .unwrap();
+        if runs.iter().any(|r| r.status == "succeeded") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.stop().await.unwrap();
+    assert_eq!(runs.len(), 1, "one run for the missed nights: {runs:?}");
+    assert_eq!(runs[0].status, "succeeded", "{runs:?}");
+    // What the job wrote committed, under the run's idempotency key.
+    let key = format!("Ledger/nightlyAudit@{}", runs[0].scheduled);
+    let written = store
+        .read(move |c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM entities WHERE type = 'Order' AND id = ?1",
+                [&key],
+                |r| r.get::<_, i64>(0),
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(written, 1);
 }

@@ -780,6 +780,16 @@ pub fn service_items(
         jobs.push(
             quote! { rt::JobSpec { name: #name, schedule: #schedule, timeout_ms: #timeout }, },
         );
+        let index = proc_macro2::Literal::usize_unsuffixed(jobs.len() - 1);
+        registrations.push(quote! {
+            let service = {
+                let h = handlers.clone();
+                service.job(&JOBS[#index], move |ctx| {
+                    let h = h.clone();
+                    async move { h.#m(ctx).await }
+                })
+            };
+        });
     }
     let mut state_module = quote! {};
     let mut has_state = false;
@@ -927,7 +937,7 @@ pub fn service_items(
         schemas_file,
         &health_checks,
         subscriptions.len(),
-        &jobs,
+        jobs.len(),
         has_state,
     );
     let trait_doc = docs(Some(&format!(
@@ -946,11 +956,15 @@ pub fn service_items(
         }
     };
     let subscription_count = proc_macro2::Literal::usize_unsuffixed(subscriptions.len());
+    let job_count = proc_macro2::Literal::usize_unsuffixed(jobs.len());
     quote! {
         #service_spec
 
         /// The event subscriptions, with their retry policies.
         pub static SUBSCRIPTIONS: [rt::SubscriptionSpec; #subscription_count] = [#(#subscriptions)*];
+
+        /// The scheduled jobs (cron in Cloudflare's dialect, UTC).
+        pub static JOBS: [rt::JobSpec; #job_count] = [#(#jobs)*];
 
         #trait_doc
         pub trait #trait_id: Send + Sync + 'static {
@@ -988,9 +1002,14 @@ fn service_spec(
     schemas_file: &str,
     health: &[&str],
     subscriptions: usize,
-    jobs: &[TokenStream],
+    jobs: usize,
     has_state: bool,
 ) -> TokenStream {
+    let jobs = if jobs == 0 {
+        quote! { &[] }
+    } else {
+        quote! { &JOBS }
+    };
     let subscriptions = if subscriptions == 0 {
         quote! { &[] }
     } else {
@@ -1079,7 +1098,7 @@ fn service_spec(
             health_checks: &[#(#health),*],
             schemas: include_str!(#schemas_file),
             subscriptions: #subscriptions,
-            jobs: &[#(#jobs)*],
+            jobs: #jobs,
             transitions: #transitions,
             resilience: rt::ResilienceSpec {
                 timeout_ms: #timeout,

@@ -1,6 +1,7 @@
 //! The command line of a generated service binary: `serve` (the default),
-//! `token` (a development JWT for a role), `routes` (the route table) and
-//! `dlq` (the dead letters in the service's database).
+//! `token` (a development JWT for a role), `routes` (the route table),
+//! `dlq` (the dead letters in the service's database) and `sagas` (saga
+//! histories).
 
 use crate::server::{Service, Settings, serve};
 use crate::spec::ServiceSpec;
@@ -51,6 +52,24 @@ enum Command {
         #[command(subcommand)]
         action: DlqAction,
     },
+    /// Sagas in the service's database: the latest ones, or one with each
+    /// step's status, attempts, output, error and compensation.
+    Sagas {
+        #[command(subcommand)]
+        action: SagasAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum SagasAction {
+    /// The most recently started sagas, newest first, one JSON object a line.
+    List {
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// One saga's history, as JSON (what `GET /sagas/{id}` answers).
+    Show { id: String },
 }
 
 #[derive(Subcommand)]
@@ -183,6 +202,13 @@ pub fn main(service: Service) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Command::Sagas { action } => match sagas(&service, action) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Dlq { action } => match dlq(&service, action) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -228,9 +254,8 @@ pub fn main(service: Service) -> ExitCode {
     }
 }
 
-/// Runs a `dlq` subcommand on the service's database.
-fn dlq(service: &Service, action: DlqAction) -> Result<(), String> {
-    use crate::durable::{Store, dlq};
+/// Opens the service's database for a command, with a runtime to use it.
+fn database(service: &Service) -> Result<(tokio::runtime::Runtime, crate::durable::Store), String> {
     let settings = Settings::from_env()?;
     let path = service.database_path(&settings).ok_or_else(|| {
         format!(
@@ -248,8 +273,40 @@ fn dlq(service: &Service, action: DlqAction) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
+    let store = crate::durable::Store::open(&path).map_err(|p| p.to_string())?;
+    Ok((rt, store))
+}
+
+/// Runs a `sagas` subcommand on the service's database.
+fn sagas(service: &Service, action: SagasAction) -> Result<(), String> {
+    use crate::durable::saga;
+    let (rt, store) = database(service)?;
     rt.block_on(async {
-        let store = Store::open(&path).map_err(|p| p.to_string())?;
+        match action {
+            SagasAction::List { limit } => {
+                for s in saga::list(&store, limit).await.map_err(|p| p.to_string())? {
+                    println!("{}", serde_json::to_string(&s).map_err(|e| e.to_string())?);
+                }
+            }
+            SagasAction::Show { id } => {
+                let id = uuid::Uuid::parse_str(&id)
+                    .map_err(|_| format!("`{id}` is not a saga id (a UUID)"))?;
+                let record = saga::saga(&store, id).await.map_err(|p| p.to_string())?;
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&record).map_err(|e| e.to_string())?
+                );
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Runs a `dlq` subcommand on the service's database.
+fn dlq(service: &Service, action: DlqAction) -> Result<(), String> {
+    use crate::durable::dlq;
+    let (rt, store) = database(service)?;
+    rt.block_on(async {
         match action {
             DlqAction::List { all, json } => {
                 let mine = format!("{}/", service.spec.name);

@@ -222,6 +222,7 @@ pub struct Service {
     database: Option<PathBuf>,
     subscriptions: Vec<(&'static SubscriptionSpec, EventHandler)>,
     jobs: Vec<(&'static crate::spec::JobSpec, JobHandler)>,
+    sagas: Vec<crate::durable::SagaSpec>,
 }
 
 /// A service's router and, when it has a database, the dispatcher that
@@ -235,6 +236,9 @@ pub struct Built {
     pub dispatcher: Option<Dispatcher>,
     /// The jobs, when the service has a database and jobs.
     pub scheduler: Option<crate::durable::Scheduler>,
+    /// The saga coordinator, when the service has a database and
+    /// coordinates sagas.
+    pub coordinator: Option<Arc<crate::durable::Coordinator>>,
 }
 
 impl Service {
@@ -249,7 +253,16 @@ impl Service {
             database: None,
             subscriptions: Vec::new(),
             jobs: Vec::new(),
+            sagas: Vec::new(),
         }
+    }
+
+    /// Coordinates a saga: it starts from its trigger event (delivered by
+    /// this service's dispatcher), and its history is served at
+    /// `GET /sagas/{id}`.
+    pub fn saga(mut self, spec: crate::durable::SagaSpec) -> Self {
+        self.sagas.push(spec);
+        self
     }
 
     /// Registers a job's handler (fired on its schedule by the scheduler,
@@ -384,9 +397,23 @@ impl Service {
             plan_limits: plans,
             store: store.clone(),
         });
-        let dispatcher = store
+        let mut dispatcher = store
             .as_ref()
             .map(|store| dispatcher(&app, store, self.subscriptions));
+        let coordinator = match (&store, &mut dispatcher) {
+            (Some(store), Some(d)) if !self.sagas.is_empty() => {
+                let c = self
+                    .sagas
+                    .into_iter()
+                    .fold(crate::durable::Coordinator::new(store.clone()), |c, s| {
+                        c.with_saga(s)
+                    });
+                let c = Arc::new(c);
+                c.subscribe(d, RetryPolicy::default());
+                Some(c)
+            }
+            _ => None,
+        };
         let scheduler = match &store {
             Some(store) if !self.jobs.is_empty() => Some(scheduler(&app, store, self.jobs)?),
             _ => None,
@@ -396,6 +423,7 @@ impl Service {
         for (spec, handler) in self.routes {
             by_path.entry(spec.path).or_default().push((spec, handler));
         }
+        let declared_sagas = by_path.contains_key("/sagas/{id}");
         let mut router = axum::Router::new();
         let mut declared_builtin = (false, false);
         for (path, routes) in by_path {
@@ -447,6 +475,18 @@ impl Service {
                 }
             });
             router = router.route(path, mr);
+        }
+        if let Some(store) = store
+            .clone()
+            .filter(|_| coordinator.is_some() && !declared_sagas)
+        {
+            let app = app.clone();
+            router = router.route(
+                "/sagas/{id}",
+                axum::routing::get(move |req: axum::extract::Request| {
+                    saga_history(app.clone(), store.clone(), req)
+                }),
+            );
         }
         if !declared_builtin.0 {
             let app = app.clone();
@@ -507,6 +547,7 @@ impl Service {
             store,
             dispatcher,
             scheduler,
+            coordinator,
         })
     }
 }
@@ -527,6 +568,71 @@ fn open_store(
         },
     )
     .map_err(|p| format!("database {}: {p}", path.display()))
+}
+
+/// The permission that reads saga histories (`GET /sagas/{id}`): granted
+/// by `*` (an admin) or `sagas:read`.
+static SAGA_HISTORY: RouteSpec = RouteSpec {
+    method: "GET",
+    path: "/sagas/{id}",
+    operation: "getSaga",
+    auth: RouteAuth::Required,
+    permission: Some("sagas:read"),
+    owner_field: None,
+    rate_limit: None,
+    idempotent: false,
+    timeout_ms: None,
+    cache_seconds: None,
+    status: 200,
+    body: None,
+    sensitive: &[],
+    deprecated: false,
+};
+
+/// `GET /sagas/{id}`: a saga's history (each step's status, attempts,
+/// input, output, error and compensation) as JSON. Callers need the
+/// `sagas:read` permission when the service authenticates.
+async fn saga_history(
+    app: Arc<App>,
+    store: crate::durable::Store,
+    req: axum::extract::Request,
+) -> Response {
+    let rid = request_id(req.headers());
+    // Read before the first await: a request body is not `Sync`.
+    let (parts, _) = req.into_parts();
+    let answer = async {
+        if app.spec.auth != crate::spec::AuthKind::None {
+            let caller = app.auth.authenticate(&parts.headers)?.ok_or_else(|| {
+                Problem::unauthorized("reading a saga's history needs credentials")
+            })?;
+            if crate::auth::access(app.spec, &SAGA_HISTORY, &caller) != Some(Access::Full) {
+                return Err(Problem::forbidden(
+                    "reading a saga's history needs the sagas:read permission",
+                ));
+            }
+        }
+        let id = parts
+            .uri
+            .path()
+            .rsplit('/')
+            .next()
+            .and_then(|s| uuid::Uuid::parse_str(s).ok())
+            .ok_or_else(|| Problem::bad_request("a saga id is a UUID"))?;
+        let record = crate::durable::saga::saga(&store, id).await?;
+        Reply::json(200, &record)
+    }
+    .await;
+    match answer {
+        Ok(reply) => {
+            let mut r = Response::new(Body::from(reply.body.unwrap_or_default()));
+            r.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            r
+        }
+        Err(p) => problem_response(&p, &rid),
+    }
 }
 
 /// The service's scheduler: each job runs as a unit of work of its own
@@ -1290,6 +1396,10 @@ const DISPATCH_IDLE_MS: u64 = 200;
 /// abandoned (it wakes for each scheduled time on its own).
 const JOBS_POLL: Duration = Duration::from_secs(5);
 
+/// How often the saga coordinator looks for sagas to resume (a saga that
+/// starts wakes it at once).
+const SAGAS_POLL: Duration = Duration::from_secs(1);
+
 /// Serves until SIGTERM or ctrl-c, then finishes the requests in flight.
 pub async fn serve(service: Service, settings: Settings) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind((settings.host, settings.port))
@@ -1333,6 +1443,15 @@ where
             .await;
         })
     });
+    let sagas = built.coordinator.map(|c| {
+        let mut stopped = stopped.clone();
+        tokio::spawn(async move {
+            c.run(SAGAS_POLL, async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await;
+        })
+    });
     let jobs = built.scheduler.map(|s| {
         let mut stopped = stopped.clone();
         tokio::spawn(async move {
@@ -1354,7 +1473,7 @@ where
     .await
     .map_err(|e| e.to_string());
     let _ = stop.send(true);
-    for task in [events, jobs].into_iter().flatten() {
+    for task in [events, jobs, sagas].into_iter().flatten() {
         let _ = task.await;
     }
     served?;

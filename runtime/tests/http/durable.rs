@@ -119,8 +119,39 @@ async fn get(ctx: Context, req: Request) -> Result<Reply, Problem> {
     }
 }
 
+/// The `Settle` saga, started by `Order.created`: `hold` (undone by
+/// `release`), then `charge`, which fails for good for orders whose id
+/// starts with `fail`.
+fn settle() -> svcc_runtime::durable::SagaSpec {
+    use svcc_runtime::durable::{Action, SagaSpec, StepError, StepSpec};
+    SagaSpec::new("Settle", "Order.created")
+        .step(
+            StepSpec::new(
+                "hold",
+                Action::new(|call| async move { Ok(json!({ "held": call.input["id"] })) }),
+            )
+            .compensate(Action::new(|call| async move {
+                Ok(json!({ "released": call.input["held"] }))
+            })),
+        )
+        .step(StepSpec::new(
+            "charge",
+            Action::new(|call| async move {
+                let id = call.input["id"].as_str().unwrap_or_default().to_string();
+                if id.starts_with("fail") {
+                    Err(StepError::permanent("card declined"))
+                } else {
+                    Ok(json!({ "charged": id }))
+                }
+            }),
+        ))
+        .on_success("Order.settled")
+        .on_failure("Order.unsettled")
+}
+
 fn ledger() -> Service {
     Service::new(&LEDGER)
+        .saga(settle())
         .route(&CREATE, create)
         .route(&GET, get)
         .subscribe(&SUBSCRIPTIONS[0], |ctx, event| async move {
@@ -200,7 +231,13 @@ async fn a_committed_operation_keeps_its_writes_and_its_event_and_the_subscriber
     }
     assert_eq!(status.as_deref(), Some("confirmed"));
     server.stop().await.unwrap();
-    let names: Vec<String> = events(&db).await.into_iter().map(|(n, _)| n).collect();
+    // (the Settle saga publishes Order.settled too)
+    let names: Vec<String> = events(&db)
+        .await
+        .into_iter()
+        .map(|(n, _)| n)
+        .filter(|n| n != "Order.settled")
+        .collect();
     assert_eq!(names, ["Order.created", "Order.confirmed"]);
 }
 
@@ -329,4 +366,70 @@ async fn a_job_missed_while_the_service_was_down_runs_once_at_start() {
         .await
         .unwrap();
     assert_eq!(written, 1);
+}
+
+/// The saga started by the `Order.created` of order `id`.
+async fn saga_of(db: &std::path::Path, id: &str) -> uuid::Uuid {
+    let store = Store::open(db).unwrap();
+    let event = outbox::list_events(&store)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.name == "Order.created" && e.payload["id"] == id)
+        .unwrap();
+    svcc_runtime::durable::saga::saga_id("Settle", event.id)
+}
+
+async fn saga_status(server: &Server, saga: uuid::Uuid, want: &str) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        let r = server.get(&format!("/sagas/{saga}"), None).await;
+        if r.status() == 200 {
+            last = r.json().await.unwrap();
+            if last["status"] == want {
+                return last;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("saga {saga} is not {want}: {last}");
+}
+
+#[tokio::test]
+async fn a_saga_starts_from_its_trigger_and_its_history_is_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, db) = start(&dir).await;
+    for id in ["s1", "fail1"] {
+        let r = server
+            .client
+            .post(server.url(&format!("/orders/{id}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    let ok = saga_status(&server, saga_of(&db, "s1").await, "completed").await;
+    assert_eq!(ok["name"], "Settle");
+    assert_eq!(ok["steps"][0]["output"], json!({ "held": "s1" }));
+    assert_eq!(ok["steps"][1]["status"], "succeeded");
+    let failed = saga_status(&server, saga_of(&db, "fail1").await, "compensated").await;
+    assert_eq!(failed["steps"][1]["status"], "failed");
+    assert_eq!(failed["steps"][0]["compensation"], "done", "{failed}");
+    let unknown = server
+        .get(&format!("/sagas/{}", uuid::Uuid::nil()), None)
+        .await;
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(server.get("/sagas/not-a-uuid", None).await.status(), 400);
+    server.stop().await.unwrap();
+    let names: Vec<String> = events(&db).await.into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names.iter().filter(|n| *n == "Order.settled").count(),
+        1,
+        "{names:?}"
+    );
+    assert_eq!(
+        names.iter().filter(|n| *n == "Order.unsettled").count(),
+        1,
+        "{names:?}"
+    );
 }

@@ -109,6 +109,10 @@ pub struct Settings {
     /// The fsync policy (`SVCC_DURABILITY=normal|full`, default normal: see
     /// [`Durability`]).
     pub durability: Durability,
+    /// How long delivered events, inbox marks, ended sagas and job runs are
+    /// kept (`SVCC_RETENTION_DAYS`, default 7; 0 keeps everything): see
+    /// [`crate::durable::prune`].
+    pub retention: Option<Duration>,
 }
 
 impl Default for Settings {
@@ -125,6 +129,7 @@ impl Default for Settings {
             service_urls: BTreeMap::new(),
             database: None,
             durability: Durability::Normal,
+            retention: Some(Duration::from_secs(7 * 86_400)),
         }
     }
 }
@@ -200,6 +205,15 @@ impl Settings {
             auth: AuthConfig::from_vars(|name| vars.get(name).cloned())?,
             service_urls,
             database: get("SVCC_DATABASE").map(PathBuf::from),
+            retention: match parse::<u64>(
+                "SVCC_RETENTION_DAYS",
+                get("SVCC_RETENTION_DAYS"),
+                "a number of days",
+            )? {
+                None => d.retention,
+                Some(0) => None,
+                Some(days) => Some(Duration::from_secs(days.saturating_mul(86_400))),
+            },
             durability: match get("SVCC_DURABILITY").as_deref() {
                 None | Some("normal") => Durability::Normal,
                 Some("full") => Durability::Full,
@@ -1396,6 +1410,9 @@ const DISPATCH_IDLE_MS: u64 = 200;
 /// abandoned (it wakes for each scheduled time on its own).
 const JOBS_POLL: Duration = Duration::from_secs(5);
 
+/// How often what the retention period no longer needs is deleted.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
 /// How often the saga coordinator looks for sagas to resume (a saga that
 /// starts wakes it at once).
 const SAGAS_POLL: Duration = Duration::from_secs(1);
@@ -1443,6 +1460,33 @@ where
             .await;
         })
     });
+    let pruning = match (&built.store, settings.retention) {
+        (Some(store), Some(keep)) => {
+            let (store, mut stopped) = (store.clone(), stopped.clone());
+            Some(tokio::spawn(async move {
+                loop {
+                    let before = crate::durable::now_ms()
+                        - i64::try_from(keep.as_millis()).unwrap_or(i64::MAX);
+                    match crate::durable::prune::prune(&store, before).await {
+                        Ok(p) if p != Default::default() => tracing::info!(
+                            events = p.events,
+                            inbox = p.inbox,
+                            sagas = p.sagas,
+                            job_runs = p.job_runs,
+                            "pruned what is older than the retention period"
+                        ),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "pruning failed"),
+                    }
+                    tokio::select! {
+                        _ = stopped.wait_for(|s| *s) => return,
+                        () = tokio::time::sleep(PRUNE_EVERY) => {}
+                    }
+                }
+            }))
+        }
+        _ => None,
+    };
     let sagas = built.coordinator.map(|c| {
         let mut stopped = stopped.clone();
         tokio::spawn(async move {
@@ -1473,7 +1517,7 @@ where
     .await
     .map_err(|e| e.to_string());
     let _ = stop.send(true);
-    for task in [events, jobs, sagas].into_iter().flatten() {
+    for task in [events, jobs, sagas, pruning].into_iter().flatten() {
         let _ = task.await;
     }
     served?;

@@ -466,3 +466,50 @@ async fn a_hung_handler_times_out_and_its_writes_roll_back() {
     let letters = dlq::list(&s).await.unwrap();
     assert_eq!(letters[0].last_error, "the handler timed out after 50 ms");
 }
+
+#[tokio::test]
+async fn pruning_keeps_what_a_consumer_or_a_dead_letter_still_needs() {
+    use svcc_runtime::durable::prune::prune;
+    let (_dir, s) = store();
+    let mut d = Dispatcher::new(s.clone(), "OrderService");
+    d.subscribe("Order.created", "ok", policy(1), |_, _| async { Ok(()) });
+    d.subscribe("Order.failed", "broken", policy(1), |_, _| async {
+        Err(unavailable("always"))
+    });
+    publish(&s, "Order.created", None, 1).await;
+    publish(&s, "Order.failed", None, 2).await;
+    d.drain().await.unwrap();
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM dead_letters").await, 1);
+    // Published after the dispatcher's last pass: its cursor has not
+    // passed it yet.
+    publish(&s, "Order.created", None, 3).await;
+    // Nothing is older than an hour ago.
+    let none = prune(&s, now_ms() - 3_600_000).await.unwrap();
+    assert_eq!(none, Default::default());
+    let pruned = prune(&s, now_ms() + 1).await.unwrap();
+    assert_eq!(pruned.events, 1, "only the delivered Order.created goes");
+    assert_eq!(pruned.inbox, 1);
+    let kept: Vec<i64> = s
+        .read(|c| {
+            c.prepare("SELECT json_extract(payload, '$.n') FROM outbox ORDER BY seq")?
+                .query_map([], |r| r.get(0))?
+                .collect()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        kept,
+        [2, 3],
+        "the dead letter's event and the unread one stay"
+    );
+    // Both are still usable: the replay and the late event are delivered.
+    let letter = dlq::list(&s).await.unwrap().remove(0);
+    dlq::replay(&s, letter.id).await.unwrap();
+    let pass = d.drain().await.unwrap();
+    assert_eq!(pass.fanned_out, 1);
+    assert_eq!(pass.delivered, 1);
+    assert_eq!(
+        pass.dead_lettered, 1,
+        "the broken handler fails the replay again"
+    );
+}

@@ -219,3 +219,44 @@ fn a_target_subset_keeps_the_other_targets_files() {
         Some(2)
     );
 }
+
+#[test]
+fn rust_dependencies_go_into_every_generated_crate_and_bad_ones_are_errors() {
+    let dir = project();
+    write(
+        dir.path(),
+        "svcc.toml",
+        "[project]\nname = \"demo\"\nversion = \"0.1.0\"\n[build]\ntargets = [\"rust\"]\n\
+         [rust]\nruntime = { path = \"../svcc/runtime\" }\n\
+         [rust.dependencies]\nitoa = \"1\"\n\
+         uuid = { version = \"1\", features = [\"v7\"], default-features = false }\n\
+         shared = { path = \"libs/shared\" }\n",
+    );
+    let out = svcc(dir.path(), &["build"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let toml = String::from_utf8(read(dir.path(), "gen/rust/order-service/Cargo.toml")).unwrap();
+    assert!(
+        toml.ends_with(
+            "[dependencies]\nsvcc-runtime = { path = \"../../../../svcc/runtime\" }\n\
+             itoa = { version = \"1\" }\n\
+             shared = { path = \"../../../libs/shared\" }\n\
+             uuid = { version = \"1\", features = [\"v7\"], default-features = false }\n"
+        ),
+        "{toml}"
+    );
+    write(
+        dir.path(),
+        "svcc.toml",
+        "[project]\nname = \"demo\"\nversion = \"0.1.0\"\n[build]\ntargets = [\"rust\"]\n\
+         [rust.dependencies]\nitoa = 1\n\"bad name\" = \"1\"\n",
+    );
+    let out = svcc(dir.path(), &["build"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("E0009"), "{err}");
+    assert!(err.contains("dependency `itoa` must be a version"), "{err}");
+    assert!(
+        err.contains("`bad name` cannot be a dependency here"),
+        "{err}"
+    );
+}

@@ -4,7 +4,7 @@
 //! validator), so its errors look like every other diagnostic.
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, suggest};
-use crate::load::{self, Format, Node};
+use crate::load::{self, Format, Node, NodeKind};
 use crate::lower::shape::{Block, Field, Ident, Value};
 use crate::lower::validate;
 use crate::source::{SourceMap, Span};
@@ -44,6 +44,22 @@ pub struct Config {
     /// Folder (relative to the project root) of hand-written handler files,
     /// `<service-kebab>.rs`, that generated crates use instead of a stub.
     pub handlers: Option<String>,
+    /// `[rust.dependencies]`: crates every generated crate depends on
+    /// (what hand-written handlers use), sorted by name.
+    pub dependencies: Vec<(String, Dependency)>,
+}
+
+/// One entry of `[rust.dependencies]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dependency {
+    /// A crates.io version requirement.
+    pub version: Option<String>,
+    /// A path relative to the project root (or absolute).
+    pub path: Option<String>,
+    /// Features to enable.
+    pub features: Vec<String>,
+    /// `default-features = false`.
+    pub no_default_features: bool,
 }
 
 /// `[rust] runtime = { path = ... }` or `{ version = ... }`.
@@ -66,6 +82,7 @@ impl Default for Config {
             lints: BTreeMap::new(),
             runtime: RuntimeDep::Version(env!("CARGO_PKG_VERSION").to_string()),
             handlers: None,
+            dependencies: Vec::new(),
         }
     }
 }
@@ -134,6 +151,15 @@ static RUST: Block = Block {
             Value::String,
             false,
             "Folder of hand-written handler files (`<service>.rs`) used instead of generated stubs",
+        ),
+        field(
+            "dependencies",
+            Value::Map {
+                key: &Value::String,
+                value: &Value::Any,
+            },
+            false,
+            "Crates the generated crates depend on, for hand-written handlers: `name = \"1\"` or `name = { version = \"1\", features = [...], default-features = false, path = \"...\" }`",
         ),
     ],
 };
@@ -245,7 +271,85 @@ pub fn parse(sources: &mut SourceMap, name: &str, bytes: &[u8], out: &mut Diagno
             )),
         }
     }
+    config.dependencies = dependencies(get("rust", "dependencies"), out);
     config
+}
+
+/// `[rust.dependencies]`: each a version string or a table of `version`,
+/// `path`, `features` and `default-features`. The generated Cargo.toml
+/// is written from these values, so only plain names and quote-free text
+/// are accepted.
+fn dependencies(node: Option<&Node>, out: &mut Diagnostics) -> Vec<(String, Dependency)> {
+    let plain = |t: &str| !t.is_empty() && !t.contains(['"', '\\', '\n', '\r']);
+    let mut deps = Vec::new();
+    for e in node.and_then(Node::as_map).unwrap_or(&[]) {
+        let name = &e.key.value;
+        let valid_name = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid_name || name == "svcc-runtime" {
+            out.push(project_error(
+                e.key.span,
+                &format!("`{name}` cannot be a dependency here"),
+                "a crate name (letters, digits, `-`, `_`); svcc-runtime is set by `runtime`",
+            ));
+            continue;
+        }
+        let mut dep = Dependency {
+            version: None,
+            path: None,
+            features: Vec::new(),
+            no_default_features: false,
+        };
+        let ok = match &e.value.kind {
+            NodeKind::Str(v) if plain(v) => {
+                dep.version = Some(v.clone());
+                true
+            }
+            NodeKind::Map(entries) => {
+                entries
+                    .iter()
+                    .all(|f| match (f.key.value.as_str(), &f.value.kind) {
+                        ("version", NodeKind::Str(v)) if plain(v) => {
+                            dep.version = Some(v.clone());
+                            true
+                        }
+                        ("path", NodeKind::Str(p)) if plain(p) => {
+                            dep.path = Some(p.trim_end_matches('/').to_string());
+                            true
+                        }
+                        ("features", NodeKind::Seq(items)) => {
+                            items.iter().all(|i| match i.as_str() {
+                                Some(f) if plain(f) => {
+                                    dep.features.push(f.to_string());
+                                    true
+                                }
+                                _ => false,
+                            })
+                        }
+                        ("default-features", NodeKind::Bool(b)) => {
+                            dep.no_default_features = !b;
+                            true
+                        }
+                        _ => false,
+                    })
+            }
+            _ => false,
+        };
+        if !ok || (dep.version.is_none() && dep.path.is_none()) {
+            out.push(project_error(
+                e.value.span,
+                &format!("dependency `{name}` must be a version or a table of `version`, `path`, `features` and `default-features`"),
+                "for example `serde_yaml = \"0.9\"` or `uuid = { version = \"1\", features = [\"v7\"] }`",
+            ));
+            continue;
+        }
+        deps.push((name.clone(), dep));
+    }
+    // One order whatever the file's: the TOML reader's.
+    deps.sort_by(|a, b| a.0.cmp(&b.0));
+    deps
 }
 
 fn project_error(span: Span, message: &str, help: &str) -> Diagnostic {

@@ -1229,8 +1229,10 @@ impl Coordinator {
     }
 
     /// Runs `f` in a transaction if this coordinator still holds saga
-    /// `id`, extending its lease by `extra_ms` past the usual; `false`
-    /// (nothing written) when it lost the saga.
+    /// `id`, extending its lease to `extra_ms` past the usual (never
+    /// shortening it: a parallel sibling may still be running under an
+    /// earlier, longer extension); `false` (nothing written) when it lost
+    /// the saga.
     async fn persist(
         &self,
         id: &str,
@@ -1243,7 +1245,7 @@ impl Coordinator {
                 tx.with_conn(|c| {
                     let held = c
                         .prepare_cached(
-                            "UPDATE sagas SET lease_until = ?3, updated = ?4
+                            "UPDATE sagas SET lease_until = MAX(lease_until, ?3), updated = ?4
                              WHERE id = ?1 AND owner = ?2 AND status IN ('running', 'compensating')",
                         )?
                         .execute(params![id, self.owner, now + self.lease_ms + extra_ms, now])?;

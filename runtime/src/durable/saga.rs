@@ -833,7 +833,7 @@ impl Coordinator {
                 Forward::Completed => {
                     return Ok(
                         if self
-                            .finish(id, "completed", None, spec.on_success.as_deref(), &record)
+                            .finish(id, "completed", spec.on_success.as_deref(), &record)
                             .await?
                         {
                             Driven::Completed
@@ -853,7 +853,7 @@ impl Coordinator {
         match self.compensate(&spec, id, &record).await? {
             Compensation::Done => Ok(
                 if self
-                    .finish(id, "compensated", None, spec.on_failure.as_deref(), &record)
+                    .finish(id, "compensated", spec.on_failure.as_deref(), &record)
                     .await?
                 {
                     Driven::Compensated
@@ -1190,7 +1190,6 @@ impl Coordinator {
         &self,
         id: &str,
         status: &str,
-        error: Option<&str>,
         event: Option<&str>,
         record: &SagaRecord,
     ) -> Result<bool, Problem> {
@@ -1201,10 +1200,10 @@ impl Coordinator {
             .write(|tx| {
                 let n = tx.with_conn(|c| {
                     c.prepare_cached(
-                        "UPDATE sagas SET status = ?3, error = COALESCE(?4, error), ended = ?5, updated = ?5,
+                        "UPDATE sagas SET status = ?3, ended = ?4, updated = ?4,
                          owner = NULL WHERE id = ?1 AND owner = ?2 AND status IN ('running', 'compensating')",
                     )?
-                    .execute(params![id, self.owner, status, error, now])
+                    .execute(params![id, self.owner, status, now])
                 })?;
                 if n == 0 {
                     return Ok(false);

@@ -72,8 +72,12 @@ fn effect(store: &Store, kind: &'static str, fails_for_every_third: bool, flaky:
                 .write(|tx| {
                     tx.with_conn(|c| {
                         c.execute(
-                            "INSERT INTO calls (key) VALUES (?1)",
-                            [&call.idempotency_key],
+                            "INSERT INTO calls (key, saga, pid) VALUES (?1, ?2, ?3)",
+                            rusqlite::params![
+                                call.idempotency_key,
+                                call.saga_id.to_string(),
+                                std::process::id()
+                            ],
                         )?;
                         c.execute(
                             "INSERT OR IGNORE INTO effects (key, saga, kind) VALUES (?1, ?2, ?3)",
@@ -121,7 +125,7 @@ async fn child(dir: std::path::PathBuf, drain: bool) {
             tx.with_conn(|c| {
                 c.execute_batch(
                     "CREATE TABLE IF NOT EXISTS effects (key TEXT PRIMARY KEY, saga TEXT NOT NULL, kind TEXT NOT NULL);
-                     CREATE TABLE IF NOT EXISTS calls (key TEXT NOT NULL);",
+                     CREATE TABLE IF NOT EXISTS calls (key TEXT NOT NULL, saga TEXT NOT NULL, pid INTEGER NOT NULL);",
                 )
             })
         })
@@ -262,9 +266,14 @@ async fn sigkill_with_sagas_in_flight_leaves_every_saga_completed_or_compensated
     let completed = one("SELECT COUNT(*) FROM sagas WHERE status = 'completed'").await;
     let compensated = one("SELECT COUNT(*) FROM sagas WHERE status = 'compensated'").await;
     let reruns = one("SELECT COUNT(*) - COUNT(DISTINCT key) FROM calls").await;
+    // Sagas whose actions ran in more than one process: resumed after a kill.
+    let resumed =
+        one("SELECT COUNT(*) FROM (SELECT saga FROM calls GROUP BY saga HAVING COUNT(DISTINCT pid) > 1)")
+            .await;
     eprintln!(
         "{kills} kills, {} triggers acknowledged, {triggers} committed: {completed} sagas completed, \
-         {compensated} compensated, {reruns} action calls repeated after a kill or a retry; drained in {} ms",
+         {compensated} compensated, {resumed} resumed by another process, {reruns} action calls repeated \
+         after a kill or a retry; drained in {} ms",
         acknowledged.len(),
         now_ms() - started
     );
@@ -272,6 +281,7 @@ async fn sigkill_with_sagas_in_flight_leaves_every_saga_completed_or_compensated
     assert_eq!(sagas, triggers, "one saga per committed trigger");
     assert_eq!(completed + compensated, sagas, "every saga ended");
     assert!(completed > 0 && compensated > 0);
+    assert!(resumed > 0, "no kill landed in the middle of a saga");
     // Every acknowledged trigger started its saga.
     let missing: i64 = store
         .read(|c| {

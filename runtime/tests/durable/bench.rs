@@ -194,23 +194,7 @@ async fn bench_sagas_per_second() {
     let c = Arc::new(Coordinator::new(s.clone()).with_saga(spec));
     let mut d = Dispatcher::new(s.clone(), "OrderService");
     c.subscribe(&mut d, RetryPolicy::default());
-    let d = Arc::new(d);
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let tasks = {
-        let (d, c) = (d.clone(), c.clone());
-        let (mut s1, mut s2) = (stopped.clone(), stopped);
-        (
-            tokio::spawn(async move {
-                d.run(5, async move {
-                    let _ = s1.changed().await;
-                })
-                .await
-            }),
-            tokio::spawn(c.run(std::time::Duration::from_millis(5), async move {
-                let _ = s2.changed().await;
-            })),
-        )
-    };
+    let running = crate::Running::start(Arc::new(d), c.clone(), 5);
     let started = Instant::now();
     for batch in 0..n / 10 {
         s.write(|tx| {
@@ -234,9 +218,7 @@ async fn bench_sagas_per_second() {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     let total = started.elapsed();
-    stop.send(true).unwrap();
-    tasks.0.await.unwrap();
-    tasks.1.await.unwrap();
+    running.stop().await;
     // Latency: the trigger's commit to the saga's final commit.
     let mut l: Vec<i64> = s
         .read(|c| {

@@ -2,13 +2,12 @@
 //! scheduled time across two schedulers on one file, once after downtime,
 //! timeouts, retries, failed runs, runs abandoned by a dead process.
 
-use crate::store;
+use crate::{retries, store};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use svcc_runtime::Problem;
-use svcc_runtime::durable::dispatcher::Backoff;
 use svcc_runtime::durable::jobs::{self, Tick};
-use svcc_runtime::durable::{JobSpec, ManualClock, RetryPolicy, Schedule, Scheduler, Store};
+use svcc_runtime::durable::{JobSpec, ManualClock, Schedule, Scheduler, Store};
 
 fn ms(t: &str) -> i64 {
     t.parse::<jiff::Timestamp>().unwrap().as_millisecond()
@@ -175,18 +174,6 @@ fn schedules_match_their_fire_times_and_parse_like_the_compiler() {
         "",
     ] {
         assert!(Schedule::parse(bad).is_err(), "{bad:?} was accepted");
-    }
-}
-
-/// A policy with no delay between attempts.
-fn retries(attempts: u32) -> RetryPolicy {
-    RetryPolicy {
-        attempts,
-        backoff: Backoff::Fixed,
-        delay_ms: 0,
-        max_delay_ms: None,
-        jitter: 0.0,
-        dead_letter: true,
     }
 }
 

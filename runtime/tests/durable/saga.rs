@@ -3,15 +3,14 @@
 //! stuck compensations, and resuming after the coordinator is dropped in
 //! the middle of a step.
 
-use crate::{count, store};
+use crate::{Running, count, retries, store};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use svcc_runtime::durable::dispatcher::Backoff;
 use svcc_runtime::durable::outbox::list_events;
 use svcc_runtime::durable::saga::{self, Driven, saga_id};
 use svcc_runtime::durable::{
-    Action, Coordinator, Dispatcher, ManualClock, RetryPolicy, SagaSpec, StepError, StepSpec, Store,
+    Action, Coordinator, Dispatcher, ManualClock, SagaSpec, StepError, StepSpec, Store,
 };
 
 type Log = Arc<Mutex<Vec<String>>>;
@@ -43,17 +42,6 @@ fn failing(log: &Log, label: &str) -> Action {
         log.lock().unwrap().push(label.clone());
         async move { Err(StepError::permanent("out of stock")) }
     })
-}
-
-fn retries(attempts: u32) -> RetryPolicy {
-    RetryPolicy {
-        attempts,
-        backoff: Backoff::Fixed,
-        delay_ms: 0,
-        max_delay_ms: None,
-        jitter: 0.0,
-        dead_letter: true,
-    }
 }
 
 fn event() -> uuid::Uuid {
@@ -561,23 +549,7 @@ async fn the_run_loop_starts_sagas_from_their_trigger() {
     let c = Arc::new(Coordinator::new(s.clone()).with_saga(spec));
     let mut d = Dispatcher::new(s.clone(), "OrderService");
     c.subscribe(&mut d, retries(3));
-    let d = Arc::new(d);
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let tasks = {
-        let (d, c) = (d.clone(), c.clone());
-        let (mut s1, mut s2) = (stopped.clone(), stopped);
-        (
-            tokio::spawn(async move {
-                d.run(20, async move {
-                    let _ = s1.changed().await;
-                })
-                .await
-            }),
-            tokio::spawn(c.run(Duration::from_millis(20), async move {
-                let _ = s2.changed().await;
-            })),
-        )
-    };
+    let running = Running::start(Arc::new(d), c.clone(), 20);
     for i in 0..5 {
         s.write(|tx| tx.publish("Order.created", None, &json!({"id": i})))
             .await
@@ -592,9 +564,7 @@ async fn the_run_loop_starts_sagas_from_their_trigger() {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    stop.send(true).unwrap();
-    tasks.0.await.unwrap();
-    tasks.1.await.unwrap();
+    running.stop().await;
     assert_eq!(entries(&log).len(), 5);
 }
 

@@ -30,6 +30,27 @@
 //!   a job has no event to replay, the next scheduled time is its retry.
 //!
 //! Time comes from a [`Clock`] so tests move it by hand.
+//!
+//! How generated code wires `jobs: { expireCarts: { schedule: "*/15 * * * *", timeout: 5m } }`:
+//!
+//! ```no_run
+//! use std::{sync::Arc, time::Duration};
+//! use svcc_runtime::durable::{JobSpec, Scheduler, Store};
+//!
+//! # async fn wire(store: Store) -> Result<(), svcc_runtime::Problem> {
+//! let mut scheduler = Scheduler::new(store);
+//! scheduler.add(
+//!     JobSpec::new("OrderService/expireCarts", "*/15 * * * *")?.timeout(Duration::from_secs(300)),
+//!     |run| async move {
+//!         // handlers.expire_carts(run.scheduled_ms, &run.idempotency_key).await
+//!         let _ = run;
+//!         Ok(())
+//!     },
+//! );
+//! tokio::spawn(Arc::new(scheduler).run(Duration::from_secs(30), std::future::pending()));
+//! # Ok(())
+//! # }
+//! ```
 
 use super::clock::{self, Clock};
 use super::cron::Schedule;

@@ -56,6 +56,49 @@
 //!
 //! Actions run outside any transaction (they are calls to other services),
 //! so a saga never holds the store's write lock while it waits.
+//!
+//! How generated code wires a saga (the manifest's `OrderFulfillment`):
+//!
+//! ```no_run
+//! use serde_json::Value;
+//! use std::{sync::Arc, time::Duration};
+//! use svcc_runtime::durable::{
+//!     Action, Coordinator, Dispatcher, RetryPolicy, SagaSpec, StepError, StepSpec, Store,
+//! };
+//!
+//! /// Stands for a typed client call; `key` goes out as `Idempotency-Key`.
+//! async fn call(_operation: &str, input: Value, _key: &str) -> Result<Value, StepError> {
+//!     Ok(input)
+//! }
+//! fn op(operation: &'static str) -> Action {
+//!     Action::new(move |c| async move { call(operation, c.input, &c.idempotency_key).await })
+//! }
+//!
+//! # async fn wire(store: Store) {
+//! let saga = SagaSpec::new("OrderFulfillment", "Order.created")
+//!     .step(
+//!         StepSpec::new("reserve-inventory", op("InventoryService.reserve"))
+//!             .compensate(op("InventoryService.release"))
+//!             .timeout(Duration::from_secs(30)),
+//!     )
+//!     .parallel(vec![
+//!         StepSpec::new("ship", op("ShipmentService.create"))
+//!             .compensate(op("ShipmentService.cancel")),
+//!         StepSpec::new("invoice", op("BillingService.issueInvoice"))
+//!             .compensate(op("BillingService.voidInvoice"))
+//!             // `when: input.total.amount >= 1000`, compiled to Rust.
+//!             .when(|s| s["input"]["total"]["amount"].as_f64().is_some_and(|a| a >= 1000.0)),
+//!     ])
+//!     .step(StepSpec::new("confirm", op("EmailService.sendConfirmation")))
+//!     .on_success("Order.completed")
+//!     .on_failure("Order.failed");
+//! let coordinator = Arc::new(Coordinator::new(store.clone()).with_saga(saga));
+//! let mut dispatcher = Dispatcher::new(store.clone(), "OrderService");
+//! coordinator.subscribe(&mut dispatcher, RetryPolicy::default());
+//! // Beside the dispatcher's loop; at start-up it resumes unfinished sagas.
+//! tokio::spawn(coordinator.run(Duration::from_secs(1), std::future::pending()));
+//! # }
+//! ```
 
 use super::clock::{self, Clock};
 use super::db::{Store, Tx};

@@ -782,3 +782,39 @@ async fn a_live_lease_keeps_a_second_coordinator_away() {
     task.abort();
     let _ = task.await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_coordinators_on_one_file_drive_each_saga_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("svcc.db");
+    // Two stores: two connections, as two processes would have.
+    let (a, b) = (Store::open(&path).unwrap(), Store::open(&path).unwrap());
+    let log = log();
+    let spec = || {
+        SagaSpec::new("S", "T")
+            .step(StepSpec::new("one", logged(&log, "one")))
+            .parallel(vec![
+                StepSpec::new("two", logged(&log, "two")),
+                StepSpec::new("three", logged(&log, "three")),
+            ])
+            .on_success("Done")
+    };
+    let x = Coordinator::new(a.clone()).with_saga(spec());
+    let y = Coordinator::new(b.clone()).with_saga(spec());
+    for _ in 0..40 {
+        x.start("S", event(), &json!({})).await.unwrap();
+    }
+    let (p, q) = tokio::join!(x.run_pending(), y.run_pending());
+    let (p, q) = (p.unwrap(), q.unwrap());
+    // Both took part (27 + 13 in a run), and no saga was driven twice.
+    assert_eq!(p + q, 40, "{p} + {q} drives ended");
+    assert_eq!(entries(&log).len(), 120, "each step ran once");
+    assert_eq!(
+        count(&a, "SELECT COUNT(*) FROM sagas WHERE status = 'completed'").await,
+        40
+    );
+    assert_eq!(
+        count(&a, "SELECT COUNT(*) FROM outbox WHERE name = 'Done'").await,
+        40
+    );
+}

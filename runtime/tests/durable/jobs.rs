@@ -426,3 +426,48 @@ async fn a_run_abandoned_by_a_dead_process_is_taken_over_after_its_lease() {
     let runs = jobs::runs(&s, "J").await.unwrap();
     assert_eq!((runs.len(), runs[0].attempts), (1, 2));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_loop_fires_due_jobs_on_their_own_tasks() {
+    let (_dir, s) = store();
+    let clock = ManualClock::new(ms("2026-11-22T06:00:30Z"));
+    let calls = Calls::default();
+    let sch = Arc::new(scheduler(
+        &s,
+        &clock,
+        JobSpec::new("J", "*/15 * * * *").unwrap(),
+        &calls,
+    ));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(sch.clone().run(Duration::from_millis(5), async {
+        let _ = stopped.await;
+    }));
+    // Wait for conditions (polled; not a correctness argument).
+    let wait_for = |n: i64| {
+        let s = s.clone();
+        async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            while crate::count(
+                &s,
+                "SELECT COUNT(*) FROM job_runs WHERE status = 'succeeded'",
+            )
+            .await
+                < n
+            {
+                assert!(std::time::Instant::now() < deadline);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    };
+    while crate::count(&s, "SELECT COUNT(*) FROM jobs").await == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    clock.set(ms("2026-11-22T06:15:00Z"));
+    wait_for(1).await;
+    clock.set(ms("2026-11-22T06:31:00Z"));
+    wait_for(2).await;
+    stop.send(()).unwrap();
+    task.await.unwrap();
+    let scheduled: Vec<String> = calls.lock().unwrap().iter().map(|c| show(c.0)).collect();
+    assert_eq!(scheduled, ["2026-11-22T06:15:00Z", "2026-11-22T06:30:00Z"]);
+}

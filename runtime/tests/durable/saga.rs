@@ -394,16 +394,22 @@ async fn a_step_that_times_out_is_retried_then_fails_the_saga() {
     assert_eq!(entries(&log), ["reserve", "release"]);
 }
 
-#[tokio::test]
-async fn a_compensation_that_fails_twice_is_retried_until_it_succeeds() {
-    let (_dir, s) = store();
-    let log = log();
+/// `reserve`, then `charge` whose compensation `refund` fails while
+/// `fails(attempt)` says so (and logs `refund` when it succeeds), then
+/// `ship`, which fails for good.
+fn refund_spec(
+    log: &Log,
+    fails: impl Fn(u32) -> bool + Send + Sync + 'static,
+    attempts: u32,
+) -> SagaSpec {
+    let fails = Arc::new(fails);
     let refund = {
         let log = log.clone();
         Action::new(move |call| {
+            let failing = fails(call.attempt);
             let log = log.clone();
             async move {
-                if call.attempt <= 2 {
+                if failing {
                     return Err(StepError::permanent("payment provider down"));
                 }
                 log.lock().unwrap().push("refund".to_string());
@@ -411,15 +417,23 @@ async fn a_compensation_that_fails_twice_is_retried_until_it_succeeds() {
             }
         })
     };
-    let spec = SagaSpec::new("S", "T")
-        .step(StepSpec::new("reserve", logged(&log, "reserve")).compensate(logged(&log, "release")))
+    SagaSpec::new("S", "T")
+        .step(StepSpec::new("reserve", logged(log, "reserve")).compensate(logged(log, "release")))
         .step(
-            StepSpec::new("charge", logged(&log, "charge"))
+            StepSpec::new("charge", logged(log, "charge"))
                 .compensate(refund)
-                .compensation_retry(retries(5)),
+                .compensation_retry(retries(attempts)),
         )
-        .step(StepSpec::new("ship", failing(&log, "ship")))
-        .on_failure("Order.failed");
+        .step(StepSpec::new("ship", failing(log, "ship")))
+        .on_failure("Order.failed")
+}
+
+#[tokio::test]
+async fn a_compensation_that_fails_twice_is_retried_until_it_succeeds() {
+    let (_dir, s) = store();
+    let log = log();
+    // Every error is retried, permanent or not.
+    let spec = refund_spec(&log, |attempt| attempt <= 2, 5);
     let c = Coordinator::new(s.clone()).with_saga(spec);
     let id = c.start("S", event(), &json!({})).await.unwrap();
     run(&c).await;
@@ -439,30 +453,10 @@ async fn a_compensation_that_never_succeeds_parks_the_saga_until_retried() {
     let (_dir, s) = store();
     let log = log();
     let broken = Arc::new(Mutex::new(true));
-    let refund = {
-        let log = log.clone();
+    let spec = {
         let broken = broken.clone();
-        Action::new(move |_| {
-            let failing = *broken.lock().unwrap();
-            let log = log.clone();
-            async move {
-                if failing {
-                    return Err(StepError::retryable("provider down"));
-                }
-                log.lock().unwrap().push("refund".to_string());
-                Ok(Value::Null)
-            }
-        })
+        refund_spec(&log, move |_| *broken.lock().unwrap(), 2)
     };
-    let spec = SagaSpec::new("S", "T")
-        .step(StepSpec::new("reserve", logged(&log, "reserve")).compensate(logged(&log, "release")))
-        .step(
-            StepSpec::new("charge", logged(&log, "charge"))
-                .compensate(refund)
-                .compensation_retry(retries(2)),
-        )
-        .step(StepSpec::new("ship", failing(&log, "ship")))
-        .on_failure("Order.failed");
     let c = Coordinator::new(s.clone()).with_saga(spec);
     let id = c.start("S", event(), &json!({})).await.unwrap();
     run(&c).await;

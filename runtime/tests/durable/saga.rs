@@ -571,6 +571,26 @@ async fn until(s: &Store, sql: &'static str) {
     }
 }
 
+/// Drives `c`'s sagas on a task until `sql` counts a row; the task goes on.
+async fn drive_until(
+    c: &Arc<Coordinator>,
+    s: &Store,
+    sql: &'static str,
+) -> tokio::task::JoinHandle<Result<usize, svcc_runtime::Problem>> {
+    let task = {
+        let c = c.clone();
+        tokio::spawn(async move { c.run_pending().await })
+    };
+    until(s, sql).await;
+    task
+}
+
+/// The process dies: the task and everything it holds are dropped.
+async fn die<T>(task: tokio::task::JoinHandle<T>) {
+    task.abort();
+    let _ = task.await;
+}
+
 /// Labels whose first call already hung, shared by every "process".
 type Hung = Arc<Mutex<std::collections::HashSet<&'static str>>>;
 
@@ -625,18 +645,13 @@ async fn a_saga_interrupted_mid_step_resumes_and_completes() {
                 .with_saga(crashing_spec(&log, false, &hung)),
         );
         id = c.start("S", event(), &json!({"id": "o"})).await.unwrap();
-        let task = {
-            let c = c.clone();
-            tokio::spawn(async move { c.run_pending().await })
-        };
-        until(
+        let task = drive_until(
+            &c,
             &s,
             "SELECT COUNT(*) FROM saga_steps WHERE step = 'charge' AND status = 'running'",
         )
         .await;
-        // The process dies: the task and everything it holds are dropped.
-        task.abort();
-        let _ = task.await;
+        die(task).await;
     }
     // A new process on the same file; the old coordinator's lease has
     // expired by the new one's clock.
@@ -689,30 +704,22 @@ async fn a_saga_interrupted_during_compensation_resumes_and_is_fully_compensated
                 .with_saga(spec),
         );
         id = c.start("S", event(), &json!({"id": "o"})).await.unwrap();
-        let task = {
-            let c = c.clone();
-            tokio::spawn(async move { c.run_pending().await })
-        };
-        until(
+        let task = drive_until(
+            &c,
             &s,
             "SELECT COUNT(*) FROM saga_steps WHERE step = 'charge' AND status = 'running'",
         )
         .await;
-        task.abort();
-        let _ = task.await;
+        die(task).await;
         // Second "process": charge succeeds, ship fails, refund hangs.
         clock.advance(120_000);
-        let task = {
-            let c = c.clone();
-            tokio::spawn(async move { c.run_pending().await })
-        };
-        until(
+        let task = drive_until(
+            &c,
             &s,
             "SELECT COUNT(*) FROM saga_steps WHERE step = 'charge' AND compensation = 'running'",
         )
         .await;
-        task.abort();
-        let _ = task.await;
+        die(task).await;
         assert_eq!(saga::saga(&s, id).await.unwrap().status, "compensating");
     }
     clock.advance(120_000);
@@ -758,11 +765,8 @@ async fn a_live_lease_keeps_a_second_coordinator_away() {
             .with_saga(crashing_spec(&log, false, &hung)),
     );
     let id = a.start("S", event(), &json!({})).await.unwrap();
-    let task = {
-        let a = a.clone();
-        tokio::spawn(async move { a.run_pending().await })
-    };
-    until(
+    let task = drive_until(
+        &a,
         &s,
         "SELECT COUNT(*) FROM saga_steps WHERE step = 'charge' AND status = 'running'",
     )
@@ -773,8 +777,7 @@ async fn a_live_lease_keeps_a_second_coordinator_away() {
         .with_saga(crashing_spec(&log, false, &hung));
     assert_eq!(b.run_pending().await.unwrap(), 0);
     assert_eq!(b.drive(&id.to_string()).await.unwrap(), Driven::NotMine);
-    task.abort();
-    let _ = task.await;
+    die(task).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -30,6 +30,27 @@
 //!   a job has no event to replay, the next scheduled time is its retry.
 //!
 //! Time comes from a [`Clock`] so tests move it by hand.
+//!
+//! How generated code wires `jobs: { expireCarts: { schedule: "*/15 * * * *", timeout: 5m } }`:
+//!
+//! ```no_run
+//! use std::{sync::Arc, time::Duration};
+//! use svcc_runtime::durable::{JobSpec, Scheduler, Store};
+//!
+//! # async fn wire(store: Store) -> Result<(), svcc_runtime::Problem> {
+//! let mut scheduler = Scheduler::new(store);
+//! scheduler.add(
+//!     JobSpec::new("OrderService/expireCarts", "*/15 * * * *")?.timeout(Duration::from_secs(300)),
+//!     |run| async move {
+//!         // handlers.expire_carts(run.scheduled_ms, &run.idempotency_key).await
+//!         let _ = run;
+//!         Ok(())
+//!     },
+//! );
+//! tokio::spawn(Arc::new(scheduler).run(Duration::from_secs(30), std::future::pending()));
+//! # Ok(())
+//! # }
+//! ```
 
 use super::clock::{self, Clock};
 use super::cron::Schedule;
@@ -368,7 +389,9 @@ impl Scheduler {
         let mut last_error = String::from("the process running the job stopped");
         loop {
             if attempts >= policy.attempts.max(1) {
-                self.finish(c, "failed", Some(&last_error)).await?;
+                if !self.finish(c, "failed", Some(&last_error)).await? {
+                    return Ok(Outcome::Lost);
+                }
                 tracing::error!(job = name, scheduled = c.scheduled, attempts, error = %last_error, "job failed");
                 return Ok(Outcome::Failed);
             }
@@ -388,7 +411,9 @@ impl Scheduler {
             });
             match run_with_timeout(call, job.spec.timeout).await {
                 Ok(()) => {
-                    self.finish(c, "succeeded", None).await?;
+                    if !self.finish(c, "succeeded", None).await? {
+                        return Ok(Outcome::Lost);
+                    }
                     return Ok(Outcome::Succeeded);
                 }
                 Err(error) => {
@@ -438,10 +463,17 @@ impl Scheduler {
         Ok(n == 1)
     }
 
-    async fn finish(&self, c: &Claimed, status: &str, error: Option<&str>) -> Result<(), Problem> {
+    /// Ends the run; `false` when another scheduler had taken it over.
+    async fn finish(
+        &self,
+        c: &Claimed,
+        status: &str,
+        error: Option<&str>,
+    ) -> Result<bool, Problem> {
         let name = self.jobs[c.job].spec.name.as_str();
         let now = self.clock.now_ms();
-        self.store
+        let n = self
+            .store
             .write(|tx| {
                 tx.with_conn(|conn| {
                     conn.prepare_cached(
@@ -459,7 +491,7 @@ impl Scheduler {
                 })
             })
             .await?;
-        Ok(())
+        Ok(n == 1)
     }
 }
 

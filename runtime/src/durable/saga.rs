@@ -56,6 +56,49 @@
 //!
 //! Actions run outside any transaction (they are calls to other services),
 //! so a saga never holds the store's write lock while it waits.
+//!
+//! How generated code wires a saga (the manifest's `OrderFulfillment`):
+//!
+//! ```no_run
+//! use serde_json::Value;
+//! use std::{sync::Arc, time::Duration};
+//! use svcc_runtime::durable::{
+//!     Action, Coordinator, Dispatcher, RetryPolicy, SagaSpec, StepError, StepSpec, Store,
+//! };
+//!
+//! /// Stands for a typed client call; `key` goes out as `Idempotency-Key`.
+//! async fn call(_operation: &str, input: Value, _key: &str) -> Result<Value, StepError> {
+//!     Ok(input)
+//! }
+//! fn op(operation: &'static str) -> Action {
+//!     Action::new(move |c| async move { call(operation, c.input, &c.idempotency_key).await })
+//! }
+//!
+//! # async fn wire(store: Store) {
+//! let saga = SagaSpec::new("OrderFulfillment", "Order.created")
+//!     .step(
+//!         StepSpec::new("reserve-inventory", op("InventoryService.reserve"))
+//!             .compensate(op("InventoryService.release"))
+//!             .timeout(Duration::from_secs(30)),
+//!     )
+//!     .parallel(vec![
+//!         StepSpec::new("ship", op("ShipmentService.create"))
+//!             .compensate(op("ShipmentService.cancel")),
+//!         StepSpec::new("invoice", op("BillingService.issueInvoice"))
+//!             .compensate(op("BillingService.voidInvoice"))
+//!             // `when: input.total.amount >= 1000`, compiled to Rust.
+//!             .when(|s| s["input"]["total"]["amount"].as_f64().is_some_and(|a| a >= 1000.0)),
+//!     ])
+//!     .step(StepSpec::new("confirm", op("EmailService.sendConfirmation")))
+//!     .on_success("Order.completed")
+//!     .on_failure("Order.failed");
+//! let coordinator = Arc::new(Coordinator::new(store.clone()).with_saga(saga));
+//! let mut dispatcher = Dispatcher::new(store.clone(), "OrderService");
+//! coordinator.subscribe(&mut dispatcher, RetryPolicy::default());
+//! // Beside the dispatcher's loop; at start-up it resumes unfinished sagas.
+//! tokio::spawn(coordinator.run(Duration::from_secs(1), std::future::pending()));
+//! # }
+//! ```
 
 use super::clock::{self, Clock};
 use super::db::{Store, Tx};
@@ -833,7 +876,7 @@ impl Coordinator {
                 Forward::Completed => {
                     return Ok(
                         if self
-                            .finish(id, "completed", None, spec.on_success.as_deref(), &record)
+                            .finish(id, "completed", spec.on_success.as_deref(), &record)
                             .await?
                         {
                             Driven::Completed
@@ -853,7 +896,7 @@ impl Coordinator {
         match self.compensate(&spec, id, &record).await? {
             Compensation::Done => Ok(
                 if self
-                    .finish(id, "compensated", None, spec.on_failure.as_deref(), &record)
+                    .finish(id, "compensated", spec.on_failure.as_deref(), &record)
                     .await?
                 {
                     Driven::Compensated
@@ -1190,7 +1233,6 @@ impl Coordinator {
         &self,
         id: &str,
         status: &str,
-        error: Option<&str>,
         event: Option<&str>,
         record: &SagaRecord,
     ) -> Result<bool, Problem> {
@@ -1201,10 +1243,10 @@ impl Coordinator {
             .write(|tx| {
                 let n = tx.with_conn(|c| {
                     c.prepare_cached(
-                        "UPDATE sagas SET status = ?3, error = COALESCE(?4, error), ended = ?5, updated = ?5,
+                        "UPDATE sagas SET status = ?3, ended = ?4, updated = ?4,
                          owner = NULL WHERE id = ?1 AND owner = ?2 AND status IN ('running', 'compensating')",
                     )?
-                    .execute(params![id, self.owner, status, error, now])
+                    .execute(params![id, self.owner, status, now])
                 })?;
                 if n == 0 {
                     return Ok(false);
@@ -1229,8 +1271,10 @@ impl Coordinator {
     }
 
     /// Runs `f` in a transaction if this coordinator still holds saga
-    /// `id`, extending its lease by `extra_ms` past the usual; `false`
-    /// (nothing written) when it lost the saga.
+    /// `id`, extending its lease to `extra_ms` past the usual (never
+    /// shortening it: a parallel sibling may still be running under an
+    /// earlier, longer extension); `false` (nothing written) when it lost
+    /// the saga.
     async fn persist(
         &self,
         id: &str,
@@ -1243,7 +1287,7 @@ impl Coordinator {
                 tx.with_conn(|c| {
                     let held = c
                         .prepare_cached(
-                            "UPDATE sagas SET lease_until = ?3, updated = ?4
+                            "UPDATE sagas SET lease_until = MAX(lease_until, ?3), updated = ?4
                              WHERE id = ?1 AND owner = ?2 AND status IN ('running', 'compensating')",
                         )?
                         .execute(params![id, self.owner, now + self.lease_ms + extra_ms, now])?;

@@ -155,3 +155,93 @@ async fn bench_publish_then_dispatch() {
         n as f64 / drained.as_secs_f64()
     );
 }
+
+/// Sagas per second, end to end: trigger events committed 10 per
+/// transaction, the dispatcher starts a saga per trigger, the coordinator
+/// drives each through `reserve`, a `parallel` group (`charge`, `ship`)
+/// and `confirm` (in-process actions that return at once, so this measures
+/// the coordinator and its commits: about 10 transactions per saga) and
+/// publishes `onSuccess`; every fourth saga fails at `ship` and is
+/// compensated (`release`, `refund`) and publishes `onFailure`.
+///
+/// `cargo test -p svcc-runtime --release --test durable bench_sagas -- --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: run it by name with --ignored"]
+async fn bench_sagas_per_second() {
+    use svcc_runtime::durable::{Action, Coordinator, SagaSpec, StepError, StepSpec};
+    let n: usize = std::env::var("SVCC_BENCH_SAGAS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    let (_dir, s) = store();
+    let ok = || Action::new(|call| async move { Ok(json!({"n": call.input["n"]})) });
+    let ship = Action::new(|call| async move {
+        if call.input["n"].as_u64().unwrap_or(0) % 4 == 3 {
+            Err(StepError::permanent("out of stock"))
+        } else {
+            Ok(json!("shipped"))
+        }
+    });
+    let spec = SagaSpec::new("Fulfil", "Order.created")
+        .step(StepSpec::new("reserve", ok()).compensate(ok()))
+        .parallel(vec![
+            StepSpec::new("charge", ok()).compensate(ok()),
+            StepSpec::new("ship", ship).compensate(ok()),
+        ])
+        .step(StepSpec::new("confirm", ok()))
+        .on_success("Order.completed")
+        .on_failure("Order.failed");
+    let c = Arc::new(Coordinator::new(s.clone()).with_saga(spec));
+    let mut d = Dispatcher::new(s.clone(), "OrderService");
+    c.subscribe(&mut d, RetryPolicy::default());
+    let running = crate::Running::start(Arc::new(d), c.clone(), 5);
+    let started = Instant::now();
+    for batch in 0..n / 10 {
+        s.write(|tx| {
+            for i in 0..10 {
+                tx.publish("Order.created", None, &json!({"n": batch * 10 + i}))?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+    let published = started.elapsed();
+    let ended = || async {
+        crate::count(
+            &s,
+            "SELECT COUNT(*) FROM sagas WHERE status IN ('completed', 'compensated')",
+        )
+        .await as usize
+    };
+    while ended().await < n {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let total = started.elapsed();
+    running.stop().await;
+    // Latency: the trigger's commit to the saga's final commit.
+    let mut l: Vec<i64> = s
+        .read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT g.ended - o.created FROM sagas g JOIN outbox o ON o.event_id = g.trigger_event",
+            )?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect()
+        })
+        .await
+        .unwrap();
+    l.sort_unstable();
+    let pct = |p: f64| l[((l.len() - 1) as f64 * p) as usize];
+    let compensated = crate::count(
+        &s,
+        "SELECT COUNT(*) FROM sagas WHERE status = 'compensated'",
+    )
+    .await;
+    eprintln!(
+        "{n} sagas ({compensated} compensated): triggers published in {published:?}, all ended in {total:?} = {:.0} sagas/s end to end; trigger commit -> saga end p50 {} ms, p99 {} ms",
+        n as f64 / total.as_secs_f64(),
+        pct(0.5),
+        pct(0.99)
+    );
+    s.integrity_check().await.unwrap();
+}

@@ -9,20 +9,15 @@
 //! effect exactly once, nothing is pending or dead, and the file passes
 //! `PRAGMA integrity_check`.
 
+use crate::kill::{ChildTest, kills, random_below};
 use serde_json::json;
-use std::io::{BufRead, Write};
-use std::process::{Command, Stdio};
+use std::io::Write;
 use std::time::Duration;
 use svcc_runtime::Problem;
-use svcc_runtime::durable::{Backoff, Dispatcher, RetryPolicy, Store, dispatcher, now_ms};
+use svcc_runtime::durable::{Backoff, Dispatcher, RetryPolicy, Store, dispatcher};
 
 const CHILD: &str = "SVCC_DURABLE_CRASH_CHILD";
 const MODE: &str = "SVCC_DURABLE_CRASH_MODE";
-
-fn random_below(n: u64) -> u64 {
-    let b = uuid::Uuid::new_v4().into_bytes();
-    u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) % n
-}
 
 /// The child's body; a no-op when run as an ordinary test.
 #[test]
@@ -115,65 +110,21 @@ async fn child(dir: std::path::PathBuf, drain: bool) {
     }
 }
 
-fn spawn_child(dir: &std::path::Path, mode: &str) -> std::process::Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "crash::crash_child_process_entry",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD, dir)
-        .env(MODE, mode)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
+const CHILD_TEST: ChildTest = ChildTest {
+    entry: "crash::crash_child_process_entry",
+    dir_var: CHILD,
+    mode_var: MODE,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_random_points_loses_no_event_and_runs_no_effect_twice() {
-    let kills: usize = std::env::var("SVCC_CRASH_KILLS")
-        .ok()
-        .and_then(|k| k.parse().ok())
-        .unwrap_or(20);
+    let kills = kills();
     let dir = tempfile::tempdir().unwrap();
-    let mut acknowledged = Vec::new();
-    for _ in 0..kills {
-        let mut child = spawn_child(dir.path(), "run");
-        let stdout = child.stdout.take().unwrap();
-        let reader = std::thread::spawn(move || {
-            std::io::BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-                .filter_map(|l| l.strip_prefix("committed ").map(str::to_string))
-                .collect::<Vec<_>>()
-        });
-        tokio::time::sleep(Duration::from_millis(150 + random_below(250))).await;
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        acknowledged.extend(reader.join().unwrap());
-    }
-    let started = now_ms();
-    let mut drainer = spawn_child(dir.path(), "drain");
-    let status = loop {
-        if let Some(status) = drainer.try_wait().unwrap() {
-            break status;
-        }
-        if now_ms() - started > 120_000 {
-            drainer.kill().unwrap();
-            panic!("the draining child did not finish in 2 minutes");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    let mut out = String::new();
-    std::io::Read::read_to_string(&mut drainer.stdout.take().unwrap(), &mut out).unwrap();
-    assert!(status.success(), "the draining child failed");
-    assert!(out.contains("drained"));
+    let acknowledged = CHILD_TEST.kill_repeatedly(dir.path(), kills).await;
+    let drained_ms = CHILD_TEST.drain(dir.path()).await;
     eprintln!(
-        "{kills} kills, {} events acknowledged, drained in {} ms",
+        "{kills} kills, {} events acknowledged, drained in {drained_ms} ms",
         acknowledged.len(),
-        now_ms() - started
     );
     assert!(acknowledged.len() > kills, "the children made progress");
 

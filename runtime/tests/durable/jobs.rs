@@ -2,13 +2,12 @@
 //! scheduled time across two schedulers on one file, once after downtime,
 //! timeouts, retries, failed runs, runs abandoned by a dead process.
 
-use crate::store;
+use crate::{retries, store};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use svcc_runtime::Problem;
-use svcc_runtime::durable::dispatcher::Backoff;
 use svcc_runtime::durable::jobs::{self, Tick};
-use svcc_runtime::durable::{JobSpec, ManualClock, RetryPolicy, Schedule, Scheduler, Store};
+use svcc_runtime::durable::{JobSpec, ManualClock, Schedule, Scheduler, Store};
 
 fn ms(t: &str) -> i64 {
     t.parse::<jiff::Timestamp>().unwrap().as_millisecond()
@@ -178,15 +177,49 @@ fn schedules_match_their_fire_times_and_parse_like_the_compiler() {
     }
 }
 
-/// A policy with no delay between attempts.
-fn retries(attempts: u32) -> RetryPolicy {
-    RetryPolicy {
-        attempts,
-        backoff: Backoff::Fixed,
-        delay_ms: 0,
-        max_delay_ms: None,
-        jitter: 0.0,
-        dead_letter: true,
+#[test]
+fn next_after_agrees_with_a_minute_by_minute_scan() {
+    // Random schedules from the dialect's pieces, each checked against the
+    // first matching minute within 40 days found by brute force
+    // (`matches`) from a random start.
+    let minutes = ["*", "0", "*/7", "5/20", "10-40/15", "59", "0,30", "45-15"];
+    let hours = ["*", "0", "*/5", "23", "9-17", "22-2"];
+    let doms = [
+        "*", "1", "L", "LW", "15W", "1W", "31W", "13", "1-7", "*/10", "28-3",
+    ];
+    let dows = [
+        "*", "1", "2-6", "MON#2", "6#5", "5L", "SAT", "FRI-MON", "1-7/3",
+    ];
+    let mut state: u64 = 0x5eed;
+    let mut next = move |bound: usize| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) as usize % bound
+    };
+    let base = ms("2027-01-01T00:00:00Z");
+    for _ in 0..400 {
+        let cron = format!(
+            "{} {} {} * {}",
+            minutes[next(minutes.len())],
+            hours[next(hours.len())],
+            doms[next(doms.len())],
+            dows[next(dows.len())]
+        );
+        let schedule = Schedule::parse(&cron).unwrap_or_else(|e| panic!("{e}"));
+        let from = base + next(400 * 1440) as i64 * 60_000 + next(60_000) as i64;
+        let mut t = (from / 60_000 + 1) * 60_000;
+        let limit = from + 40 * 86_400_000;
+        while t <= limit && !schedule.matches(t) {
+            t += 60_000;
+        }
+        let expected = (t <= limit).then_some(t);
+        assert_eq!(
+            schedule.next_after(from).filter(|&n| n <= limit).map(show),
+            expected.map(show),
+            "{cron} after {}",
+            show(from)
+        );
     }
 }
 
@@ -392,4 +425,49 @@ async fn a_run_abandoned_by_a_dead_process_is_taken_over_after_its_lease() {
     assert_eq!(calls.lock().unwrap()[0].1, 2);
     let runs = jobs::runs(&s, "J").await.unwrap();
     assert_eq!((runs.len(), runs[0].attempts), (1, 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_loop_fires_due_jobs_on_their_own_tasks() {
+    let (_dir, s) = store();
+    let clock = ManualClock::new(ms("2026-11-22T06:00:30Z"));
+    let calls = Calls::default();
+    let sch = Arc::new(scheduler(
+        &s,
+        &clock,
+        JobSpec::new("J", "*/15 * * * *").unwrap(),
+        &calls,
+    ));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(sch.clone().run(Duration::from_millis(5), async {
+        let _ = stopped.await;
+    }));
+    // Wait for conditions (polled; not a correctness argument).
+    let wait_for = |n: i64| {
+        let s = s.clone();
+        async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            while crate::count(
+                &s,
+                "SELECT COUNT(*) FROM job_runs WHERE status = 'succeeded'",
+            )
+            .await
+                < n
+            {
+                assert!(std::time::Instant::now() < deadline);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    };
+    while crate::count(&s, "SELECT COUNT(*) FROM jobs").await == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    clock.set(ms("2026-11-22T06:15:00Z"));
+    wait_for(1).await;
+    clock.set(ms("2026-11-22T06:31:00Z"));
+    wait_for(2).await;
+    stop.send(()).unwrap();
+    task.await.unwrap();
+    let scheduled: Vec<String> = calls.lock().unwrap().iter().map(|c| show(c.0)).collect();
+    assert_eq!(scheduled, ["2026-11-22T06:15:00Z", "2026-11-22T06:30:00Z"]);
 }

@@ -3,15 +3,14 @@
 //! stuck compensations, and resuming after the coordinator is dropped in
 //! the middle of a step.
 
-use crate::{count, store};
+use crate::{Running, count, retries, store};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use svcc_runtime::durable::dispatcher::Backoff;
 use svcc_runtime::durable::outbox::list_events;
 use svcc_runtime::durable::saga::{self, Driven, saga_id};
 use svcc_runtime::durable::{
-    Action, Coordinator, Dispatcher, ManualClock, RetryPolicy, SagaSpec, StepError, StepSpec, Store,
+    Action, Coordinator, Dispatcher, ManualClock, SagaSpec, StepError, StepSpec, Store,
 };
 
 type Log = Arc<Mutex<Vec<String>>>;
@@ -43,17 +42,6 @@ fn failing(log: &Log, label: &str) -> Action {
         log.lock().unwrap().push(label.clone());
         async move { Err(StepError::permanent("out of stock")) }
     })
-}
-
-fn retries(attempts: u32) -> RetryPolicy {
-    RetryPolicy {
-        attempts,
-        backoff: Backoff::Fixed,
-        delay_ms: 0,
-        max_delay_ms: None,
-        jitter: 0.0,
-        dead_letter: true,
-    }
 }
 
 fn event() -> uuid::Uuid {
@@ -406,16 +394,22 @@ async fn a_step_that_times_out_is_retried_then_fails_the_saga() {
     assert_eq!(entries(&log), ["reserve", "release"]);
 }
 
-#[tokio::test]
-async fn a_compensation_that_fails_twice_is_retried_until_it_succeeds() {
-    let (_dir, s) = store();
-    let log = log();
+/// `reserve`, then `charge` whose compensation `refund` fails while
+/// `fails(attempt)` says so (and logs `refund` when it succeeds), then
+/// `ship`, which fails for good.
+fn refund_spec(
+    log: &Log,
+    fails: impl Fn(u32) -> bool + Send + Sync + 'static,
+    attempts: u32,
+) -> SagaSpec {
+    let fails = Arc::new(fails);
     let refund = {
         let log = log.clone();
         Action::new(move |call| {
+            let failing = fails(call.attempt);
             let log = log.clone();
             async move {
-                if call.attempt <= 2 {
+                if failing {
                     return Err(StepError::permanent("payment provider down"));
                 }
                 log.lock().unwrap().push("refund".to_string());
@@ -423,15 +417,23 @@ async fn a_compensation_that_fails_twice_is_retried_until_it_succeeds() {
             }
         })
     };
-    let spec = SagaSpec::new("S", "T")
-        .step(StepSpec::new("reserve", logged(&log, "reserve")).compensate(logged(&log, "release")))
+    SagaSpec::new("S", "T")
+        .step(StepSpec::new("reserve", logged(log, "reserve")).compensate(logged(log, "release")))
         .step(
-            StepSpec::new("charge", logged(&log, "charge"))
+            StepSpec::new("charge", logged(log, "charge"))
                 .compensate(refund)
-                .compensation_retry(retries(5)),
+                .compensation_retry(retries(attempts)),
         )
-        .step(StepSpec::new("ship", failing(&log, "ship")))
-        .on_failure("Order.failed");
+        .step(StepSpec::new("ship", failing(log, "ship")))
+        .on_failure("Order.failed")
+}
+
+#[tokio::test]
+async fn a_compensation_that_fails_twice_is_retried_until_it_succeeds() {
+    let (_dir, s) = store();
+    let log = log();
+    // Every error is retried, permanent or not.
+    let spec = refund_spec(&log, |attempt| attempt <= 2, 5);
     let c = Coordinator::new(s.clone()).with_saga(spec);
     let id = c.start("S", event(), &json!({})).await.unwrap();
     run(&c).await;
@@ -451,30 +453,10 @@ async fn a_compensation_that_never_succeeds_parks_the_saga_until_retried() {
     let (_dir, s) = store();
     let log = log();
     let broken = Arc::new(Mutex::new(true));
-    let refund = {
-        let log = log.clone();
+    let spec = {
         let broken = broken.clone();
-        Action::new(move |_| {
-            let failing = *broken.lock().unwrap();
-            let log = log.clone();
-            async move {
-                if failing {
-                    return Err(StepError::retryable("provider down"));
-                }
-                log.lock().unwrap().push("refund".to_string());
-                Ok(Value::Null)
-            }
-        })
+        refund_spec(&log, move |_| *broken.lock().unwrap(), 2)
     };
-    let spec = SagaSpec::new("S", "T")
-        .step(StepSpec::new("reserve", logged(&log, "reserve")).compensate(logged(&log, "release")))
-        .step(
-            StepSpec::new("charge", logged(&log, "charge"))
-                .compensate(refund)
-                .compensation_retry(retries(2)),
-        )
-        .step(StepSpec::new("ship", failing(&log, "ship")))
-        .on_failure("Order.failed");
     let c = Coordinator::new(s.clone()).with_saga(spec);
     let id = c.start("S", event(), &json!({})).await.unwrap();
     run(&c).await;
@@ -561,23 +543,7 @@ async fn the_run_loop_starts_sagas_from_their_trigger() {
     let c = Arc::new(Coordinator::new(s.clone()).with_saga(spec));
     let mut d = Dispatcher::new(s.clone(), "OrderService");
     c.subscribe(&mut d, retries(3));
-    let d = Arc::new(d);
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let tasks = {
-        let (d, c) = (d.clone(), c.clone());
-        let (mut s1, mut s2) = (stopped.clone(), stopped);
-        (
-            tokio::spawn(async move {
-                d.run(20, async move {
-                    let _ = s1.changed().await;
-                })
-                .await
-            }),
-            tokio::spawn(c.run(Duration::from_millis(20), async move {
-                let _ = s2.changed().await;
-            })),
-        )
-    };
+    let running = Running::start(Arc::new(d), c.clone(), 20);
     for i in 0..5 {
         s.write(|tx| tx.publish("Order.created", None, &json!({"id": i})))
             .await
@@ -592,9 +558,7 @@ async fn the_run_loop_starts_sagas_from_their_trigger() {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    stop.send(true).unwrap();
-    tasks.0.await.unwrap();
-    tasks.1.await.unwrap();
+    running.stop().await;
     assert_eq!(entries(&log).len(), 5);
 }
 
@@ -605,6 +569,26 @@ async fn until(s: &Store, sql: &'static str) {
         assert!(std::time::Instant::now() < deadline, "timed out on {sql}");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+/// Drives `c`'s sagas on a task until `sql` counts a row; the task goes on.
+async fn drive_until(
+    c: &Arc<Coordinator>,
+    s: &Store,
+    sql: &'static str,
+) -> tokio::task::JoinHandle<Result<usize, svcc_runtime::Problem>> {
+    let task = {
+        let c = c.clone();
+        tokio::spawn(async move { c.run_pending().await })
+    };
+    until(s, sql).await;
+    task
+}
+
+/// The process dies: the task and everything it holds are dropped.
+async fn die<T>(task: tokio::task::JoinHandle<T>) {
+    task.abort();
+    let _ = task.await;
 }
 
 /// Labels whose first call already hung, shared by every "process".
@@ -661,18 +645,13 @@ async fn a_saga_interrupted_mid_step_resumes_and_completes() {
                 .with_saga(crashing_spec(&log, false, &hung)),
         );
         id = c.start("S", event(), &json!({"id": "o"})).await.unwrap();
-        let task = {
-            let c = c.clone();
-            tokio::spawn(async move { c.run_pending().await })
-        };
-        until(
+        let task = drive_until(
+            &c,
             &s,
             "SELECT COUNT(*) FROM saga_steps WHERE step = 'charge' AND status = 'running'",
         )
         .await;
-        // The process dies: the task and everything it holds are dropped.
-        task.abort();
-        let _ = task.await;
+        die(task).await;
     }
     // A new process on the same file; the old coordinator's lease has
     // expired by the new one's clock.
@@ -725,30 +704,22 @@ async fn a_saga_interrupted_during_compensation_resumes_and_is_fully_compensated
                 .with_saga(spec),
         );
         id = c.start("S", event(), &json!({"id": "o"})).await.unwrap();
-        let task = {
-            let c = c.clone();
-            tokio::spawn(async move { c.run_pending().await })
-        };
-        until(
+        let task = drive_until(
+            &c,
             &s,
             "SELECT COUNT(*) FROM saga_steps WHERE step = 'charge' AND status = 'running'",
         )
         .await;
-        task.abort();
-        let _ = task.await;
+        die(task).await;
         // Second "process": charge succeeds, ship fails, refund hangs.
         clock.advance(120_000);
-        let task = {
-            let c = c.clone();
-            tokio::spawn(async move { c.run_pending().await })
-        };
-        until(
+        let task = drive_until(
+            &c,
             &s,
             "SELECT COUNT(*) FROM saga_steps WHERE step = 'charge' AND compensation = 'running'",
         )
         .await;
-        task.abort();
-        let _ = task.await;
+        die(task).await;
         assert_eq!(saga::saga(&s, id).await.unwrap().status, "compensating");
     }
     clock.advance(120_000);
@@ -794,11 +765,8 @@ async fn a_live_lease_keeps_a_second_coordinator_away() {
             .with_saga(crashing_spec(&log, false, &hung)),
     );
     let id = a.start("S", event(), &json!({})).await.unwrap();
-    let task = {
-        let a = a.clone();
-        tokio::spawn(async move { a.run_pending().await })
-    };
-    until(
+    let task = drive_until(
+        &a,
         &s,
         "SELECT COUNT(*) FROM saga_steps WHERE step = 'charge' AND status = 'running'",
     )
@@ -809,6 +777,41 @@ async fn a_live_lease_keeps_a_second_coordinator_away() {
         .with_saga(crashing_spec(&log, false, &hung));
     assert_eq!(b.run_pending().await.unwrap(), 0);
     assert_eq!(b.drive(&id.to_string()).await.unwrap(), Driven::NotMine);
-    task.abort();
-    let _ = task.await;
+    die(task).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_coordinators_on_one_file_drive_each_saga_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("svcc.db");
+    // Two stores: two connections, as two processes would have.
+    let (a, b) = (Store::open(&path).unwrap(), Store::open(&path).unwrap());
+    let log = log();
+    let spec = || {
+        SagaSpec::new("S", "T")
+            .step(StepSpec::new("one", logged(&log, "one")))
+            .parallel(vec![
+                StepSpec::new("two", logged(&log, "two")),
+                StepSpec::new("three", logged(&log, "three")),
+            ])
+            .on_success("Done")
+    };
+    let x = Coordinator::new(a.clone()).with_saga(spec());
+    let y = Coordinator::new(b.clone()).with_saga(spec());
+    for _ in 0..40 {
+        x.start("S", event(), &json!({})).await.unwrap();
+    }
+    let (p, q) = tokio::join!(x.run_pending(), y.run_pending());
+    let (p, q) = (p.unwrap(), q.unwrap());
+    // Both took part (27 + 13 in a run), and no saga was driven twice.
+    assert_eq!(p + q, 40, "{p} + {q} drives ended");
+    assert_eq!(entries(&log).len(), 120, "each step ran once");
+    assert_eq!(
+        count(&a, "SELECT COUNT(*) FROM sagas WHERE status = 'completed'").await,
+        40
+    );
+    assert_eq!(
+        count(&a, "SELECT COUNT(*) FROM outbox WHERE name = 'Done'").await,
+        40
+    );
 }

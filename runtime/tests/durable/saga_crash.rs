@@ -12,9 +12,9 @@
 //! `onSuccess`/`onFailure` event, compensations ran exactly for the steps
 //! that had completed, and the file passes `PRAGMA integrity_check`.
 
+use crate::kill::{ChildTest, kills, random_below};
 use serde_json::json;
-use std::io::{BufRead, Write};
-use std::process::{Command, Stdio};
+use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 use svcc_runtime::durable::dispatcher::{self, Backoff};
@@ -24,11 +24,6 @@ use svcc_runtime::durable::{
 
 const CHILD: &str = "SVCC_SAGA_CRASH_CHILD";
 const MODE: &str = "SVCC_SAGA_CRASH_MODE";
-
-fn random_below(n: u64) -> u64 {
-    let b = uuid::Uuid::new_v4().into_bytes();
-    u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) % n
-}
 
 /// The child's body; a no-op when run as an ordinary test.
 #[test]
@@ -72,8 +67,12 @@ fn effect(store: &Store, kind: &'static str, fails_for_every_third: bool, flaky:
                 .write(|tx| {
                     tx.with_conn(|c| {
                         c.execute(
-                            "INSERT INTO calls (key) VALUES (?1)",
-                            [&call.idempotency_key],
+                            "INSERT INTO calls (key, saga, pid) VALUES (?1, ?2, ?3)",
+                            rusqlite::params![
+                                call.idempotency_key,
+                                call.saga_id.to_string(),
+                                std::process::id()
+                            ],
                         )?;
                         c.execute(
                             "INSERT OR IGNORE INTO effects (key, saga, kind) VALUES (?1, ?2, ?3)",
@@ -121,7 +120,7 @@ async fn child(dir: std::path::PathBuf, drain: bool) {
             tx.with_conn(|c| {
                 c.execute_batch(
                     "CREATE TABLE IF NOT EXISTS effects (key TEXT PRIMARY KEY, saga TEXT NOT NULL, kind TEXT NOT NULL);
-                     CREATE TABLE IF NOT EXISTS calls (key TEXT NOT NULL);",
+                     CREATE TABLE IF NOT EXISTS calls (key TEXT NOT NULL, saga TEXT NOT NULL, pid INTEGER NOT NULL);",
                 )
             })
         })
@@ -190,61 +189,18 @@ async fn child(dir: std::path::PathBuf, drain: bool) {
     }
 }
 
-fn spawn_child(dir: &std::path::Path, mode: &str) -> std::process::Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "saga_crash::saga_crash_child_process_entry",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD, dir)
-        .env(MODE, mode)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
+const CHILD_TEST: ChildTest = ChildTest {
+    entry: "saga_crash::saga_crash_child_process_entry",
+    dir_var: CHILD,
+    mode_var: MODE,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_with_sagas_in_flight_leaves_every_saga_completed_or_compensated() {
-    let kills: usize = std::env::var("SVCC_CRASH_KILLS")
-        .ok()
-        .and_then(|k| k.parse().ok())
-        .unwrap_or(20);
+    let kills = kills();
     let dir = tempfile::tempdir().unwrap();
-    let mut acknowledged = Vec::new();
-    for _ in 0..kills {
-        let mut child = spawn_child(dir.path(), "run");
-        let stdout = child.stdout.take().unwrap();
-        let reader = std::thread::spawn(move || {
-            std::io::BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-                .filter_map(|l| l.strip_prefix("committed ").map(str::to_string))
-                .collect::<Vec<_>>()
-        });
-        tokio::time::sleep(Duration::from_millis(150 + random_below(250))).await;
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        acknowledged.extend(reader.join().unwrap());
-    }
-    let started = now_ms();
-    let mut drainer = spawn_child(dir.path(), "drain");
-    let status = loop {
-        if let Some(status) = drainer.try_wait().unwrap() {
-            break status;
-        }
-        if now_ms() - started > 120_000 {
-            drainer.kill().unwrap();
-            panic!("the draining child did not finish in 2 minutes");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    let mut out = String::new();
-    std::io::Read::read_to_string(&mut drainer.stdout.take().unwrap(), &mut out).unwrap();
-    assert!(status.success(), "the draining child failed");
-    assert!(out.contains("drained"));
+    let acknowledged = CHILD_TEST.kill_repeatedly(dir.path(), kills).await;
+    let drained_ms = CHILD_TEST.drain(dir.path()).await;
 
     let store = Store::open(dir.path().join("svcc.db")).unwrap();
     store.integrity_check().await.unwrap();
@@ -262,16 +218,21 @@ async fn sigkill_with_sagas_in_flight_leaves_every_saga_completed_or_compensated
     let completed = one("SELECT COUNT(*) FROM sagas WHERE status = 'completed'").await;
     let compensated = one("SELECT COUNT(*) FROM sagas WHERE status = 'compensated'").await;
     let reruns = one("SELECT COUNT(*) - COUNT(DISTINCT key) FROM calls").await;
+    // Sagas whose actions ran in more than one process: resumed after a kill.
+    let resumed =
+        one("SELECT COUNT(*) FROM (SELECT saga FROM calls GROUP BY saga HAVING COUNT(DISTINCT pid) > 1)")
+            .await;
     eprintln!(
         "{kills} kills, {} triggers acknowledged, {triggers} committed: {completed} sagas completed, \
-         {compensated} compensated, {reruns} action calls repeated after a kill or a retry; drained in {} ms",
+         {compensated} compensated, {resumed} resumed by another process, {reruns} action calls repeated \
+         after a kill or a retry; drained in {drained_ms} ms",
         acknowledged.len(),
-        now_ms() - started
     );
     assert!(acknowledged.len() > kills, "the children made progress");
     assert_eq!(sagas, triggers, "one saga per committed trigger");
     assert_eq!(completed + compensated, sagas, "every saga ended");
     assert!(completed > 0 && compensated > 0);
+    assert!(resumed > 0, "no kill landed in the middle of a saga");
     // Every acknowledged trigger started its saga.
     let missing: i64 = store
         .read(|c| {

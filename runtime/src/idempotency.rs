@@ -9,8 +9,10 @@
 //! first. An answer worth retrying (5xx, 429, a timeout) is not stored, so
 //! a retry with its key runs again.
 //! Keys are scoped by operation and caller, kept 24 hours, and at most
-//! [`CAPACITY`] are held (oldest dropped first). This store lives in memory;
-//! the durable runtime keeps it in SQLite.
+//! [`CAPACITY`] are held (oldest dropped first). This store lives in
+//! memory; a service with a database also commits each successful answer
+//! with the operation's writes ([`crate::durable::keys`]), so a retry after
+//! a restart replays it too.
 
 use crate::Problem;
 use sha2::{Digest, Sha256};
@@ -73,13 +75,7 @@ impl Store {
                 "`Idempotency-Key` must be 1 to 255 characters",
             ));
         }
-        let mut hasher = Sha256::new();
-        for part in request {
-            // Length-prefixed, so that parts cannot run into each other.
-            hasher.update((part.len() as u64).to_le_bytes());
-            hasher.update(part);
-        }
-        let fingerprint: [u8; 32] = hasher.finalize().into();
+        let fingerprint = fingerprint(request);
         let full = format!("{scope}\u{0}{key}");
         let slot = {
             let mut guard = self.entries.lock().unwrap_or_else(|e| e.into_inner());
@@ -92,14 +88,7 @@ impl Store {
                 map.remove(&full);
             }
             match map.get(&full) {
-                Some(e) if e.fingerprint != fingerprint => {
-                    return Err(Problem::new(
-                        422,
-                        "idempotency-key-reused",
-                        "Idempotency key reused",
-                    )
-                    .with_detail("this Idempotency-Key was used with a different request (path, query or body)"));
-                }
+                Some(e) if e.fingerprint != fingerprint => return Err(reused()),
                 Some(e) => e.slot.clone(),
                 None => {
                     while map.len() >= CAPACITY {
@@ -142,6 +131,23 @@ impl Store {
         let mut guard = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         guard.0.remove(&full);
     }
+}
+
+/// The hash a key is bound to: of the request's parts (path and query,
+/// body), each length-prefixed so that parts cannot run into each other.
+pub fn fingerprint(request: &[&[u8]]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    for part in request {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    hasher.finalize().into()
+}
+
+/// The 422 of a key used with another request.
+pub fn reused() -> Problem {
+    Problem::new(422, "idempotency-key-reused", "Idempotency key reused")
+        .with_detail("this Idempotency-Key was used with a different request (path, query or body)")
 }
 
 #[cfg(test)]

@@ -1131,6 +1131,9 @@ async fn pipeline(
         None
     };
     let mut guard = None;
+    // With a database: (scope, key, fingerprint) of an answer to commit
+    // with the operation.
+    let mut remember = None;
     if let Some(key) = &idem_key {
         let scope = format!(
             "{}:{}",
@@ -1154,7 +1157,37 @@ async fn pipeline(
                     headers: stored.headers,
                 });
             }
-            Claim::Run(g) => guard = Some(g),
+            Claim::Run(mut g) => {
+                // Not in memory: an answer committed before a restart?
+                if let Some(store) = &app.store {
+                    let fp = crate::idempotency::fingerprint(&[target.as_bytes(), &bytes]);
+                    match crate::durable::keys::answer(store, &scope, key).await? {
+                        Some(a) if a.fingerprint == fp => {
+                            let stored = Stored {
+                                status: a.status,
+                                content_type: "application/json",
+                                body: a.body.into(),
+                                headers: Vec::new(),
+                            };
+                            *g = Some(stored.clone());
+                            extra.push(("idempotent-replayed", "true".into()));
+                            return Ok(Outcome {
+                                status: stored.status,
+                                content_type: stored.content_type,
+                                body: stored.body,
+                                headers: stored.headers,
+                            });
+                        }
+                        Some(_) => {
+                            drop(g);
+                            app.idempotency.forget(&scope, key);
+                            return Err(crate::idempotency::reused());
+                        }
+                        None => remember = Some((scope, key.clone(), fp)),
+                    }
+                }
+                guard = Some(g);
+            }
         }
     }
     // 7. the handler, under its timeout
@@ -1235,11 +1268,19 @@ async fn pipeline(
                     _ => {}
                 }
             }
-            // 9. the operation's writes and events, before the answer
+            let body = reply.body.unwrap_or_default();
+            // 9. the operation's writes, its events and the answer to its
+            // idempotency key commit together, before the answer is sent
             if let Some(work) = unit.0.take() {
+                if let Some((scope, key, fp)) = &remember
+                    && (200..300).contains(&reply.status)
+                {
+                    work.tx()
+                        .await?
+                        .remember_answer(scope, key, fp, reply.status, &body)?;
+                }
                 work.commit().await?;
             }
-            let body = reply.body.unwrap_or_default();
             Outcome {
                 status: reply.status,
                 content_type: "application/json",

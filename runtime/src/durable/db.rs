@@ -190,6 +190,17 @@ const MIGRATIONS: &[&str] = &[
         error TEXT,
         PRIMARY KEY (job, scheduled)
     ) WITHOUT ROWID;",
+    // 5: answers of idempotent requests, committed with the operation
+    "CREATE TABLE idempotency (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        fingerprint BLOB NOT NULL,
+        status INTEGER NOT NULL,
+        body BLOB NOT NULL,
+        created INTEGER NOT NULL,
+        PRIMARY KEY (scope, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX idempotency_created ON idempotency (created);",
 ];
 
 /// The schema version this runtime writes.

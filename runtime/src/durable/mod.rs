@@ -15,6 +15,7 @@
 //! - [`dispatcher`]: the outbox to the handlers, with the inbox, retries
 //!   and per-entity order;
 //! - [`dlq`]: list, show, replay and drop dead letters;
+//! - [`keys`]: answers of idempotent requests, committed with them;
 //! - [`prune`]: deleting what retention no longer needs;
 //! - [`work`]: the lazily begun transaction and pending events of one
 //!   request or delivery;
@@ -31,6 +32,7 @@ pub mod dispatcher;
 pub mod dlq;
 pub mod entities;
 pub mod jobs;
+pub mod keys;
 pub mod outbox;
 pub mod prune;
 pub mod saga;

@@ -12,8 +12,9 @@
 //! - inbox marks: an event is redelivered only while its delivery row
 //!   exists, so a mark older than the retention period guards nothing
 //!   (a dead letter's handler never completed, so it has no mark);
-//! - sagas that ended (completed or compensated) with their steps, and job
-//!   runs that ended.
+//! - sagas that ended (completed or compensated) with their steps, job
+//!   runs that ended, and stored answers of idempotent requests (a retry
+//!   later than that runs again).
 //!
 //! A consumer that first starts after pruning sees only the events still
 //! kept. Everything runs in one transaction.
@@ -62,6 +63,10 @@ pub async fn prune(store: &Store, before: i64) -> Result<Pruned, Problem> {
                 )?;
                 let job_runs = c.execute(
                     "DELETE FROM job_runs WHERE status != 'running' AND ended < ?1",
+                    params![before],
+                )?;
+                c.execute(
+                    "DELETE FROM idempotency WHERE created < ?1",
                     params![before],
                 )?;
                 Ok(Pruned {

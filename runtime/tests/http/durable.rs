@@ -83,6 +83,7 @@ const fn route(method: &'static str, path: &'static str, operation: &'static str
 
 static CREATE: RouteSpec = RouteSpec {
     status: 201,
+    idempotent: true,
     ..route("POST", "/orders/{id}", "createOrder")
 };
 static GET: RouteSpec = route("GET", "/orders/{id}", "getOrder");
@@ -432,4 +433,48 @@ async fn a_saga_starts_from_its_trigger_and_its_history_is_served() {
         1,
         "{names:?}"
     );
+}
+
+#[tokio::test]
+async fn an_idempotency_key_outlives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, db) = start(&dir).await;
+    let post = |server: &Server, path: &str| {
+        server
+            .client
+            .post(server.url(path))
+            .header("idempotency-key", "checkout-1")
+            .send()
+    };
+    let first = post(&server, "/orders/k1").await.unwrap();
+    assert_eq!(first.status(), 201);
+    let first_body = first.text().await.unwrap();
+    server.stop().await.unwrap();
+    // A new process on the same database: the retry gets the stored
+    // answer, and the order is not created twice (that would be a 409).
+    let mut s = settings();
+    s.database = Some(db.clone());
+    let server = Server::start(ledger(), s).await;
+    let again = post(&server, "/orders/k1").await.unwrap();
+    assert_eq!(again.status(), 201);
+    assert_eq!(
+        again
+            .headers()
+            .get("idempotent-replayed")
+            .and_then(|v| v.to_str().ok()),
+        Some("true")
+    );
+    assert_eq!(again.text().await.unwrap(), first_body);
+    // The same key for another request is refused, before and after the
+    // stored answer was loaded into memory.
+    let other = post(&server, "/orders/k2").await.unwrap();
+    assert_eq!(other.status(), 422);
+    assert_eq!(post(&server, "/orders/k1").await.unwrap().status(), 201);
+    server.stop().await.unwrap();
+    let created = events(&db)
+        .await
+        .into_iter()
+        .filter(|(n, _)| n == "Order.created")
+        .count();
+    assert_eq!(created, 1);
 }

@@ -917,12 +917,73 @@ struct Told {
     created: Vec<Value>,
     /// Orders whose cancellation was answered 200.
     cancelled: Vec<String>,
+    /// Idempotency keys sent with a createOrder.
+    keys: usize,
+    /// createOrders sent again after a kill.
+    retried: usize,
+    /// createOrders the server died before answering: authorization,
+    /// idempotency key and body, retried as they were by the next clients.
+    unanswered: Vec<(String, String, String)>,
+}
+
+/// The next idempotency key.
+fn next_key() -> String {
+    static KEYS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    format!(
+        "order-{}",
+        KEYS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
+/// Sends a createOrder with its key: `Some(true)` when answered 201,
+/// `Some(false)` when rate limited, `None` when the server died (the
+/// request is kept to be retried).
+fn create(addr: SocketAddr, auth: &str, key: &str, body: &str, told: &Mutex<Told>) -> Option<bool> {
+    let headers = [("Authorization", auth), ("Idempotency-Key", key)];
+    let Some(r) = try_http(addr, "POST", "/orders", &headers, Some(body)) else {
+        told.lock()
+            .unwrap()
+            .unanswered
+            .push((auth.to_string(), key.to_string(), body.to_string()));
+        return None;
+    };
+    match r.status {
+        201 => {
+            told.lock().unwrap().created.push(r.json());
+            Some(true)
+        }
+        429 => Some(false),
+        s => panic!("createOrder answered {s}: {}", r.body),
+    }
+}
+
+/// Retries the createOrders no server answered, with their keys, until
+/// each is answered or the server dies.
+fn retry_unanswered(addr: SocketAddr, told: &Mutex<Told>) -> bool {
+    loop {
+        let Some((auth, key, body)) = told.lock().unwrap().unanswered.pop() else {
+            return true;
+        };
+        told.lock().unwrap().retried += 1;
+        match create(addr, &auth, &key, &body, told) {
+            None => return false,
+            Some(true) => {}
+            Some(false) => {
+                // rate limited: later
+                told.lock().unwrap().unanswered.insert(0, (auth, key, body));
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
 }
 
 /// Drives orders and cancellations at `addr` until the server stops
 /// answering; each client takes fresh users from `users` (createOrder is
 /// limited to 10 a minute per user).
 fn traffic(addr: SocketAddr, users: Arc<Mutex<Vec<String>>>, told: Arc<Mutex<Told>>) {
+    if !retry_unanswered(addr, &told) {
+        return;
+    }
     'users: loop {
         let Some(user) = users.lock().unwrap().pop() else {
             return;
@@ -930,23 +991,17 @@ fn traffic(addr: SocketAddr, users: Arc<Mutex<Vec<String>>>, told: Arc<Mutex<Tol
         let auth = format!("Bearer {user}");
         for n in 0..8 {
             let body = order("MUG-LOGO", n + 1).to_string();
-            let Some(r) = try_http(
-                addr,
-                "POST",
-                "/orders",
-                &[("Authorization", &auth)],
-                Some(&body),
-            ) else {
-                return;
-            };
-            match r.status {
-                201 => {}
-                429 => continue 'users,
-                s => panic!("createOrder answered {s}: {}", r.body),
+            let key = next_key();
+            told.lock().unwrap().keys += 1;
+            match create(addr, &auth, &key, &body, &told) {
+                None => return,
+                Some(false) => continue 'users,
+                Some(true) => {}
             }
-            let created = r.json();
-            let id = created["id"].as_str().unwrap().to_string();
-            told.lock().unwrap().created.push(created);
+            let id = told.lock().unwrap().created.last().unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string();
             if n % 3 == 2 {
                 let reason = json!({ "reason": "changed_mind" }).to_string();
                 let Some(r) = try_http(
@@ -1071,8 +1126,10 @@ fn sigkill_at_random_moments_loses_no_accepted_order_and_no_event() {
             c.join().unwrap();
         }
     }
-    // One last run delivers what is left.
+    // One last run answers the creates no server answered (with their
+    // keys) and delivers what is left.
     let s = Server::start_on(&env, &db);
+    assert!(retry_unanswered(s.addr, &told), "the last server died");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -1145,6 +1202,15 @@ fn sigkill_at_random_moments_loses_no_accepted_order_and_no_event() {
                 "order {id} was answered 201 and is gone"
             );
         }
+        // every key got one order, even those whose first answer was lost
+        // in a kill and that were sent again to the next process
+        let ids: std::collections::BTreeSet<&str> = told
+            .created
+            .iter()
+            .map(|o| o["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids.len(), told.keys, "one order per idempotency key");
+        assert_eq!(states.len(), told.keys, "an order no key accounts for");
         // every order has exactly its events: one Order.created, and one
         // Order.cancelled exactly when it is cancelled
         for (id, state) in &states {
@@ -1172,8 +1238,10 @@ fn sigkill_at_random_moments_loses_no_accepted_order_and_no_event() {
         assert_eq!(dead, 0, "dead letters");
     });
     eprintln!(
-        "{kills} kills: {} orders answered, {} cancelled by request, {} fulfillment failures delivered",
+        "{kills} kills: {} orders answered ({} keys, {} retried after a kill), {} cancelled by request, {} fulfillment failures delivered",
         told.created.len(),
+        told.keys,
+        told.retried,
         told.cancelled.len(),
         failed_events.len()
     );

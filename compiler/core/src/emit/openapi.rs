@@ -196,7 +196,8 @@ fn operation(
             object!({ "required": !input.is_optional(), "content": content }),
         );
     }
-    let mut responses = Map::new();
+    // keyed by status code: a sorted map writes them in order
+    let mut responses: BTreeMap<String, Value> = BTreeMap::new();
     let status = success_status(route);
     responses.insert(status.to_string(), success(route, status, components));
     for (code, errors) in declared(service, route) {
@@ -204,9 +205,10 @@ fn operation(
     }
     let mut builtin = |code: &str, name: &'static str| {
         builtins.insert(name, ());
-        responses
-            .entry(code.to_string())
-            .or_insert_with(|| object!({ "$ref": format!("#/components/responses/{name}") }));
+        if !responses.contains_key(code) {
+            let reference = object!({ "$ref": format!("#/components/responses/{name}") });
+            responses.insert(code.to_string(), reference);
+        }
     };
     let idempotent = route.idempotent.as_ref().is_some_and(|i| i.value);
     if has_params || route.input.is_some() || idempotent {
@@ -237,12 +239,9 @@ fn operation(
     }
     builtin("500", "InternalError");
     builtin("504", "Timeout");
-    // responses in status order
-    let mut sorted: Vec<(String, Value)> = responses.into_iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
     op.insert(
         "responses".into(),
-        Value::Object(sorted.into_iter().collect()),
+        Value::Object(responses.into_iter().collect()),
     );
     if let Some(security) = security(service, route) {
         op.insert("security".into(), security);

@@ -2,6 +2,7 @@
 //! its message and payload schema (the same schemas as OpenAPI's), which
 //! service sends it and which receive it.
 
+use super::json::object;
 use super::schemas::{Components, Mode};
 use crate::resolve::Model;
 use serde_json::{Map, Value, json};
@@ -67,12 +68,13 @@ pub fn document(model: &Model, project: &str, version: &str) -> Value {
     // first declaration wins (a stable sort keeps declaration order per name)
     events.sort_by(|a, b| a.0.cmp(&b.0));
     events.dedup_by(|a, b| a.0 == b.0);
-    for (event, payload, description) in &events {
+    for (event, payload, description) in events {
+        let event = &event;
         let id = channel_id(event);
-        let message = json!({
-            "name": event,
-            "title": event,
-            "summary": description.clone().unwrap_or_else(|| format!("The `{event}` event")),
+        let message = object!({
+            "name": event.as_str(),
+            "title": event.as_str(),
+            "summary": description.unwrap_or_else(|| format!("The `{event}` event")),
             "contentType": "application/json",
             "payload": payload,
         });
@@ -128,15 +130,15 @@ pub fn document(model: &Model, project: &str, version: &str) -> Value {
     for schema in schemas.values_mut() {
         asyncapi_discriminators(schema);
     }
-    json!({
+    object!({
         "asyncapi": "3.0.0",
-        "info": { "title": format!("{project} events"), "version": version, "description": format!("Every event of the {project} project") },
+        "info": json!({ "title": format!("{project} events"), "version": version, "description": format!("Every event of the {project} project") }),
         "channels": channels,
         "operations": operations,
-        "components": {
+        "components": object!({
             "messages": messages,
             "schemas": schemas,
-        },
+        }),
     })
 }
 

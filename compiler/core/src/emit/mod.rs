@@ -10,6 +10,7 @@
 
 pub mod asyncapi;
 pub mod deploy_script;
+mod json;
 pub mod openapi;
 pub mod rust;
 pub mod schemas;

@@ -8,12 +8,13 @@
 //! and the built-in ones where they apply (400 for input, 401/403 for auth,
 //! 404 for a path parameter, 429 for a rate limit, 500 always).
 
+use super::json::object;
 use super::schemas::{Components, Mode};
 use crate::ast::{ErrorDef, Route, Service};
 use crate::resolve::Model;
 use crate::syntax::route::{Method, Segment};
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Where `svcc-runtime` serves a service locally.
 pub const LOCAL_SERVER: &str = "http://127.0.0.1:8080";
@@ -22,13 +23,19 @@ pub const LOCAL_SERVER: &str = "http://127.0.0.1:8080";
 pub fn document(model: &Model, service: &Service) -> Value {
     let mut components = Components::new(model);
     let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
-    let mut tags: BTreeMap<String, ()> = BTreeMap::new();
+    let mut tags: BTreeSet<String> = BTreeSet::new();
     let mut used_builtins: BTreeMap<&'static str, ()> = BTreeMap::new();
+    let plans = plans(model, service);
     for route in &service.routes {
-        let op = operation(model, service, route, &mut components, &mut used_builtins);
-        for t in route_tags(service, route) {
-            tags.insert(t, ());
-        }
+        let op = operation(
+            model,
+            service,
+            route,
+            plans.is_some(),
+            &mut components,
+            &mut used_builtins,
+        );
+        tags.extend(route_tags(service, route));
         paths
             .entry(route.path.clone())
             .or_default()
@@ -41,23 +48,32 @@ pub fn document(model: &Model, service: &Service) -> Value {
     components.finish();
     let mut schemas: Map<String, Value> = components.schemas.into_iter().collect();
     schemas.insert(problem_component(model).into(), problem());
-    let mut doc = json!({
-        "openapi": "3.1.0",
-        "info": info(service),
-        "servers": servers(model, service),
-        "tags": tags.keys().map(|t| json!({ "name": t, "description": format!("Operations of {}", service.name.value) })).collect::<Vec<_>>(),
-        "paths": paths,
-        "components": {
-            "schemas": schemas,
-            "responses": builtin_responses(model, &used_builtins),
-        },
+    let tags: Vec<Value> = tags
+        .into_iter()
+        .map(|t| object!({ "name": t, "description": format!("Operations of {}", service.name.value) }))
+        .collect();
+    let paths: Map<String, Value> = paths
+        .into_iter()
+        .map(|(path, item)| (path, Value::Object(item)))
+        .collect();
+    let mut components = object!({
+        "schemas": schemas,
+        "responses": builtin_responses(model, &used_builtins),
     });
     if let Some(scheme) = security_scheme(service)
-        && let Some(c) = doc.get_mut("components").and_then(Value::as_object_mut)
+        && let Value::Object(c) = &mut components
     {
         c.insert("securitySchemes".into(), scheme);
     }
-    if let Some(plans) = plans(model, service)
+    let mut doc = object!({
+        "openapi": "3.1.0",
+        "info": info(service),
+        "servers": servers(model, service),
+        "tags": tags,
+        "paths": paths,
+        "components": components,
+    });
+    if let Some(plans) = plans
         && let Value::Object(m) = &mut doc
     {
         m.insert("x-svcc-plans".into(), plans);
@@ -66,8 +82,8 @@ pub fn document(model: &Model, service: &Service) -> Value {
 }
 
 fn info(service: &Service) -> Value {
-    json!({
-        "title": service.name.value,
+    object!({
+        "title": service.name.value.as_str(),
         "version": service.version.as_ref().map_or("0.1.0", |v| v.value.as_str()),
         "description": service.description.clone().unwrap_or_else(|| format!("The {} API", service.name.value)),
     })
@@ -86,13 +102,13 @@ fn servers(model: &Model, service: &Service) -> Vec<Value> {
                 let host_path = r.value.trim_end_matches('*').trim_end_matches('/');
                 let host_path = host_path.trim_start_matches("*.");
                 let (host, _) = host_path.split_once('/').unwrap_or((host_path, ""));
-                out.push(json!({ "url": format!("https://{host}"), "description": format!("{} ({})", env.name.value, d.name.value) }));
+                out.push(object!({ "url": format!("https://{host}"), "description": format!("{} ({})", env.name.value, d.name.value) }));
             }
         }
     }
     out.sort_by_key(|s| s.to_string());
     out.dedup();
-    out.push(json!({ "url": LOCAL_SERVER, "description": "local (svcc-runtime)" }));
+    out.push(object!({ "url": LOCAL_SERVER, "description": "local (svcc-runtime)" }));
     out
 }
 
@@ -142,6 +158,7 @@ fn operation(
     model: &Model,
     service: &Service,
     route: &Route,
+    has_plans: bool,
     components: &mut Components<'_>,
     builtins: &mut BTreeMap<&'static str, ()>,
 ) -> Value {
@@ -162,7 +179,7 @@ fn operation(
         )
     });
     op.insert("description".into(), Value::String(description));
-    op.insert("tags".into(), json!(route_tags(service, route)));
+    op.insert("tags".into(), Value::from(route_tags(service, route)));
     if route.deprecated {
         op.insert("deprecated".into(), Value::Bool(true));
     }
@@ -173,9 +190,14 @@ fn operation(
     }
     if let Some(input) = &route.input {
         let schema = components.expr(input, Mode::Request);
-        op.insert("requestBody".into(), json!({ "required": !input.is_optional(), "content": { "application/json": { "schema": schema } } }));
+        let content = object!({ "application/json": object!({ "schema": schema }) });
+        op.insert(
+            "requestBody".into(),
+            object!({ "required": !input.is_optional(), "content": content }),
+        );
     }
-    let mut responses = Map::new();
+    // keyed by status code: a sorted map writes them in order
+    let mut responses: BTreeMap<String, Value> = BTreeMap::new();
     let status = success_status(route);
     responses.insert(status.to_string(), success(route, status, components));
     for (code, errors) in declared(service, route) {
@@ -183,9 +205,10 @@ fn operation(
     }
     let mut builtin = |code: &str, name: &'static str| {
         builtins.insert(name, ());
-        responses
-            .entry(code.to_string())
-            .or_insert_with(|| json!({ "$ref": format!("#/components/responses/{name}") }));
+        if !responses.contains_key(code) {
+            let reference = object!({ "$ref": format!("#/components/responses/{name}") });
+            responses.insert(code.to_string(), reference);
+        }
     };
     let idempotent = route.idempotent.as_ref().is_some_and(|i| i.value);
     if has_params || route.input.is_some() || idempotent {
@@ -193,7 +216,7 @@ fn operation(
     }
     if auth_applies(service, route) {
         builtin("401", "Unauthorized");
-        if route.permission.is_some() || plans(model, service).is_some() {
+        if route.permission.is_some() || has_plans {
             builtin("403", "Forbidden");
         }
     }
@@ -211,17 +234,14 @@ fn operation(
     {
         builtin("404", "NotFound");
     }
-    if route.rate_limit.is_some() || plans(model, service).is_some() {
+    if route.rate_limit.is_some() || has_plans {
         builtin("429", "TooManyRequests");
     }
     builtin("500", "InternalError");
     builtin("504", "Timeout");
-    // responses in status order
-    let mut sorted: Vec<(String, Value)> = responses.into_iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
     op.insert(
         "responses".into(),
-        Value::Object(sorted.into_iter().collect()),
+        Value::Object(responses.into_iter().collect()),
     );
     if let Some(security) = security(service, route) {
         op.insert("security".into(), security);
@@ -238,12 +258,12 @@ fn parameters(route: &Route, components: &mut Components<'_>) -> Vec<Value> {
             Some(f) => components.field(f, Mode::Request),
             None => json!({ "type": "string" }),
         };
-        out.push(json!({ "name": name, "in": "path", "required": true, "description": format!("The `{name}` path parameter"), "schema": schema }));
+        out.push(object!({ "name": name.as_str(), "in": "path", "required": true, "description": format!("The `{name}` path parameter"), "schema": schema }));
     }
     for (place, fields) in [("query", &route.query), ("header", &route.headers)] {
         for f in fields {
             let required = f.is_required();
-            let mut p = json!({ "name": f.name.value, "in": place, "required": required, "schema": components.field(f, Mode::Request) });
+            let mut p = object!({ "name": f.name.value.as_str(), "in": place, "required": required, "schema": components.field(f, Mode::Request) });
             if let Some(d) = &f.constraints.description
                 && let Value::Object(m) = &mut p
             {
@@ -274,7 +294,9 @@ fn success(route: &Route, status: u16, components: &mut Components<'_>) -> Value
     }
     match (&route.output, status) {
         (Some(output), s) if s != 204 => {
-            json!({ "description": description, "content": { "application/json": { "schema": components.expr(output, Mode::Response) } } })
+            let schema = components.expr(output, Mode::Response);
+            let content = object!({ "application/json": object!({ "schema": schema }) });
+            object!({ "description": description, "content": content })
         }
         _ => json!({ "description": description }),
     }
@@ -313,14 +335,16 @@ fn problem_name(model: &Model, e: &ErrorDef) -> String {
 }
 
 fn declared_response(model: &Model, errors: &[&ErrorDef]) -> Value {
-    let refs: Vec<Value> = errors
+    let mut refs: Vec<Value> = errors
         .iter()
-        .map(|e| json!({ "$ref": format!("#/components/schemas/{}", problem_name(model, e)) }))
+        .map(|e| object!({ "$ref": format!("#/components/schemas/{}", problem_name(model, e)) }))
         .collect();
-    let schema = if refs.len() == 1 {
-        refs[0].clone()
+    let schema = if refs.len() == 1
+        && let Some(only) = refs.pop()
+    {
+        only
     } else {
-        json!({ "oneOf": refs })
+        object!({ "oneOf": refs })
     };
     let description = errors
         .iter()
@@ -331,7 +355,8 @@ fn declared_response(model: &Model, errors: &[&ErrorDef]) -> Value {
         })
         .collect::<Vec<_>>()
         .join("; ");
-    json!({ "description": description, "content": { "application/problem+json": { "schema": schema } } })
+    let content = object!({ "application/problem+json": object!({ "schema": schema }) });
+    object!({ "description": description, "content": content })
 }
 
 /// RFC 9457 problem details.
@@ -360,14 +385,14 @@ fn problem_schema(model: &Model, e: &ErrorDef, components: &mut Components<'_>) 
             required.push(f.name.value.clone());
         }
     }
-    let mut own = json!({ "type": "object", "properties": properties });
+    let mut own = object!({ "type": "object", "properties": properties });
     if !required.is_empty()
         && let Value::Object(m) = &mut own
     {
-        m.insert("required".into(), json!(required));
+        m.insert("required".into(), Value::from(required));
     }
-    let mut schema =
-        json!({ "allOf": [{ "$ref": format!("#/components/schemas/{problem_base}") }, own] });
+    let base = object!({ "$ref": format!("#/components/schemas/{problem_base}") });
+    let mut schema = object!({ "allOf": vec![base, own] });
     if let Value::Object(m) = &mut schema {
         let d = e.description.clone().unwrap_or_else(|| {
             format!(
@@ -521,7 +546,7 @@ fn plans(model: &Model, service: &Service) -> Option<Value> {
         .iter()
         .flat_map(|p| {
             p.plans.iter().map(move |plan| {
-                json!({
+                object!({
                     "name": plan.name.as_ref().map_or("", |n| n.value.as_str()),
                     "price": plan.price.as_ref().map_or(Value::Null, |n| n.to_json()),
                     "currency": p.currency.as_ref().map(|c| c.value.clone()),
@@ -535,5 +560,5 @@ fn plans(model: &Model, service: &Service) -> Option<Value> {
             })
         })
         .collect();
-    Some(json!(plans))
+    Some(Value::Array(plans))
 }

@@ -13,6 +13,7 @@
 //!   component without them, used for request bodies; `writeOnly` fields are
 //!   left out of the plain (response) component.
 
+use super::json::object;
 use crate::ast::{
     Constraints, Field, Origin, Primitive, TypeBody, TypeDef, TypeExpr, TypeExprKind,
 };
@@ -144,19 +145,19 @@ impl<'m> Components<'m> {
         if !self.schemas.contains_key(&name) {
             self.pending.insert((index, mode));
         }
-        json!({ "$ref": format!("#/components/schemas/{name}") })
+        object!({ "$ref": format!("#/components/schemas/{name}") })
     }
 
     /// The schema of a type expression.
     pub fn expr(&mut self, expr: &TypeExpr, mode: Mode) -> Value {
         match &expr.kind {
             TypeExprKind::Primitive(p) => primitive(*p),
-            TypeExprKind::List(t) => json!({ "type": "array", "items": self.expr(t, mode) }),
+            TypeExprKind::List(t) => object!({ "type": "array", "items": self.expr(t, mode) }),
             TypeExprKind::Set(t) => {
-                json!({ "type": "array", "uniqueItems": true, "items": self.expr(t, mode) })
+                object!({ "type": "array", "uniqueItems": true, "items": self.expr(t, mode) })
             }
             TypeExprKind::Map(t) => {
-                json!({ "type": "object", "additionalProperties": self.expr(t, mode) })
+                object!({ "type": "object", "additionalProperties": self.expr(t, mode) })
             }
             TypeExprKind::Optional(t) => nullable(self.expr(t, mode)),
             TypeExprKind::Enum(values) => {
@@ -212,7 +213,7 @@ impl<'m> Components<'m> {
                     TypeExprKind::Named { name, library } => self.model.type_index(name, *library),
                     _ => None,
                 }) {
-                    Some(parent) => json!({ "allOf": [self.reference(parent, mode), own] }),
+                    Some(parent) => object!({ "allOf": vec![self.reference(parent, mode), own] }),
                     None => own,
                 }
             }
@@ -250,11 +251,11 @@ impl<'m> Components<'m> {
                 required.push(f.name.value.clone());
             }
         }
-        let mut schema = json!({ "type": "object", "properties": properties });
+        let mut schema = object!({ "type": "object", "properties": properties });
         if !required.is_empty()
             && let Value::Object(m) = &mut schema
         {
-            m.insert("required".into(), json!(required));
+            m.insert("required".into(), Value::from(required));
         }
         schema
     }
@@ -272,21 +273,18 @@ impl<'m> Components<'m> {
             let suffix = if mode == Mode::Request { "Input" } else { "" };
             let name = format!("{}{}{suffix}", def.name.value, pascal(&tag.value));
             let reference = format!("#/components/schemas/{name}");
-            let variant = json!({
-                "allOf": [
-                    self.expr(expr, mode),
-                    {
-                        "type": "object",
-                        "properties": { discriminator: { "type": "string", "const": tag.value } },
-                        "required": [discriminator]
-                    }
-                ]
+            let own = json!({
+                "type": "object",
+                "properties": { discriminator: { "type": "string", "const": tag.value } },
+                "required": [discriminator]
             });
+            let variant = object!({ "allOf": vec![self.expr(expr, mode), own] });
             self.schemas.insert(name, variant);
-            one_of.push(json!({ "$ref": reference }));
+            one_of.push(object!({ "$ref": reference.clone() }));
             mapping.insert(tag.value.clone(), Value::String(reference));
         }
-        json!({ "oneOf": one_of, "discriminator": { "propertyName": discriminator, "mapping": mapping } })
+        let discriminator = object!({ "propertyName": discriminator, "mapping": mapping });
+        object!({ "oneOf": one_of, "discriminator": discriminator })
     }
 }
 
@@ -295,17 +293,16 @@ fn pascal(tag: &str) -> String {
 }
 
 /// `T?`: the value may also be null.
-fn nullable(schema: Value) -> Value {
-    if let Some(Value::String(t)) = schema.get("type")
-        && schema.get("$ref").is_none()
+fn nullable(mut schema: Value) -> Value {
+    if let Value::Object(m) = &mut schema
+        && !m.contains_key("$ref")
+        && let Some(Value::String(t)) = m.get_mut("type")
     {
-        let mut s = schema.clone();
-        if let Value::Object(m) = &mut s {
-            m.insert("type".into(), json!([t, "null"]));
-        }
-        return s;
+        let t = std::mem::take(t);
+        m.insert("type".into(), Value::from(vec![t, "null".into()]));
+        return schema;
     }
-    json!({ "anyOf": [schema, { "type": "null" }] })
+    object!({ "anyOf": vec![schema, json!({ "type": "null" })] })
 }
 
 /// Built-in scalar types.
@@ -405,7 +402,7 @@ pub fn with_constraints(mut schema: Value, c: &Constraints, decimal: bool) -> Va
         put("default", literal(d));
     }
     if let Some(e) = &c.example {
-        put("examples", json!([literal(e)]));
+        put("examples", Value::Array(vec![literal(e)]));
     }
     schema
 }

@@ -451,10 +451,7 @@ fn compile(schemas: &Value, schema: &str) -> Result<jsonschema::Validator, Strin
             Value::String("https://json-schema.org/draft/2020-12/schema".into()),
         );
     }
-    jsonschema::options()
-        .should_validate_formats(true)
-        .build(&root)
-        .map_err(|e| format!("body schema {schema}: {e}"))
+    crate::strict::validator(&root).map_err(|e| format!("body schema {schema}: {e}"))
 }
 
 /// The metrics label of a method nobody declared: standard methods by
@@ -780,14 +777,16 @@ async fn pipeline(
         headers: parts.headers,
         body: None,
         body_violations: Vec::new(),
+        raw: None,
+        schema: None,
     };
     if let Some(b) = spec.body {
-        decode_body(&mut request, &bytes, b.required, entry.validator.as_deref())?;
+        decode_body(&mut request, &bytes, b.required, entry.validator.as_ref())?;
     }
     if app.settings.log_bodies
-        && let Some(b) = &request.body
+        && request.raw.is_some()
+        && let Ok(mut v) = serde_json::from_slice::<Value>(&bytes)
     {
-        let mut v = b.clone();
         crate::logging::redact(&mut v, spec.sensitive);
         tracing::info!(request_id = %rid, body = %v, "request body");
     }
@@ -924,11 +923,14 @@ async fn pipeline(
     Ok(outcome)
 }
 
+/// Checks that a body is there when required and is JSON by its
+/// content type, and hands the bytes and the route's schema to the
+/// [`Request`]: the route function decodes them (see [`Request::body_checked`]).
 fn decode_body(
     request: &mut Request,
-    bytes: &[u8],
+    bytes: &bytes::Bytes,
     required: bool,
-    validator: Option<&jsonschema::Validator>,
+    validator: Option<&Arc<jsonschema::Validator>>,
 ) -> Result<(), Problem> {
     let content_type = request
         .headers
@@ -958,33 +960,8 @@ fn decode_body(
             ),
         );
     }
-    // Malformed JSON is one more violation, so that the 400 also lists
-    // what is wrong with the path and query.
-    let value: Value = match serde_json::from_slice(bytes) {
-        Ok(v) => v,
-        Err(e) => {
-            request.body_violations.push(crate::validate::Violation {
-                location: "body",
-                pointer: String::new(),
-                detail: format!("is not valid JSON: {e}"),
-            });
-            return Ok(());
-        }
-    };
-    // `is_valid` stops at the first failure and builds no errors: the
-    // common case, a valid body, costs one pass.
-    if let Some(v) = validator
-        && !v.is_valid(&value)
-    {
-        for e in v.iter_errors(&value) {
-            request.body_violations.push(crate::validate::Violation {
-                location: "body",
-                pointer: e.instance_path().to_string(),
-                detail: e.to_string(),
-            });
-        }
-    }
-    request.body = Some(value);
+    request.raw = Some(bytes.clone());
+    request.schema = validator.cloned();
     Ok(())
 }
 

@@ -508,6 +508,9 @@ struct Entry {
 const X_REQUEST_ID: http::header::HeaderName =
     http::header::HeaderName::from_static("x-request-id");
 
+/// `traceparent` (W3C Trace Context), parsed once.
+const TRACEPARENT: http::header::HeaderName = http::header::HeaderName::from_static("traceparent");
+
 /// The request id: the client's `X-Request-Id` when it is sane, else a new UUID.
 fn request_id(headers: &HeaderMap) -> String {
     headers
@@ -588,11 +591,7 @@ impl Outcome {
 async fn dispatch(app: Arc<App>, entry: Arc<Entry>, req: axum::extract::Request) -> Response {
     let start = Instant::now();
     let rid = request_id(req.headers());
-    let trace = Trace::from_header(
-        req.headers()
-            .get("traceparent")
-            .and_then(|v| v.to_str().ok()),
-    );
+    let trace = Trace::from_header(req.headers().get(TRACEPARENT).and_then(|v| v.to_str().ok()));
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let mut extra: Vec<(&'static str, String)> = Vec::new();
@@ -937,12 +936,14 @@ fn decode_body(
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    let json = essence.is_empty()
+        || essence.eq_ignore_ascii_case("application/json")
+        || essence
+            .len()
+            .checked_sub(5)
+            .and_then(|i| essence.get(i..))
+            .is_some_and(|end| end.eq_ignore_ascii_case("+json"));
     if bytes.is_empty() {
         if required {
             request.body_violations.push(crate::validate::Violation {
@@ -953,7 +954,7 @@ fn decode_body(
         }
         return Ok(());
     }
-    if !(essence.is_empty() || essence == "application/json" || essence.ends_with("+json")) {
+    if !json {
         return Err(
             Problem::new(415, "unsupported-media-type", "Unsupported media type").with_detail(
                 format!("the body must be application/json, not {content_type}"),

@@ -90,8 +90,35 @@ impl Format {
         // unknown format in a schema.
         all.get(i)
             .and_then(Option::as_ref)
-            .is_none_or(|v| v.is_valid(&Value::String(s.to_string())))
+            .is_none_or(|v| with_string(s, |value| v.is_valid(value)))
     }
+}
+
+/// `f` on `s` as a JSON string, in a buffer this thread reuses (the
+/// validators take a `Value`; a new one would be an allocation a check).
+pub(crate) fn with_string<R>(s: &str, f: impl FnOnce(&Value) -> R) -> R {
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Value> = const { std::cell::RefCell::new(Value::Null) };
+    }
+    BUFFER.with(|b| match b.try_borrow_mut() {
+        Ok(mut value) => {
+            if let Value::String(text) = &mut *value {
+                text.clear();
+                text.push_str(s);
+            } else {
+                *value = Value::String(s.to_string());
+            }
+            // a long string is not kept for the life of the thread
+            let result = f(&value);
+            if let Value::String(text) = &mut *value
+                && text.capacity() > 4096
+            {
+                *value = Value::Null;
+            }
+            result
+        }
+        Err(_) => f(&Value::String(s.to_string())),
+    })
 }
 
 /// A value decoded as strictly as its JSON Schema: generated fields whose

@@ -309,7 +309,7 @@ impl Pattern {
                 .ok()
             })
             .as_ref()
-            .is_none_or(|v| v.is_valid(&serde_json::Value::String(value.to_string())))
+            .is_none_or(|v| crate::strict::with_string(value, |s| v.is_valid(s)))
     }
 }
 

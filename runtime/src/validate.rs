@@ -320,32 +320,43 @@ pub fn pattern(out: &mut Violations, at: &At<'_>, value: &str, p: &Pattern) {
     }
 }
 
-/// The `email` format, as JSON Schema checks it.
+/// A string format, as JSON Schema checks it.
+fn string_format(out: &mut Violations, at: &At<'_>, value: &str, f: Format, detail: &'static str) {
+    if !f.check(value) {
+        out.add(at, detail);
+    }
+}
+
+/// The `email` format.
 pub fn email(out: &mut Violations, at: &At<'_>, value: &str) {
-    if !Format::Email.check(value) {
-        out.add(at, "must be an email address");
-    }
+    string_format(out, at, value, Format::Email, "must be an email address");
 }
 
-/// The `uri` format, as JSON Schema checks it.
+/// The `uri` format.
 pub fn uri(out: &mut Violations, at: &At<'_>, value: &str) {
-    if !Format::Uri.check(value) {
-        out.add(at, "must be an absolute URI");
-    }
+    string_format(out, at, value, Format::Uri, "must be an absolute URI");
 }
 
-/// The `time` format (RFC 3339 `full-time`), as JSON Schema checks it.
+/// The `time` format (RFC 3339 `full-time`).
 pub fn time(out: &mut Violations, at: &At<'_>, value: &str) {
-    if !Format::Time.check(value) {
-        out.add(at, "must be a time (HH:MM:SS with an offset)");
-    }
+    string_format(
+        out,
+        at,
+        value,
+        Format::Time,
+        "must be a time (HH:MM:SS with an offset)",
+    );
 }
 
-/// The `duration` format (ISO 8601), as JSON Schema checks it.
+/// The `duration` format (ISO 8601).
 pub fn duration(out: &mut Violations, at: &At<'_>, value: &str) {
-    if !Format::Duration.check(value) {
-        out.add(at, "must be an ISO 8601 duration");
-    }
+    string_format(
+        out,
+        at,
+        value,
+        Format::Duration,
+        "must be an ISO 8601 duration",
+    );
 }
 
 #[cfg(test)]
@@ -416,5 +427,11 @@ mod tests {
         email(&mut v, &At::Body, "a@b..c");
         uri(&mut v, &At::Body, "no scheme");
         assert_eq!(v.0.len(), 3);
+        time(&mut v, &At::Body, "10:00:00Z");
+        duration(&mut v, &At::Body, "P1DT2H");
+        assert_eq!(v.0.len(), 3);
+        time(&mut v, &At::Body, "10:00");
+        duration(&mut v, &At::Body, "1 day");
+        assert_eq!(v.0.len(), 5);
     }
 }

@@ -344,20 +344,16 @@ impl<'m> Types<'m> {
                 let f = rt::check("pattern");
                 out.extend(quote! { #f(out, at, #text, &#id); });
             }
-            if p == Primitive::Email {
-                let f = rt::check("email");
-                out.extend(quote! { #f(out, at, #text); });
-            }
-            if p == Primitive::Uri {
-                let f = rt::check("uri");
-                out.extend(quote! { #f(out, at, #text); });
-            }
-            if p == Primitive::Time {
-                let f = rt::check("time");
-                out.extend(quote! { #f(out, at, #text); });
-            }
-            if p == Primitive::Duration {
-                let f = rt::check("duration");
+            // string formats, checked as JSON Schema checks them
+            let format = match p {
+                Primitive::Email => Some("email"),
+                Primitive::Uri => Some("uri"),
+                Primitive::Time => Some("time"),
+                Primitive::Duration => Some("duration"),
+                _ => None,
+            };
+            if let Some(name) = format {
+                let f = rt::check(name);
                 out.extend(quote! { #f(out, at, #text); });
             }
         }

@@ -22,6 +22,7 @@ pub mod problem;
 pub mod request;
 pub mod server;
 pub mod spec;
+pub mod strict;
 pub mod validate;
 pub mod values;
 
@@ -40,6 +41,7 @@ pub mod prelude {
     pub use crate::request::{FromParam, Request, from_param_str, present};
     pub use crate::server::{Reply, Service, Settings, serve_on};
     pub use crate::spec::*;
+    pub use crate::strict::{Strict, Strictly, not_null, strict, strict_not_null};
     pub use crate::validate::{self as check, At, Pattern, Validate, Violation, Violations};
     pub use crate::values::{Bytes, Date, DateTime, Decimal, Duration, Time, Uuid};
     pub use rusqlite;

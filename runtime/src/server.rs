@@ -780,10 +780,7 @@ fn compile(schemas: &Value, schema: &str) -> Result<jsonschema::Validator, Strin
             Value::String("https://json-schema.org/draft/2020-12/schema".into()),
         );
     }
-    jsonschema::options()
-        .should_validate_formats(true)
-        .build(&root)
-        .map_err(|e| format!("body schema {schema}: {e}"))
+    crate::strict::validator(&root).map_err(|e| format!("body schema {schema}: {e}"))
 }
 
 /// The metrics label of a method nobody declared: standard methods by
@@ -840,6 +837,9 @@ struct Entry {
 /// `X-Request-Id`, parsed once (a `&str` name is parsed on every use).
 const X_REQUEST_ID: http::header::HeaderName =
     http::header::HeaderName::from_static("x-request-id");
+
+/// `traceparent` (W3C Trace Context), parsed once.
+const TRACEPARENT: http::header::HeaderName = http::header::HeaderName::from_static("traceparent");
 
 /// The request id: the client's `X-Request-Id` when it is sane, else a new UUID.
 fn request_id(headers: &HeaderMap) -> String {
@@ -921,11 +921,7 @@ impl Outcome {
 async fn dispatch(app: Arc<App>, entry: Arc<Entry>, req: axum::extract::Request) -> Response {
     let start = Instant::now();
     let rid = request_id(req.headers());
-    let trace = Trace::from_header(
-        req.headers()
-            .get("traceparent")
-            .and_then(|v| v.to_str().ok()),
-    );
+    let trace = Trace::from_header(req.headers().get(TRACEPARENT).and_then(|v| v.to_str().ok()));
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let mut extra: Vec<(&'static str, String)> = Vec::new();
@@ -1110,14 +1106,16 @@ async fn pipeline(
         headers: parts.headers,
         body: None,
         body_violations: Vec::new(),
+        raw: None,
+        schema: None,
     };
     if let Some(b) = spec.body {
-        decode_body(&mut request, &bytes, b.required, entry.validator.as_deref())?;
+        decode_body(&mut request, &bytes, b.required, entry.validator.as_ref())?;
     }
     if app.settings.log_bodies
-        && let Some(b) = &request.body
+        && request.raw.is_some()
+        && let Ok(mut v) = serde_json::from_slice::<Value>(&bytes)
     {
-        let mut v = b.clone();
         crate::logging::redact(&mut v, spec.sensitive);
         tracing::info!(request_id = %rid, body = %v, "request body");
     }
@@ -1315,23 +1313,28 @@ impl Drop for Unit {
     }
 }
 
+/// Checks that a body is there when required and is JSON by its
+/// content type, and hands the bytes and the route's schema to the
+/// [`Request`]: the route function decodes them (see [`Request::body_checked`]).
 fn decode_body(
     request: &mut Request,
-    bytes: &[u8],
+    bytes: &bytes::Bytes,
     required: bool,
-    validator: Option<&jsonschema::Validator>,
+    validator: Option<&Arc<jsonschema::Validator>>,
 ) -> Result<(), Problem> {
     let content_type = request
         .headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    let json = essence.is_empty()
+        || essence.eq_ignore_ascii_case("application/json")
+        || essence
+            .len()
+            .checked_sub(5)
+            .and_then(|i| essence.get(i..))
+            .is_some_and(|end| end.eq_ignore_ascii_case("+json"));
     if bytes.is_empty() {
         if required {
             request.body_violations.push(crate::validate::Violation {
@@ -1342,40 +1345,15 @@ fn decode_body(
         }
         return Ok(());
     }
-    if !(essence.is_empty() || essence == "application/json" || essence.ends_with("+json")) {
+    if !json {
         return Err(
             Problem::new(415, "unsupported-media-type", "Unsupported media type").with_detail(
                 format!("the body must be application/json, not {content_type}"),
             ),
         );
     }
-    // Malformed JSON is one more violation, so that the 400 also lists
-    // what is wrong with the path and query.
-    let value: Value = match serde_json::from_slice(bytes) {
-        Ok(v) => v,
-        Err(e) => {
-            request.body_violations.push(crate::validate::Violation {
-                location: "body",
-                pointer: String::new(),
-                detail: format!("is not valid JSON: {e}"),
-            });
-            return Ok(());
-        }
-    };
-    // `is_valid` stops at the first failure and builds no errors: the
-    // common case, a valid body, costs one pass.
-    if let Some(v) = validator
-        && !v.is_valid(&value)
-    {
-        for e in v.iter_errors(&value) {
-            request.body_violations.push(crate::validate::Violation {
-                location: "body",
-                pointer: e.instance_path().to_string(),
-                detail: e.to_string(),
-            });
-        }
-    }
-    request.body = Some(value);
+    request.raw = Some(bytes.clone());
+    request.schema = validator.cloned();
     Ok(())
 }
 

@@ -5,7 +5,9 @@
 //! valid value allocates nothing; a JSON pointer is rendered only for a
 //! value that breaks a rule.
 
+use crate::strict::Format;
 use serde::Serialize;
+use std::cmp::Ordering;
 use std::sync::OnceLock;
 
 /// One broken rule.
@@ -159,11 +161,34 @@ impl<T: Validate> Validate for std::collections::BTreeMap<String, T> {
 pub trait Bound: Copy {
     /// As f64 for comparison with the manifest's bound.
     fn as_f64(self) -> f64;
+
+    /// How the value compares with a bound (`None` for NaN).
+    fn compare(self, bound: f64) -> Option<Ordering> {
+        self.as_f64().partial_cmp(&bound)
+    }
 }
 
 impl Bound for i64 {
     fn as_f64(self) -> f64 {
         self as f64
+    }
+
+    /// Exactly, as JSON Schema compares: past 2^53 an `i64` rounds when
+    /// made an `f64` (2^53 + 1 is not at most 2^53).
+    fn compare(self, bound: f64) -> Option<Ordering> {
+        // 2^63, exactly representable; every i64 is below it
+        const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+        if bound.is_nan() {
+            None
+        } else if bound >= TWO_63 {
+            Some(Ordering::Less)
+        } else if bound < -TWO_63 {
+            Some(Ordering::Greater)
+        } else {
+            // |bound| < 2^63, so its integral part is an exact i64
+            let whole = bound.trunc() as i64;
+            Some(self.cmp(&whole).then(0.0.partial_cmp(&bound.fract())?))
+        }
     }
 }
 impl Bound for i32 {
@@ -193,24 +218,24 @@ pub fn range<N: Bound>(
     exclusive_min: Option<f64>,
     exclusive_max: Option<f64>,
 ) {
-    let v = value.as_f64();
+    let c = |m: f64| value.compare(m);
     if let Some(m) = min
-        && v < m
+        && c(m).is_some_and(Ordering::is_lt)
     {
         out.add(at, format!("must be at least {m}"));
     }
     if let Some(m) = max
-        && v > m
+        && c(m).is_some_and(Ordering::is_gt)
     {
         out.add(at, format!("must be at most {m}"));
     }
     if let Some(m) = exclusive_min
-        && v <= m
+        && c(m).is_some_and(Ordering::is_le)
     {
         out.add(at, format!("must be greater than {m}"));
     }
     if let Some(m) = exclusive_max
-        && v >= m
+        && c(m).is_some_and(Ordering::is_ge)
     {
         out.add(at, format!("must be less than {m}"));
     }
@@ -256,10 +281,12 @@ pub fn unique<T: PartialEq>(out: &mut Violations, at: &At<'_>, values: &[T]) {
     }
 }
 
-/// A `pattern:` compiled once, on first use.
+/// A `pattern:` compiled once, on first use, by the JSON Schema validator
+/// (ECMA-262 semantics, as the body schemas and the OpenAPI document say:
+/// `\d` is an ASCII digit), so the typed checks and the schema agree.
 pub struct Pattern {
     source: &'static str,
-    regex: OnceLock<Option<regex::Regex>>,
+    validator: OnceLock<Option<jsonschema::Validator>>,
 }
 
 impl Pattern {
@@ -267,16 +294,22 @@ impl Pattern {
     pub const fn new(source: &'static str) -> Self {
         Pattern {
             source,
-            regex: OnceLock::new(),
+            validator: OnceLock::new(),
         }
     }
 
     /// Whether the value matches (JSON Schema semantics: a search, not anchored).
     pub fn matches(&self, value: &str) -> bool {
-        self.regex
-            .get_or_init(|| regex::Regex::new(self.source).ok())
+        self.validator
+            .get_or_init(|| {
+                crate::strict::validator(&serde_json::json!({
+                    "$schema": "https://json-schema.org/draft/2020-12/schema",
+                    "pattern": self.source,
+                }))
+                .ok()
+            })
             .as_ref()
-            .is_none_or(|r| r.is_match(value))
+            .is_none_or(|v| crate::strict::with_string(value, |s| v.is_valid(s)))
     }
 }
 
@@ -287,33 +320,43 @@ pub fn pattern(out: &mut Violations, at: &At<'_>, value: &str, p: &Pattern) {
     }
 }
 
-/// The `email` format: one `@`, a non-empty local part and a dotted domain.
-pub fn email(out: &mut Violations, at: &At<'_>, value: &str) {
-    let ok = match value.rsplit_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && !domain.is_empty()
-                && !value.chars().any(|c| c.is_whitespace() || c.is_control())
-                && domain.split('.').all(|l| !l.is_empty())
-        }
-        None => false,
-    };
-    if !ok {
-        out.add(at, "must be an email address");
+/// A string format, as JSON Schema checks it.
+fn string_format(out: &mut Violations, at: &At<'_>, value: &str, f: Format, detail: &'static str) {
+    if !f.check(value) {
+        out.add(at, detail);
     }
 }
 
-/// The `uri` format: a scheme followed by `:`.
+/// The `email` format.
+pub fn email(out: &mut Violations, at: &At<'_>, value: &str) {
+    string_format(out, at, value, Format::Email, "must be an email address");
+}
+
+/// The `uri` format.
 pub fn uri(out: &mut Violations, at: &At<'_>, value: &str) {
-    let ok = value.split_once(':').is_some_and(|(scheme, _)| {
-        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-    }) && !value.chars().any(|c| c.is_whitespace() || c.is_control());
-    if !ok {
-        out.add(at, "must be an absolute URI");
-    }
+    string_format(out, at, value, Format::Uri, "must be an absolute URI");
+}
+
+/// The `time` format (RFC 3339 `full-time`).
+pub fn time(out: &mut Violations, at: &At<'_>, value: &str) {
+    string_format(
+        out,
+        at,
+        value,
+        Format::Time,
+        "must be a time (HH:MM:SS with an offset)",
+    );
+}
+
+/// The `duration` format (ISO 8601).
+pub fn duration(out: &mut Violations, at: &At<'_>, value: &str) {
+    string_format(
+        out,
+        at,
+        value,
+        Format::Duration,
+        "must be an ISO 8601 duration",
+    );
 }
 
 #[cfg(test)]
@@ -335,6 +378,46 @@ mod tests {
     }
 
     #[test]
+    fn integer_bounds_are_exact() {
+        let mut v = Violations::new();
+        // 2^53 + 1 rounds to 2^53 as an f64
+        range(
+            &mut v,
+            &At::Body,
+            9_007_199_254_740_993i64,
+            None,
+            Some(9_007_199_254_740_992.0),
+            None,
+            None,
+        );
+        assert_eq!(v.0.len(), 1);
+        range(
+            &mut v,
+            &At::Body,
+            5i64,
+            Some(4.5),
+            Some(5.5),
+            Some(4.9),
+            Some(5.1),
+        );
+        range(&mut v, &At::Body, -5i64, Some(-5.5), Some(-4.5), None, None);
+        range(&mut v, &At::Body, i64::MAX, None, Some(9.3e18), None, None);
+        assert_eq!(v.0.len(), 1);
+        range(&mut v, &At::Body, 5i64, None, None, Some(5.0), None);
+        range(&mut v, &At::Body, 6i64, Some(6.5), None, None, None);
+        assert_eq!(v.0.len(), 3);
+    }
+
+    #[test]
+    fn patterns_are_ecma() {
+        let p = Pattern::new("^\\d+$");
+        assert!(p.matches("42"));
+        // Arabic-Indic digits: `\d` in Rust's regex, not in ECMA-262
+        assert!(!p.matches("\u{0664}\u{0662}"));
+        assert!(Pattern::new("[A-Z]").matches("xYz"));
+    }
+
+    #[test]
     fn formats() {
         let mut v = Violations::new();
         email(&mut v, &At::Body, "a@b.c");
@@ -344,5 +427,11 @@ mod tests {
         email(&mut v, &At::Body, "a@b..c");
         uri(&mut v, &At::Body, "no scheme");
         assert_eq!(v.0.len(), 3);
+        time(&mut v, &At::Body, "10:00:00Z");
+        duration(&mut v, &At::Body, "P1DT2H");
+        assert_eq!(v.0.len(), 3);
+        time(&mut v, &At::Body, "10:00");
+        duration(&mut v, &At::Body, "1 day");
+        assert_eq!(v.0.len(), 5);
     }
 }

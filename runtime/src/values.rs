@@ -72,6 +72,13 @@ impl Serialize for Decimal {
 impl<'de> Deserialize<'de> for Decimal {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
+        // Exactly what the schema's pattern allows: `FromStr` (for
+        // parameters) also takes spaces around it, `+`, `1.` and `1_000`.
+        if !crate::strict::decimal_text(&s) {
+            return Err(serde::de::Error::custom(format!(
+                "`{s}` is not a decimal number"
+            )));
+        }
         s.parse().map_err(serde::de::Error::custom)
     }
 }
@@ -109,5 +116,7 @@ mod tests {
             .unwrap_or_default();
         assert_eq!(s, "\"0.30\"");
         assert!(serde_json::from_str::<Decimal>("0.1").is_err());
+        assert!(serde_json::from_str::<Decimal>("\" 0.1\"").is_err());
+        assert!(serde_json::from_str::<Decimal>("\"+1\"").is_err());
     }
 }

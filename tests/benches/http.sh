@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # HTTP benchmark: requests per second and p99 latency of a generated route
-# with the whole pipeline on (JWT auth, permission, JSON Schema and typed
-# validation, metrics, one JSON log line per request) against the same
-# route written by hand on plain axum (tests/benches/http/plain: the same
-# serde structs, constraint checks, HS256 verification and output JSON).
+# with the whole pipeline on (JWT auth, permission, typed validation with
+# JSON Schema wording what fails, metrics, one JSON log line per request)
+# against the same route written by hand on plain axum
+# (tests/benches/http/plain: the same serde structs, constraint checks,
+# HS256 verification and output JSON).
 #
 # The servers run in release on 127.0.0.1 and are driven by wrk with the
 # same Lua script (http/post.lua: one POST /quotes body and a bearer

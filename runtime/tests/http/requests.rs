@@ -160,6 +160,36 @@ async fn malformed_bodies_are_400_and_listed_with_the_rest() {
     )
     .await;
     assert_eq!(places(&p), [place("body", "")], "{p}");
+    // PUT decodes without the schema first (`Request::body_checked`):
+    // what serde alone would refuse but the schema accepts still passes.
+    for body in [
+        "{\"items\": [{\"sku\": \"a\", \"quantity\": 195.0}]}",
+        "{\"items\": [{\"sku\": \"a\", \"quantity\": 0, \"quantity\": 2}]}",
+        "{\"items\": [{\"sku\": \"a\", \"quantity\": 2}], \"note\": null}",
+    ] {
+        let r = send("/orders/1", "application/json", body).await.unwrap();
+        assert_eq!(r.status(), 200, "{body}");
+    }
+    let p = problem(
+        send(
+            "/orders/1",
+            "application/json",
+            "{\"items\": [{\"sku\": \"\", \"quantity\": 2, \"quantity\": 0}], \"x\": 1}",
+        )
+        .await
+        .unwrap(),
+        400,
+    )
+    .await;
+    assert_eq!(
+        places(&p),
+        [
+            place("body", ""),
+            place("body", "/items/0/quantity"),
+            place("body", "/items/0/sku")
+        ],
+        "{p}"
+    );
     // Path parameters that are not UTF-8, query values that overflow.
     problem(s.get("/orders/%FF", Some(&admin())).await, 400).await;
     problem(

@@ -227,6 +227,43 @@ struct Item {
     quantity: i64,
 }
 
+/// `CreateOrder` as a generated type would be, with checks that refuse all
+/// that its schema refuses, for [`Request::body_checked`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckedOrder {
+    items: Vec<CheckedItem>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CheckedItem {
+    sku: String,
+    quantity: i64,
+}
+
+fn order_checks(o: &CheckedOrder, at: &At<'_>, out: &mut Violations) {
+    let items = At::Field(at, "items");
+    check::items(out, &items, o.items.len(), Some(1), None);
+    for (i, item) in o.items.iter().enumerate() {
+        let at = At::Index(&items, i);
+        check::length(out, &At::Field(&at, "sku"), &item.sku, Some(1), None);
+        check::range(
+            out,
+            &At::Field(&at, "quantity"),
+            item.quantity,
+            Some(1.0),
+            None,
+            None,
+            None,
+        );
+    }
+    if let Some(n) = &o.note {
+        check::length(out, &At::Field(at, "note"), n, None, Some(20));
+    }
+}
+
 fn orders() -> Vec<Value> {
     vec![
         json!({"id": 1, "customerId": "alice", "total": "10.00"}),
@@ -272,7 +309,8 @@ pub fn shop(state: Arc<ShopState>) -> Service {
             let mut v = Violations::new();
             let id: Option<i64> = req.path("id", &mut v);
             let _notify: Option<bool> = req.query("notify", false, &mut v);
-            let body: Option<CreateOrder> = req.body(&mut v);
+            // decoded without the schema unless something is wrong
+            let body: Option<CheckedOrder> = req.body_checked(&mut v, order_checks);
             v.finish()?;
             let (id, body) = (present(id, "id")?, present(body, "body")?);
             Reply::json(200, &json!({"id": id, "items": body.items.len()}))

@@ -300,6 +300,10 @@ fn nullable(mut schema: Value) -> Value {
     {
         let t = std::mem::take(t);
         m.insert("type".into(), Value::from(vec![t, "null".into()]));
+        // `enum` applies to null too: without it, `null` is refused
+        if let Some(Value::Array(values)) = m.get_mut("enum") {
+            values.push(Value::Null);
+        }
         return schema;
     }
     object!({ "anyOf": vec![schema, json!({ "type": "null" })] })
@@ -410,4 +414,23 @@ pub fn with_constraints(mut schema: Value, c: &Constraints, decimal: bool) -> Va
 /// A manifest literal as JSON.
 pub fn literal(node: &Node) -> Value {
     node.to_json()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_optional_inline_enum_takes_null() {
+        let s = nullable(json!({ "type": "string", "enum": ["a", "b"] }));
+        assert_eq!(
+            s,
+            json!({ "type": ["string", "null"], "enum": ["a", "b", null] })
+        );
+        let s = nullable(json!({ "$ref": "#/components/schemas/E" }));
+        assert_eq!(
+            s,
+            json!({ "anyOf": [{ "$ref": "#/components/schemas/E" }, { "type": "null" }] })
+        );
+    }
 }

@@ -270,26 +270,36 @@ fn input_parts(types: &mut Types<'_>, route: &Route, context: &str) -> InputPart
         } else {
             ty.clone()
         };
-        parts
-            .decode
-            .push(quote! { let body = req.body::<#inner>(&mut v); });
-        let body_checks = types.checks(
-            &TypeExpr {
-                kind: TypeExprKind::Optional(Box::new(input.required().clone())),
-                span: input.span,
-            },
-            &Default::default(),
-        );
-        if !body_checks.is_empty() {
-            parts.decode.push(quote! {
-                {
-                    let at = &rt::At::Body;
-                    let out = &mut v;
-                    let x = &body;
+        // decoded and checked without the JSON Schema validator unless
+        // something is wrong (`Request::body_checked`)
+        let body_checks = types.checks(input.required(), &Default::default());
+        let strict = types.strict(input.required());
+        let exact = types.exact(input.required());
+        let decode = match (strict, body_checks.is_empty()) {
+            // the schema first, then the checks
+            _ if !exact && body_checks.is_empty() => quote! { req.body::<#inner>(&mut v) },
+            _ if !exact => quote! {
+                req.body::<#inner>(&mut v).inspect(|x| {
+                    let (at, out) = (&rt::At::Body, &mut v);
                     #body_checks
-                }
-            });
-        }
+                })
+            },
+            (false, true) => quote! { req.body_checked::<#inner, _>(&mut v, |_, _, _| {}) },
+            (false, false) => {
+                quote! { req.body_checked::<#inner, _>(&mut v, |x, at, out| { #body_checks }) }
+            }
+            (true, true) => quote! {
+                req.body_checked::<rt::Strictly<#inner>, _>(&mut v, |_, _, _| {}).map(|b| b.0)
+            },
+            (true, false) => quote! {
+                req.body_checked::<rt::Strictly<#inner>, _>(&mut v, |x, at, out| {
+                    let x = &x.0;
+                    #body_checks
+                })
+                .map(|b| b.0)
+            },
+        };
+        parts.decode.push(quote! { let body = #decode; });
         parts
             .members
             .push(quote! { #[doc = " The request body."] pub body: #ty, });

@@ -171,6 +171,73 @@ impl<'m> Types<'m> {
         }
     }
 
+    /// Whether values of the expression hold, outside named types, a
+    /// `uuid`, `date` or `date-time`, whose parsers accept more than the
+    /// schema's formats: such values decode through `rt::Strict`.
+    pub fn strict(&self, expr: &TypeExpr) -> bool {
+        match &expr.kind {
+            TypeExprKind::List(t)
+            | TypeExprKind::Set(t)
+            | TypeExprKind::Map(t)
+            | TypeExprKind::Optional(t) => self.strict(t),
+            TypeExprKind::Primitive(p) => {
+                matches!(p, Primitive::Uuid | Primitive::Date | Primitive::Datetime)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the typed decode and the checks of values of the expression
+    /// refuse everything their JSON Schema refuses. Not when a `pattern`
+    /// or a length applies to a value that is parsed (a decimal, a date, a
+    /// UUID...): the checks see its canonical text, the schema the text
+    /// as sent. Those bodies are checked against the schema first.
+    pub fn exact(&self, expr: &TypeExpr) -> bool {
+        self.exact_in(expr, &mut BTreeSet::new())
+    }
+
+    fn exact_in(&self, expr: &TypeExpr, seen: &mut BTreeSet<usize>) -> bool {
+        match &expr.kind {
+            TypeExprKind::List(t)
+            | TypeExprKind::Set(t)
+            | TypeExprKind::Map(t)
+            | TypeExprKind::Optional(t) => self.exact_in(t, seen),
+            TypeExprKind::Named { name, library } => {
+                let Some(index) = self.model.type_index(name, *library) else {
+                    return true;
+                };
+                if !seen.insert(index) {
+                    return true;
+                }
+                let Some(def) = self.model.ast.types.get(index) else {
+                    return true;
+                };
+                match &def.body {
+                    TypeBody::Object { .. } => {
+                        declarations(self.model, def).iter().all(|f| {
+                            f.ty.as_ref().is_none_or(|t| {
+                                let c = &f.constraints;
+                                let text_checks = c.pattern.is_some()
+                                    || c.min_length.is_some()
+                                    || c.max_length.is_some();
+                                let parsed = matches!(
+                                    innermost(t),
+                                    TypeExprKind::Primitive(p) if p.is_stringy() && !matches!(p, Primitive::String | Primitive::Email | Primitive::Uri | Primitive::Time | Primitive::Duration)
+                                );
+                                !(text_checks && parsed) && self.exact_in(t, seen)
+                            })
+                        })
+                    }
+                    TypeBody::OneOf { variants, .. } => {
+                        variants.iter().all(|(_, e)| self.exact_in(e, seen))
+                    }
+                    _ => true,
+                }
+            }
+            _ => true,
+        }
+    }
+
     fn pattern(&mut self, source: &str) -> syn::Ident {
         let n = self.patterns.len();
         let i = *self.patterns.entry(source.to_string()).or_insert(n);
@@ -277,12 +344,16 @@ impl<'m> Types<'m> {
                 let f = rt::check("pattern");
                 out.extend(quote! { #f(out, at, #text, &#id); });
             }
-            if p == Primitive::Email {
-                let f = rt::check("email");
-                out.extend(quote! { #f(out, at, #text); });
-            }
-            if p == Primitive::Uri {
-                let f = rt::check("uri");
+            // string formats, checked as JSON Schema checks them
+            let format = match p {
+                Primitive::Email => Some("email"),
+                Primitive::Uri => Some("uri"),
+                Primitive::Time => Some("time"),
+                Primitive::Duration => Some("duration"),
+                _ => None,
+            };
+            if let Some(name) = format {
+                let f = rt::check(name);
                 out.extend(quote! { #f(out, at, #text); });
             }
         }
@@ -510,6 +581,19 @@ impl<'m> Types<'m> {
             if optional {
                 attrs.push(quote! { default, skip_serializing_if = "Option::is_none" });
             }
+            // exactly as strict as the schema: formats as JSON Schema
+            // checks them, and no `null` where the schema has none
+            let strict = self.strict(ty);
+            let defaulted = optional && !ty.is_optional();
+            let with = match (strict, defaulted) {
+                (true, false) => Some("rt::strict"),
+                (true, true) => Some("rt::strict_not_null"),
+                (false, true) => Some("rt::not_null"),
+                (false, false) => None,
+            };
+            if let Some(with) = with {
+                attrs.push(quote! { deserialize_with = #with });
+            }
             let serde_attr = if attrs.is_empty() {
                 quote! {}
             } else {
@@ -546,7 +630,24 @@ impl<'m> Types<'m> {
             } else {
                 ty.clone()
             };
-            let body = self.checks(&expr_ty, c);
+            let mut body = self.checks(&expr_ty, c);
+            // a redeclared field is also held to what its ancestors said
+            // (the schema is `allOf: [parent, own]`)
+            let own = body.to_string();
+            let mut seen = vec![own];
+            let def = self.model.ast.types.get(index);
+            let all = def.map(|d| declarations(self.model, d)).unwrap_or_default();
+            for a in all.into_iter().filter(|a| a.name.value == json_name) {
+                if std::ptr::eq(a, *f) {
+                    continue;
+                }
+                let more = self.checks(&expr_ty, &a.constraints);
+                let text = more.to_string();
+                if !more.is_empty() && !seen.contains(&text) {
+                    seen.push(text);
+                    body.extend(more);
+                }
+            }
             if !body.is_empty() {
                 checks.push(quote! {
                     {
@@ -647,6 +748,37 @@ impl<'m> Types<'m> {
                 }
             }
         }
+    }
+}
+
+/// Every field declaration of an object type and its ancestors,
+/// redeclared ones included (`Model::all_fields` keeps the last).
+fn declarations<'m>(model: &'m Model, def: &'m crate::ast::TypeDef) -> Vec<&'m Field> {
+    let mut out = Vec::new();
+    let mut chain: Vec<&crate::ast::TypeDef> = Vec::new();
+    let mut current = Some(def);
+    while let Some(d) = current {
+        if chain.iter().any(|c| std::ptr::eq(*c, d)) {
+            break;
+        }
+        chain.push(d);
+        current = None;
+        if let TypeBody::Object { extends, fields } = &d.body {
+            out.extend(fields.iter());
+            current = extends.as_ref().and_then(|p| model.named(p));
+        }
+    }
+    out
+}
+
+/// The type inside lists, sets, maps and options.
+fn innermost(expr: &TypeExpr) -> &TypeExprKind {
+    match &expr.kind {
+        TypeExprKind::List(t)
+        | TypeExprKind::Set(t)
+        | TypeExprKind::Map(t)
+        | TypeExprKind::Optional(t) => innermost(t),
+        k => k,
     }
 }
 

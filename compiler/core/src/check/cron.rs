@@ -117,10 +117,10 @@ pub fn parse_schedule(text: &str) -> Result<Schedule, ScheduleError> {
         return parse_macro(text, body);
     }
     let words = body.words();
-    if let Some((first, rest)) = words.split_first() {
-        if first.text.eq_ignore_ascii_case("every") {
-            return parse_every(text, *first, rest);
-        }
+    if let Some((first, rest)) = words.split_first()
+        && first.text.eq_ignore_ascii_case("every")
+    {
+        return parse_every(text, *first, rest);
     }
     parse_cron(text, &words).map(Schedule::Cron)
 }
@@ -655,10 +655,10 @@ fn check_day_of_month(tok: Tok<'_>) -> Result<(), ScheduleError> {
             .help("write e.g. `15W` for the weekday nearest the 15th"));
     }
     let items = tok.split(',');
-    if items.len() > 1 {
-        if let Some(item) = items.iter().find(|i| is_day_of_month_special(i.text)) {
-            return Err(alone_error(*item, Field::DayOfMonth, "`L`, `LW` and `15W`"));
-        }
+    if items.len() > 1
+        && let Some(item) = items.iter().find(|i| is_day_of_month_special(i.text))
+    {
+        return Err(alone_error(*item, Field::DayOfMonth, "`L`, `LW` and `15W`"));
     }
     check_list(Field::DayOfMonth, tok)
 }
@@ -1040,10 +1040,10 @@ fn misfit_error(interval: Tok<'_>, n: u64, unit: char, secs: u64) -> ScheduleErr
 fn misfit_reason(n: u64, unit: char) -> String {
     match unit {
         'm' if n < 60 => format!("{n} minutes does not divide evenly into an hour"),
-        'm' if n % 60 != 0 => format!("{n} minutes is not a whole number of hours"),
+        'm' if !n.is_multiple_of(60) => format!("{n} minutes is not a whole number of hours"),
         'm' => misfit_reason(n / 60, 'h'),
         'h' if n < 24 => format!("{n} hours does not divide evenly into a day"),
-        'h' if n % 24 != 0 => format!("{n} hours is not a whole number of days"),
+        'h' if !n.is_multiple_of(24) => format!("{n} hours is not a whole number of days"),
         'h' => misfit_reason(n / 24, 'd'),
         _ => format!("{n} days does not repeat evenly through months of 28-31 days"),
     }
@@ -1073,9 +1073,9 @@ fn nearest_help(secs: u64) -> Option<String> {
 
 /// Writes a whole number of minutes in the largest unit that divides it.
 fn format_interval(secs: u64) -> String {
-    if secs % DAY == 0 {
+    if secs.is_multiple_of(DAY) {
         format!("{}d", secs / DAY)
-    } else if secs % HOUR == 0 {
+    } else if secs.is_multiple_of(HOUR) {
         format!("{}h", secs / HOUR)
     } else {
         format!("{}m", secs / MINUTE)

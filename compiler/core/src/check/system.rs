@@ -201,7 +201,7 @@ pub fn call_cost(timeout: Duration, retry: Option<&Retry>) -> (u64, String) {
 
 /// `1.5s`, `200ms`.
 pub fn ms(millis: u64) -> String {
-    if millis >= 1000 && millis % 100 == 0 {
+    if millis >= 1000 && millis.is_multiple_of(100) {
         let s = millis as f64 / 1000.0;
         format!("{s}s")
     } else {

@@ -669,18 +669,7 @@ fn scheduler(
         let (app, store) = (app.clone(), store.clone());
         scheduler.add(job, move |run| {
             let work = Arc::new(Work::new(store.clone()));
-            let ctx = Context::new(ContextParts {
-                operation: spec.name,
-                request_id: run.idempotency_key.clone(),
-                trace: Trace::from_header(None),
-                caller: None,
-                authorization: None,
-                access: Access::Full,
-                events: app.sink.clone(),
-                clients: app.clients.clone(),
-                sensitive: &[],
-                work: Some(work.clone()),
-            });
+            let ctx = background_context(&app, spec.name, run.idempotency_key.clone(), &work);
             let handler = handler.clone();
             async move {
                 let mut unit = Unit(Some(work));
@@ -693,6 +682,28 @@ fn scheduler(
         });
     }
     Ok(scheduler)
+}
+
+/// The context of work no caller asked for (an event delivery, a job run):
+/// full access, a trace of its own, and its unit of work.
+fn background_context(
+    app: &App,
+    operation: &'static str,
+    request_id: String,
+    work: &Arc<Work>,
+) -> Context {
+    Context::new(ContextParts {
+        operation,
+        request_id,
+        trace: Trace::from_header(None),
+        caller: None,
+        authorization: None,
+        access: Access::Full,
+        events: app.sink.clone(),
+        clients: app.clients.clone(),
+        sensitive: &[],
+        work: Some(work.clone()),
+    })
 }
 
 /// The service's dispatcher: each subscription's handler runs inside the
@@ -713,18 +724,7 @@ fn dispatcher(
             RetryPolicy::from_spec(spec.retry, spec.dead_letter),
             move |tx, event| {
                 let work = Arc::new(Work::within(store.clone(), tx));
-                let ctx = Context::new(ContextParts {
-                    operation: spec.handler,
-                    request_id: event.id.to_string(),
-                    trace: Trace::from_header(None),
-                    caller: None,
-                    authorization: None,
-                    access: Access::Full,
-                    events: app.sink.clone(),
-                    clients: app.clients.clone(),
-                    sensitive: &[],
-                    work: Some(work.clone()),
-                });
+                let ctx = background_context(&app, spec.handler, event.id.to_string(), &work);
                 let handler = handler.clone();
                 async move {
                     handler(ctx, event).await?;

@@ -3,7 +3,7 @@
 //! Why it exists: a failing handler must neither block its queue forever
 //! nor lose the event. The dispatcher moves such an event to
 //! `dead_letters` with its last error; these functions are what an
-//! operator (and the generated binary's future `dlq` subcommand) does with
+//! operator (through the generated binary's `dlq` subcommand) does with
 //! it: list, show, replay (a fresh delivery with its attempts reset, under
 //! the inbox's dedupe like any other) and drop.
 

@@ -1,4 +1,4 @@
-//! Durable state and events on embedded SQLite (issue 7, first slice).
+//! Durable state, events, sagas and jobs on embedded SQLite.
 //!
 //! Why it exists: a core service's promise is that a state transition and
 //! the events it emits commit together, and that every committed event

@@ -935,10 +935,24 @@ fn next_key() -> String {
     )
 }
 
-/// Sends a createOrder with its key: `Some(true)` when answered 201,
-/// `Some(false)` when rate limited, `None` when the server died (the
+/// How a createOrder was answered.
+enum Created {
+    /// 201, with the new order's id (the client's own: `told.created` is
+    /// shared by every client thread, so its last entry may be another's).
+    Order(String),
+    /// 429: try again later.
+    Limited,
+}
+
+/// Sends a createOrder with its key; `None` when the server died (the
 /// request is kept to be retried).
-fn create(addr: SocketAddr, auth: &str, key: &str, body: &str, told: &Mutex<Told>) -> Option<bool> {
+fn create(
+    addr: SocketAddr,
+    auth: &str,
+    key: &str,
+    body: &str,
+    told: &Mutex<Told>,
+) -> Option<Created> {
     let headers = [("Authorization", auth), ("Idempotency-Key", key)];
     let Some(r) = try_http(addr, "POST", "/orders", &headers, Some(body)) else {
         told.lock()
@@ -949,10 +963,12 @@ fn create(addr: SocketAddr, auth: &str, key: &str, body: &str, told: &Mutex<Told
     };
     match r.status {
         201 => {
-            told.lock().unwrap().created.push(r.json());
-            Some(true)
+            let order = r.json();
+            let id = order["id"].as_str().unwrap().to_string();
+            told.lock().unwrap().created.push(order);
+            Some(Created::Order(id))
         }
-        429 => Some(false),
+        429 => Some(Created::Limited),
         s => panic!("createOrder answered {s}: {}", r.body),
     }
 }
@@ -967,8 +983,8 @@ fn retry_unanswered(addr: SocketAddr, told: &Mutex<Told>) -> bool {
         told.lock().unwrap().retried += 1;
         match create(addr, &auth, &key, &body, told) {
             None => return false,
-            Some(true) => {}
-            Some(false) => {
+            Some(Created::Order(_)) => {}
+            Some(Created::Limited) => {
                 // rate limited: later
                 told.lock().unwrap().unanswered.insert(0, (auth, key, body));
                 std::thread::sleep(Duration::from_millis(50));
@@ -993,15 +1009,11 @@ fn traffic(addr: SocketAddr, users: Arc<Mutex<Vec<String>>>, told: Arc<Mutex<Tol
             let body = order("MUG-LOGO", n + 1).to_string();
             let key = next_key();
             told.lock().unwrap().keys += 1;
-            match create(addr, &auth, &key, &body, &told) {
+            let id = match create(addr, &auth, &key, &body, &told) {
                 None => return,
-                Some(false) => continue 'users,
-                Some(true) => {}
-            }
-            let id = told.lock().unwrap().created.last().unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string();
+                Some(Created::Limited) => continue 'users,
+                Some(Created::Order(id)) => id,
+            };
             if n % 3 == 2 {
                 let reason = json!({ "reason": "changed_mind" }).to_string();
                 let Some(r) = try_http(

@@ -20,6 +20,7 @@ use crate::limits::Limiter;
 use crate::logging::Trace;
 use crate::metrics::Metrics;
 use crate::request::Request;
+use crate::sagas::TransitionFn;
 use crate::spec::{RouteAuth, RouteSpec, ServiceSpec, SubscriptionSpec};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, RawPathParams};
@@ -109,6 +110,10 @@ pub struct Settings {
     /// The fsync policy (`SVCC_DURABILITY=normal|full`, default normal: see
     /// [`Durability`]).
     pub durability: Durability,
+    /// The credential saga steps call other services with
+    /// (`SVCC_SAGA_TOKEN`: a JWT for the role `service`, or an API key);
+    /// unset, one is minted with the HS256 secret (see [`crate::sagas`]).
+    pub saga_token: Option<String>,
     /// How long delivered events, inbox marks, ended sagas and job runs are
     /// kept (`SVCC_RETENTION_DAYS`, default 7; 0 keeps everything): see
     /// [`crate::durable::prune`].
@@ -127,6 +132,7 @@ impl Default for Settings {
             log_bodies: false,
             auth: AuthConfig::default(),
             service_urls: BTreeMap::new(),
+            saga_token: None,
             database: None,
             durability: Durability::Normal,
             retention: Some(Duration::from_secs(7 * 86_400)),
@@ -204,6 +210,7 @@ impl Settings {
             log_bodies: get("SVCC_LOG_BODIES").is_some_and(|v| flag(&v)),
             auth: AuthConfig::from_vars(|name| vars.get(name).cloned())?,
             service_urls,
+            saga_token: get("SVCC_SAGA_TOKEN"),
             database: get("SVCC_DATABASE").map(PathBuf::from),
             retention: match parse::<u64>(
                 "SVCC_RETENTION_DAYS",
@@ -237,6 +244,7 @@ pub struct Service {
     subscriptions: Vec<(&'static SubscriptionSpec, EventHandler)>,
     jobs: Vec<(&'static crate::spec::JobSpec, JobHandler)>,
     sagas: Vec<crate::durable::SagaSpec>,
+    transitions: Vec<(&'static crate::spec::TransitionSpec, TransitionFn)>,
 }
 
 /// A service's router and, when it has a database, the dispatcher that
@@ -268,7 +276,25 @@ impl Service {
             subscriptions: Vec::new(),
             jobs: Vec::new(),
             sagas: Vec::new(),
+            transitions: Vec::new(),
         }
+    }
+
+    /// Registers one of the state machine's transitions: `f` applies it
+    /// to the entity with the given id in the context's unit of work and
+    /// returns the entity after it. The server serves it to the project's
+    /// sagas at `POST /_svcc/transitions/{name}` (body: the entity, or
+    /// `{"id": ...}`; callers need the role `service` or a `*` grant;
+    /// `Idempotency-Key` honoured), and this service's own sagas run it
+    /// in-process.
+    pub fn transition<F, Fut>(mut self, spec: &'static crate::spec::TransitionSpec, f: F) -> Self
+    where
+        F: Fn(Context, String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Value, Problem>> + Send + 'static,
+    {
+        self.transitions
+            .push((spec, Arc::new(move |c, id| Box::pin(f(c, id)))));
+        self
     }
 
     /// Coordinates a saga: it starts from its trigger event (delivered by
@@ -414,17 +440,34 @@ impl Service {
         let mut dispatcher = store
             .as_ref()
             .map(|store| dispatcher(&app, store, self.subscriptions));
+        let transitions: HashMap<&'static str, TransitionFn> = self
+            .transitions
+            .iter()
+            .map(|(spec, f)| (spec.name, f.clone()))
+            .collect();
         let coordinator = match (&store, &mut dispatcher) {
             (Some(store), Some(d)) if !self.sagas.is_empty() => {
-                let c = self
-                    .sagas
-                    .into_iter()
-                    .fold(crate::durable::Coordinator::new(store.clone()), |c, s| {
-                        c.with_saga(s)
-                    });
-                let c = Arc::new(c);
-                c.subscribe(d, RetryPolicy::default());
-                Some(c)
+                let binder = saga_binder(&app, store, settings, transitions.clone());
+                let mut c = crate::durable::Coordinator::new(store.clone());
+                for saga in self.sagas {
+                    let missing = binder.missing(&saga);
+                    if missing.is_empty() {
+                        c = c.with_saga(binder.bind(saga));
+                    } else {
+                        tracing::warn!(
+                            saga = %saga.name,
+                            missing = %missing.join(", "),
+                            "saga not coordinated by this process: its steps call services it cannot reach; set what is missing to run it"
+                        );
+                    }
+                }
+                if c.is_empty() {
+                    None
+                } else {
+                    let c = Arc::new(c);
+                    c.subscribe(d, RetryPolicy::default());
+                    Some(c)
+                }
             }
             _ => None,
         };
@@ -434,7 +477,11 @@ impl Service {
         };
         let mut by_path: BTreeMap<&'static str, Vec<(&'static RouteSpec, Handler)>> =
             BTreeMap::new();
-        for (spec, handler) in self.routes {
+        for (spec, handler) in self.routes.into_iter().chain(transition_routes(
+            self.spec,
+            store.is_some(),
+            &self.transitions,
+        )) {
             by_path.entry(spec.path).or_default().push((spec, handler));
         }
         let declared_sagas = by_path.contains_key("/sagas/{id}");
@@ -564,6 +611,112 @@ impl Service {
             coordinator,
         })
     }
+}
+
+/// What binds this service's sagas: its address, the other services'
+/// URLs, the credential of its calls, its own transitions.
+fn saga_binder(
+    app: &Arc<App>,
+    store: &crate::durable::Store,
+    settings: &Settings,
+    transitions: HashMap<&'static str, TransitionFn>,
+) -> crate::sagas::Binder {
+    use crate::auth::JwtKey;
+    use crate::sagas::Credential;
+    let name = app.spec.name;
+    let credential = match (&settings.saga_token, &settings.auth.jwt_key) {
+        (Some(token), _) => Credential::Fixed(token.clone()),
+        (None, Some(JwtKey::Secret(secret)))
+            if settings.auth.jwt_issuer.is_none() && settings.auth.jwt_audience.is_none() =>
+        {
+            Credential::mint(secret.clone(), name)
+        }
+        (None, None) if settings.host.is_loopback() => {
+            Credential::mint(crate::auth::DEV_SECRET.to_string(), name)
+        }
+        _ => Credential::None,
+    };
+    let host = match settings.host {
+        h if h.is_unspecified() && h.is_ipv4() => IpAddr::from([127, 0, 0, 1]),
+        h if h.is_unspecified() => IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+        h => h,
+    };
+    let ctx_app = app.clone();
+    crate::sagas::Binder {
+        service: name,
+        own_base: format!("http://{}", SocketAddr::new(host, settings.port)),
+        urls: settings.service_urls.clone(),
+        credential: Arc::new(credential),
+        transitions,
+        store: store.clone(),
+        context: Arc::new(move |operation, key, work| {
+            background_context(&ctx_app, operation, key, work)
+        }),
+        http: reqwest::Client::new(),
+    }
+}
+
+/// The body of `POST /_svcc/transitions/{name}`: an object with the
+/// entity's `id` (the entity itself will do).
+const TRANSITION_BODY: &str =
+    r#"{"type":"object","required":["id"],"properties":{"id":{"type":["string","integer"]}}}"#;
+
+/// The routes that serve the service's transitions to the project's
+/// sagas (only with a database: a transition writes the entity).
+fn transition_routes(
+    service: &'static ServiceSpec,
+    durable: bool,
+    transitions: &[(&'static crate::spec::TransitionSpec, TransitionFn)],
+) -> Vec<(&'static RouteSpec, Handler)> {
+    if !durable {
+        return Vec::new();
+    }
+    transitions
+        .iter()
+        .map(|(t, f)| {
+            // Built once per transition when the service starts.
+            let spec: &'static RouteSpec = Box::leak(Box::new(RouteSpec {
+                method: "POST",
+                path: Box::leak(crate::sagas::transition_path(t.name).into_boxed_str()),
+                operation: t.name,
+                auth: if service.auth == crate::spec::AuthKind::None {
+                    RouteAuth::None
+                } else {
+                    RouteAuth::Required
+                },
+                permission: Some(crate::sagas::TRANSITION_PERMISSION),
+                owner_field: None,
+                rate_limit: None,
+                idempotent: true,
+                timeout_ms: None,
+                cache_seconds: None,
+                status: 200,
+                body: Some(crate::spec::BodySpec {
+                    schema: TRANSITION_BODY,
+                    required: true,
+                }),
+                sensitive: &[],
+                deprecated: false,
+            }));
+            let f = f.clone();
+            let handler: Handler = Arc::new(move |ctx, mut req| {
+                let f = f.clone();
+                Box::pin(async move {
+                    let mut v = crate::validate::Violations::new();
+                    let body: Option<Value> = req.body(&mut v);
+                    v.finish()?;
+                    let id = match body.as_ref().and_then(|b| b.get("id")) {
+                        Some(Value::String(s)) => s.clone(),
+                        Some(Value::Number(n)) => n.to_string(),
+                        _ => return Err(Problem::bad_request("the body has no `id`")),
+                    };
+                    let entity = f(ctx, id).await?;
+                    Reply::json(200, &entity)
+                })
+            });
+            (spec, handler)
+        })
+        .collect()
 }
 
 fn open_store(

@@ -192,6 +192,40 @@ pub struct CallSpec {
     pub path: &'static str,
 }
 
+/// An operation a saga step runs (`action:` or `compensate:`), as the
+/// manifest names it: a route of a service, called over HTTP, or a state
+/// transition, run in-process when it is the coordinating service's own
+/// and else called at the owner's `POST /_svcc/transitions/{name}`.
+#[derive(Clone, Copy, Debug)]
+pub struct SagaOperation {
+    /// The service (`InventoryService`).
+    pub service: &'static str,
+    /// Its kebab-case name, for its URL (`SVCC_INVENTORY_SERVICE_URL`).
+    pub slug: &'static str,
+    /// The operation or transition (`reserve`).
+    pub operation: &'static str,
+    /// How the service authenticates its callers.
+    pub auth: AuthKind,
+    /// A route, or a transition.
+    pub target: SagaTarget,
+}
+
+/// What a [`SagaOperation`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SagaTarget {
+    /// A route: `path` parameters are filled from the step input's fields
+    /// of the same names, and the input is the body unless the method
+    /// takes none.
+    Route {
+        /// Method.
+        method: &'static str,
+        /// Path template.
+        path: &'static str,
+    },
+    /// A state transition: the input is the entity (its `id` says which).
+    Transition,
+}
+
 /// Outbound call policy (`resilience:`).
 #[derive(Clone, Copy, Debug)]
 pub struct ResilienceSpec {

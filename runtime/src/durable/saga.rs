@@ -106,6 +106,7 @@ use super::dispatcher::{Backoff, Dispatcher, RetryPolicy};
 use super::jobs::timed;
 use super::outbox::{NewEvent, entity_key_of};
 use crate::Problem;
+use crate::spec::SagaOperation;
 use futures_util::future::BoxFuture;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -152,7 +153,13 @@ impl std::fmt::Display for StepError {
 }
 
 impl From<Problem> for StepError {
-    /// 408, 429 and 5xx are worth retrying; other 4xx are not.
+    /// A problem that says the request itself is wrong (400, 401, 403,
+    /// 404, 405, 410, 413, 415, 422: sent again unchanged, it fails the
+    /// same way) is permanent; every other one, a declared business error
+    /// with another status included (`PaymentNotAuthorized`, 409: the
+    /// customer may authorize in a minute), is retried by the step's
+    /// `retry:` policy, which allows one attempt unless the manifest says
+    /// more.
     fn from(p: Problem) -> Self {
         let message = match &p.detail {
             Some(d) => format!("{} {}: {d}", p.status, p.title),
@@ -160,9 +167,15 @@ impl From<Problem> for StepError {
         };
         StepError {
             message,
-            retryable: p.status >= 500 || p.status == 408 || p.status == 429,
+            retryable: !permanent_status(p.status),
         }
     }
+}
+
+/// Whether an answer with this status means that the same request can
+/// never succeed (see `From<Problem> for StepError`).
+pub fn permanent_status(status: u16) -> bool {
+    matches!(status, 400 | 401 | 403 | 404 | 405 | 410 | 413 | 415 | 422)
 }
 
 /// What an action (or a compensation) is called with.
@@ -187,14 +200,26 @@ pub struct StepCall {
 
 type ActionFn = Arc<dyn Fn(StepCall) -> BoxFuture<'static, Result<Value, StepError>> + Send + Sync>;
 
-/// An async function `StepCall -> Result<output, StepError>`: generated
-/// code binds it to an in-process handler or a typed client.
+/// An async function `StepCall -> Result<output, StepError>`, or an
+/// operation of the project that the server binds to one when the service
+/// is built ([`SagaSpec::bind`]: an HTTP call, or one of the service's own
+/// transitions). Generated code names operations; tests and hand-written
+/// sagas may give closures.
 #[derive(Clone)]
-pub struct Action(ActionFn);
+pub struct Action(ActionKind);
+
+#[derive(Clone)]
+enum ActionKind {
+    Fn(ActionFn),
+    Operation(&'static SagaOperation),
+}
 
 impl std::fmt::Debug for Action {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Action")
+        match &self.0 {
+            ActionKind::Fn(_) => f.write_str("Action"),
+            ActionKind::Operation(op) => write!(f, "Action({}.{})", op.service, op.operation),
+        }
     }
 }
 
@@ -205,7 +230,33 @@ impl Action {
         F: Fn(StepCall) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Value, StepError>> + Send + 'static,
     {
-        Action(Arc::new(move |call| Box::pin(f(call))))
+        Action(ActionKind::Fn(Arc::new(move |call| Box::pin(f(call)))))
+    }
+
+    /// The operation `Service.operation`, bound when the service is built.
+    pub fn operation(op: &'static SagaOperation) -> Action {
+        Action(ActionKind::Operation(op))
+    }
+
+    /// The operation this action still has to be bound to, if any.
+    pub fn unbound(&self) -> Option<&'static SagaOperation> {
+        match &self.0 {
+            ActionKind::Operation(op) => Some(op),
+            ActionKind::Fn(_) => None,
+        }
+    }
+
+    fn call(&self, call: StepCall) -> BoxFuture<'static, Result<Value, StepError>> {
+        match &self.0 {
+            ActionKind::Fn(f) => f(call),
+            ActionKind::Operation(op) => {
+                let message = format!(
+                    "{}.{} is not bound to a service (the server binds operations when it builds the service)",
+                    op.service, op.operation
+                );
+                Box::pin(async move { Err(StepError::permanent(message)) })
+            }
+        }
     }
 }
 
@@ -381,6 +432,46 @@ impl SagaSpec {
 
     fn find(&self, name: &str) -> Option<&StepSpec> {
         self.steps().map(|(_, s)| s).find(|s| s.name == name)
+    }
+
+    /// Every operation its actions and compensations name that is not
+    /// bound yet, in step order (each once).
+    pub fn operations(&self) -> Vec<&'static SagaOperation> {
+        let mut out: Vec<&'static SagaOperation> = Vec::new();
+        for (_, step) in self.steps() {
+            for action in std::iter::once(&step.action).chain(step.compensate.as_ref()) {
+                if let Some(op) = action.unbound()
+                    && !out.iter().any(|o| std::ptr::eq(*o, op))
+                {
+                    out.push(op);
+                }
+            }
+        }
+        out
+    }
+
+    /// Replaces every operation an action or a compensation names with
+    /// what `bind` makes of it (the server's HTTP call or in-process
+    /// transition).
+    pub fn bind(mut self, mut bind: impl FnMut(&'static SagaOperation) -> Action) -> Self {
+        let mut rebind = |a: &mut Action| {
+            if let Some(op) = a.unbound() {
+                *a = bind(op);
+            }
+        };
+        for item in &mut self.items {
+            let steps: &mut [StepSpec] = match item {
+                SagaItem::Step(s) => std::slice::from_mut(s),
+                SagaItem::Parallel(v) => v,
+            };
+            for step in steps {
+                rebind(&mut step.action);
+                if let Some(c) = &mut step.compensate {
+                    rebind(c);
+                }
+            }
+        }
+        self
     }
 }
 
@@ -686,6 +777,11 @@ impl Coordinator {
     pub fn with_saga(mut self, spec: SagaSpec) -> Self {
         self.sagas.insert(spec.name.clone(), Arc::new(spec));
         self
+    }
+
+    /// Whether no saga is registered.
+    pub fn is_empty(&self) -> bool {
+        self.sagas.is_empty()
     }
 
     /// Subscribes every saga to its trigger on `dispatcher` (handler
@@ -1023,7 +1119,7 @@ impl Coordinator {
             if !ok {
                 return Ok(StepOutcome::Lost);
             }
-            let call = (step.action.0)(StepCall {
+            let call = step.action.call(StepCall {
                 saga_id,
                 saga: spec.name.clone(),
                 step: name.to_string(),
@@ -1152,7 +1248,7 @@ impl Coordinator {
                 if !ok {
                     return Ok(Compensation::Lost);
                 }
-                let call = (action.0)(StepCall {
+                let call = action.call(StepCall {
                     saga_id,
                     saga: spec.name.clone(),
                     step: name.to_string(),

@@ -13,6 +13,7 @@ mod durable;
 mod limits;
 mod ops;
 mod requests;
+mod sagas;
 mod services;
 
 use serde_json::Value;

@@ -2,7 +2,7 @@
 //! compensations, what each step passes to its operation, `when`
 //! conditions, and the events a saga ends with.
 
-use super::flow::{Ty, all_operations, assignable, payload, positions, signature};
+use super::flow::{Ty, all_operations, assignable, fields, payload, positions, signature};
 use super::paths::{Scope, split};
 use crate::ast::{Compensation, Saga, SagaItem, Step};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, suggest};
@@ -199,6 +199,9 @@ fn check_step(
             }
         });
     let given = given_input(scope, step, out);
+    if let (Some((a, _)), Some((given, given_span))) = (&action, given) {
+        reachable(model, a, given, given_span, "the step's input", out);
+    }
     if let (Some((a, sig)), Some((given, given_span))) = (&action, given)
         && let Some(expected) = sig.input
         && !assignable(model, given, expected)
@@ -225,6 +228,16 @@ fn check_step(
         Some((_, sig)) => sig.output.or(given.map(|(g, _)| g)),
         None => None,
     };
+    if let Some(received) = received {
+        reachable(
+            model,
+            comp,
+            received,
+            comp.span,
+            "what the compensation receives",
+            out,
+        );
+    }
     if let (Some(received), Some(expected)) = (received, comp_sig.input)
         && !assignable(model, received, expected)
     {
@@ -233,6 +246,73 @@ fn check_step(
                 .label(format!("takes `{}`", expected.display()))
                 .help("a compensation receives what its action returned (or the action's input when it returns nothing): choose an operation that takes that"),
         );
+    }
+}
+
+/// E0413: the runtime finds what an operation acts on in the value the
+/// step passes: a route's path parameters in the fields of the same
+/// names, a state transition's entity by its `id`. A value without them
+/// would fail the step every time it runs.
+fn reachable(
+    model: &Model,
+    op: &Spanned<OperationRef>,
+    given: Ty<'_>,
+    given_span: Span,
+    what: &str,
+    out: &mut Diagnostics,
+) {
+    let Some(service) = model.service(&op.value.service) else {
+        return;
+    };
+    let Some(names) =
+        fields(model, given).map(|f| f.iter().map(|f| f.name.value.as_str()).collect::<Vec<_>>())
+    else {
+        return;
+    };
+    let written = format!("{}.{}", op.value.service, op.value.operation);
+    let route = service.routes.iter().find(|r| {
+        r.operation
+            .as_ref()
+            .is_some_and(|o| o.value == op.value.operation)
+    });
+    let needed: Vec<&str> = match route {
+        Some(r) => r
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+            .collect(),
+        None => vec!["id"],
+    };
+    for name in needed.into_iter().filter(|n| !names.contains(n)) {
+        let mut d = match route {
+            Some(r) => Diagnostic::error(
+                Code::E0413,
+                op.span,
+                format!(
+                    "`{written}` needs `{name}` for its path `{}`, but {what} (`{}`) has no field `{name}`",
+                    r.path,
+                    given.display()
+                ),
+            )
+            .label(format!("`{name}` is taken from {what}"))
+            .help(format!(
+                "pass a value with a `{name}` field (`input:`), or call an operation whose path has no parameter the value lacks"
+            )),
+            None => Diagnostic::error(
+                Code::E0413,
+                op.span,
+                format!(
+                    "the transition `{written}` finds its entity by `id`, but {what} (`{}`) has no field `id`",
+                    given.display()
+                ),
+            )
+            .label("a transition is applied to the entity with this id")
+            .help("give the entity an `id` field"),
+        };
+        if given_span != op.span {
+            d = d.secondary(given_span, format!("a `{}`", given.display()));
+        }
+        out.push(d);
     }
 }
 

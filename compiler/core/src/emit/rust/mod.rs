@@ -9,11 +9,13 @@
 //! missing, the user's from then on.
 //!
 //! Stages: [`types`] (data types and validation), [`service`] (operations,
-//! handler trait, clients, route table), [`files`] (the crate's files).
+//! handler trait, clients, route table), [`sagas`] (the sagas the service
+//! coordinates), [`files`] (the crate's files).
 
 pub mod files;
 pub mod names;
 pub mod rt;
+pub mod sagas;
 pub mod service;
 pub mod types;
 

@@ -72,6 +72,13 @@ pub const RESERVED_TYPES: [&str; 12] = [
     "Sync",
 ];
 
+/// The environment variable holding a service's base URL
+/// (`InventoryService` -> `SVCC_INVENTORY_SERVICE_URL`), as the runtime
+/// reads it.
+pub fn url_variable(service: &str) -> String {
+    format!("SVCC_{}_URL", shout(service))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 //! function and route spec), the handler trait, typed clients of `calls`,
 //! and the `service()` function that binds the handlers to the runtime.
 
-use super::names::{ident, pascal, shout, snake, snake_ident};
+use super::names::{ident, pascal, snake, snake_ident, url_variable};
 use super::types::{Types, docs};
 use crate::ast::{Field, Route, Service, TypeBody, TypeExpr, TypeExprKind};
 use crate::check::auth::OWNER_FIELDS;
@@ -394,7 +394,7 @@ fn sensitive(
 
 /// `rt::RetrySpec` of a `retry:` (absent: 4 attempts, as Cloudflare Queues
 /// retry 3 times by default, exponential from 1 s up to 1 min).
-fn retry_spec(retry: Option<&crate::ast::Retry>) -> TokenStream {
+pub(super) fn retry_spec(retry: Option<&crate::ast::Retry>) -> TokenStream {
     let r = retry.cloned().unwrap_or_default();
     let attempts =
         int(u32::try_from(r.attempts.as_ref().map_or(4, |a| a.value).max(1)).unwrap_or(1));
@@ -830,7 +830,17 @@ pub fn service_items(
             let name = t.name.value.as_str();
             let emits_event = t.emits.as_ref().map(|e| e.value.0.as_str());
             let emits = opt_str(emits_event);
+            let index = proc_macro2::Literal::usize_unsuffixed(transitions.len());
             transitions.push(quote! { rt::TransitionSpec { name: #name, from: &[#(#from),*], to: #to, emits: #emits }, });
+            registrations.push(quote! {
+                let service = {
+                    let h = handlers.clone();
+                    service.transition(&state::TRANSITIONS[#index], move |ctx, id| {
+                        let h = h.clone();
+                        async move { rt::entities::to_json(&state::#m(&*h, &ctx, id).await?) }
+                    })
+                };
+            });
             let fd = format!(
                 " `{name}` ({} -> {to}): 404 when there is no {} with this id, 409 when it is in another state; else runs the handlers' `{}` hook and writes the new state{} in the operation's transaction.",
                 from.join(", "),
@@ -920,6 +930,8 @@ pub fn service_items(
         quote! {}
     };
     let (call_modules, call_registrations) = calls(model, service, types);
+    let (sagas_module, saga_registrations) = super::sagas::saga_items(model, service);
+    registrations.extend(saga_registrations);
     let health_checks: Vec<&str> = service.health.iter().map(|h| h.value.as_str()).collect();
     let own_checks: Vec<&str> = health_checks
         .iter()
@@ -998,6 +1010,8 @@ pub fn service_items(
         #errors_module
 
         #state_module
+
+        #sagas_module
 
         #(#op_modules)*
 
@@ -1216,8 +1230,8 @@ fn calls(model: &Model, service: &Service, types: &mut Types<'_>) -> (TokenStrea
             });
         }
         let d = format!(
-            " Typed client of {callee_name} (`calls`); its base URL comes from `SVCC_{}_URL`.",
-            shout(callee_name)
+            " Typed client of {callee_name} (`calls`); its base URL comes from `{}`.",
+            url_variable(callee_name)
         );
         modules.push(quote! {
             #[doc = #d]

@@ -21,12 +21,12 @@
 
 mod common;
 
-use common::{copy_dir, repo, svcc};
+use common::process::{Server, build_shop, http, try_http};
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -55,58 +55,15 @@ struct Built {
 fn built() -> &'static Built {
     static BUILT: OnceLock<Built> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let started = Instant::now();
-        let dir = tempfile::tempdir().unwrap();
-        copy_dir(&repo().join("examples/shop"), dir.path());
-        let toml = dir.path().join("svcc.toml");
-        let text = std::fs::read_to_string(&toml).unwrap();
-        assert!(
-            text.contains("handlers = \"handlers\""),
-            "examples/shop/svcc.toml must use the handlers folder"
-        );
-        let runtime = repo().join("runtime").canonicalize().unwrap();
-        let patched = text.replace(
-            "runtime = { path = \"../../runtime\" }",
-            &format!("runtime = {{ path = {:?} }}", runtime.display().to_string()),
-        );
-        assert_ne!(patched, text, "the example's runtime path moved");
-        std::fs::write(&toml, patched).unwrap();
-        let out = svcc(dir.path(), &["build"]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let crates = dir.path().join("gen/rust");
-        assert!(
-            !crates.join("order-service/src/handlers.rs").exists(),
-            "a stub was written although examples/shop/handlers/order-service.rs exists"
-        );
-        std::fs::copy(repo().join("Cargo.lock"), crates.join("Cargo.lock")).unwrap();
-        let target = repo().join("target").join("generated-crates");
-        let out = Command::new(env!("CARGO"))
-            .args(["build", "-p", "order-service"])
-            .current_dir(&crates)
-            .env("CARGO_TARGET_DIR", &target)
-            .env_remove("RUSTFLAGS")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "cargo build -p order-service failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let openapi =
-            std::fs::read_to_string(dir.path().join("gen/openapi/order-service.openapi.yaml"))
-                .unwrap();
-        eprintln!(
-            "built order-service in {:.1} s",
-            started.elapsed().as_secs_f64()
-        );
+        let shop = build_shop(&["order-service"]);
+        let openapi = std::fs::read_to_string(
+            shop.project
+                .path()
+                .join("gen/openapi/order-service.openapi.yaml"),
+        )
+        .unwrap();
         Built {
-            bin: target
-                .join("debug")
-                .join(format!("order-service{}", std::env::consts::EXE_SUFFIX)),
+            bin: shop.bin("order-service"),
             openapi,
         }
     })
@@ -115,207 +72,21 @@ fn built() -> &'static Built {
 /// A token from the binary's `token` subcommand, signed with `secret` or,
 /// without one, the development secret.
 fn token(sub: &str, role: &str, plan: &str, secret: Option<&str>) -> String {
-    let mut cmd = Command::new(&built().bin);
-    cmd.env_clear()
-        .args(["token", "--sub", sub, "--role", role, "--plan", plan]);
-    if let Some(s) = secret {
-        cmd.env("SVCC_JWT_SECRET", s);
-    }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "token: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-/// A running service; killed when dropped.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    log: Arc<Mutex<Vec<String>>>,
-    /// The service's database folder, when the server has its own.
-    _data: Option<tempfile::TempDir>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    common::process::token(&built().bin, sub, &[role], Some(plan), secret)
 }
 
 impl Server {
-    /// Starts the service on a free loopback port with only `env` set,
+    /// Starts OrderService on a free loopback port with only `env` set,
     /// and a database of its own.
     fn start(env: &[(&str, &str)]) -> Server {
-        let data = tempfile::tempdir().unwrap();
-        let db = data.path().join("state.db");
-        let mut s = Server::start_on(env, &db);
-        s._data = Some(data);
-        s
+        Server::spawn_alone(&built().bin, env)
     }
 
-    /// Starts the service on a free loopback port with only `env` set and
+    /// Starts OrderService on a free loopback port with only `env` set and
     /// its database at `db`.
     fn start_on(env: &[(&str, &str)], db: &std::path::Path) -> Server {
-        let mut child = Command::new(&built().bin)
-            .args(["--port", "0"])
-            .env_clear()
-            .env("SVCC_DATABASE", db)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        let lines = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Ok(v) = serde_json::from_str::<Value>(&line)
-                    && v["message"] == "listening"
-                    && let Some(a) = v["address"].as_str()
-                {
-                    let _ = tx.send(a.parse::<SocketAddr>().unwrap());
-                }
-                lines.lock().unwrap().push(line);
-            }
-        });
-        // stderr too (a full pipe would block the service)
-        let stderr = child.stderr.take().unwrap();
-        let lines = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                lines.lock().unwrap().push(format!("stderr: {line}"));
-            }
-        });
-        let Ok(addr) = rx.recv_timeout(Duration::from_secs(30)) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            std::thread::sleep(Duration::from_millis(100));
-            panic!(
-                "the service did not start:\n{}",
-                log.lock().unwrap().join("\n")
-            );
-        };
-        Server {
-            child,
-            addr,
-            log,
-            _data: None,
-        }
+        Server::spawn(&built().bin, env, db)
     }
-
-    fn logs(&self) -> String {
-        self.log.lock().unwrap().join("\n")
-    }
-
-    fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> Reply {
-        let auth = token.map(|t| format!("Bearer {t}"));
-        let mut headers = Vec::new();
-        if let Some(a) = &auth {
-            headers.push(("Authorization", a.as_str()));
-        }
-        let body = body.map(Value::to_string);
-        http(self.addr, method, path, &headers, body.as_deref())
-    }
-}
-
-/// An HTTP answer.
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-}
-
-/// One HTTP/1.1 request on its own connection.
-fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<&str>,
-) -> Reply {
-    try_http(addr, method, path, headers, body).unwrap()
-}
-
-/// [`http`], or `None` when the connection fails or the answer is cut
-/// short (the server was killed).
-fn try_http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<&str>,
-) -> Option<Reply> {
-    let mut s = TcpStream::connect(addr).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    if let Some(b) = body {
-        req.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            b.len()
-        ));
-    }
-    req.push_str("\r\n");
-    req.push_str(body.unwrap_or(""));
-    s.write_all(req.as_bytes()).ok()?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).ok()?;
-    let text = String::from_utf8(raw).ok()?;
-    let (head, rest) = text.split_once("\r\n\r\n")?;
-    let mut lines = head.split("\r\n");
-    let status = lines.next()?.split(' ').nth(1)?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let chunked = headers
-        .iter()
-        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
-    let body = if chunked {
-        let mut out = String::new();
-        let mut rest = rest;
-        while let Some((size, after)) = rest.split_once("\r\n") {
-            let n = usize::from_str_radix(size.trim(), 16).ok()?;
-            if n == 0 {
-                break;
-            }
-            out.push_str(after.get(..n)?);
-            rest = after.get(n + 2..)?;
-        }
-        out
-    } else {
-        rest.to_string()
-    };
-    Some(Reply {
-        status: status.parse().ok()?,
-        headers,
-        body,
-    })
 }
 
 fn order(sku: &str, quantity: u32) -> Value {

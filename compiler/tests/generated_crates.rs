@@ -12,39 +12,15 @@
 
 mod common;
 
-use common::{copy_dir, repo, svcc};
+use common::{crates_target, generated, repo, svcc};
 use std::path::Path;
 use std::process::Command;
-
-/// A copy of an example whose crates use this repository's runtime.
-fn project(source: &Path) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(source, dir.path());
-    let toml = dir.path().join("svcc.toml");
-    let text = std::fs::read_to_string(&toml).unwrap();
-    let runtime = repo().join("runtime").canonicalize().unwrap();
-    let text: Vec<String> = text
-        .lines()
-        .map(|line| {
-            if line.starts_with("runtime = ") {
-                format!("runtime = {{ path = {:?} }}", runtime.display().to_string())
-            } else {
-                line.to_string()
-            }
-        })
-        .collect();
-    std::fs::write(&toml, text.join("\n") + "\n").unwrap();
-    dir
-}
 
 fn cargo(dir: &Path, args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO"))
         .args(args)
         .current_dir(dir)
-        .env(
-            "CARGO_TARGET_DIR",
-            repo().join("target").join("generated-crates"),
-        )
+        .env("CARGO_TARGET_DIR", crates_target())
         .env_remove("RUSTFLAGS")
         .output()
         .unwrap();
@@ -63,16 +39,8 @@ fn build_example(example: &str) {
 }
 
 fn build_project(source: &Path, example: &str) {
-    let dir = project(source);
-    let out = svcc(dir.path(), &["build"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let dir = generated(source);
     let crates = dir.path().join("gen/rust");
-    // the workspace's lockfile pins the runtime's dependencies
-    std::fs::copy(repo().join("Cargo.lock"), crates.join("Cargo.lock")).unwrap();
     let (ok, log) = cargo(&crates, &["build", "--workspace"]);
     assert!(ok, "{example}: cargo build failed:\n{log}");
     let (ok, log) = cargo(

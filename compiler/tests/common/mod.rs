@@ -3,6 +3,8 @@
 // Each test binary uses a different part of these helpers.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -44,4 +46,44 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).unwrap();
         }
     }
+}
+
+/// A copy of an example whose crates use this repository's runtime, built
+/// by `svcc build`, with the workspace's lockfile in `gen/rust` (it pins
+/// the runtime's dependencies).
+pub fn generated(source: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(source, dir.path());
+    let toml = dir.path().join("svcc.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let runtime = repo().join("runtime").canonicalize().unwrap();
+    let text: Vec<String> = text
+        .lines()
+        .map(|line| {
+            if line.starts_with("runtime = ") {
+                format!("runtime = {{ path = {:?} }}", runtime.display().to_string())
+            } else {
+                line.to_string()
+            }
+        })
+        .collect();
+    std::fs::write(&toml, text.join("\n") + "\n").unwrap();
+    let out = svcc(dir.path(), &["build"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::copy(
+        repo().join("Cargo.lock"),
+        dir.path().join("gen/rust/Cargo.lock"),
+    )
+    .unwrap();
+    dir
+}
+
+/// The target folder generated crates share, so that the runtime's
+/// dependencies compile once per machine.
+pub fn crates_target() -> PathBuf {
+    repo().join("target").join("generated-crates")
 }

@@ -9,7 +9,7 @@
 //! 404 for a path parameter, 429 for a rate limit, 500 always).
 
 use super::json::object;
-use super::schemas::{Components, Mode};
+use super::schemas::{Components, Mode, body_mode};
 use crate::ast::{ErrorDef, Route, Service};
 use crate::resolve::Model;
 use crate::syntax::route::{Method, Segment};
@@ -189,7 +189,7 @@ fn operation(
         op.insert("parameters".into(), Value::Array(params));
     }
     if let Some(input) = &route.input {
-        let schema = components.expr(input, Mode::Request);
+        let schema = components.expr(input, body_mode(model, &service.name.value, route));
         let content = object!({ "application/json": object!({ "schema": schema }) });
         op.insert(
             "requestBody".into(),

@@ -15,7 +15,8 @@
 
 use super::json::object;
 use crate::ast::{
-    Constraints, Field, Origin, Primitive, TypeBody, TypeDef, TypeExpr, TypeExprKind,
+    Compensation, Constraints, Field, Origin, Primitive, Route, TypeBody, TypeDef, TypeExpr,
+    TypeExprKind,
 };
 use crate::load::Node;
 use crate::resolve::Model;
@@ -29,6 +30,37 @@ pub enum Mode {
     Response,
     /// Sent by a client: no `readOnly` fields.
     Request,
+}
+
+/// The side of the wire a route's request body is on: a client's
+/// ([`Mode::Request`], no `readOnly` fields), except for an operation that
+/// a saga step runs or compensates with. A saga passes values that
+/// services sent (its trigger's payload, the outputs of earlier steps),
+/// server-set fields included, so that operation takes its body whole
+/// ([`Mode::Response`]): `InventoryService.reserve` needs the id of the
+/// Order it holds stock for, as a state transition used as a step gets its
+/// entity's.
+pub fn body_mode(model: &Model, service: &str, route: &Route) -> Mode {
+    let Some(operation) = &route.operation else {
+        return Mode::Request;
+    };
+    let runs = |op: &crate::syntax::reference::OperationRef| {
+        op.service == service && op.operation == operation.value
+    };
+    let saga_called = model
+        .ast
+        .sagas
+        .iter()
+        .flat_map(|s| s.all_steps())
+        .any(|step| {
+            step.action.as_ref().is_some_and(|a| runs(&a.value))
+                || matches!(&step.compensate, Some(Compensation::Operation(c)) if runs(&c.value))
+        });
+    if saga_called {
+        Mode::Response
+    } else {
+        Mode::Request
+    }
 }
 
 /// Collects the components that the schemas it builds refer to.

@@ -6,7 +6,7 @@ use super::names::ident;
 use super::service::{service_items, stubs, trait_name};
 use super::types::Types;
 use crate::ast::Service;
-use crate::emit::schemas::{Components, Mode};
+use crate::emit::schemas::{Components, body_mode};
 use crate::lower::validate::{to_kebab, to_snake};
 use crate::project::{Config, RuntimeDep};
 use crate::resolve::Model;
@@ -203,7 +203,7 @@ pub fn schemas_json(model: &Model, service: &Service) -> String {
     let mut c = Components::new(model);
     for r in &service.routes {
         if let Some(i) = &r.input {
-            c.expr(i, Mode::Request);
+            c.expr(i, body_mode(model, &service.name.value, r));
         }
     }
     c.finish();

@@ -9,7 +9,7 @@ use super::types::{Types, docs};
 use crate::ast::{Field, Route, Service, TypeBody, TypeExpr, TypeExprKind};
 use crate::check::auth::OWNER_FIELDS;
 use crate::emit::openapi::{auth_applies, success_status};
-use crate::emit::schemas::{Components, Mode};
+use crate::emit::schemas::{Components, Mode, body_mode};
 use crate::lower::validate::to_kebab;
 use crate::resolve::Model;
 use crate::syntax::reference::OperationRef;
@@ -129,7 +129,9 @@ struct InputParts {
     has_body: bool,
 }
 
-fn input_parts(types: &mut Types<'_>, route: &Route, context: &str) -> InputParts {
+/// The typed input of a route; `body` is the side of the wire its body is
+/// on ([`body_mode`]).
+fn input_parts(types: &mut Types<'_>, route: &Route, context: &str, body: Mode) -> InputParts {
     let mut parts = InputParts {
         members: Vec::new(),
         decode: Vec::new(),
@@ -262,11 +264,11 @@ fn input_parts(types: &mut Types<'_>, route: &Route, context: &str) -> InputPart
     }
     if let Some(input) = &route.input {
         parts.has_body = true;
-        let ty = types.rust_type(input, Mode::Request, &format!("{context}Body"));
+        let ty = types.rust_type(input, body, &format!("{context}Body"));
         let optional = input.is_optional();
         let inner = if optional {
             let inner_expr = input.required().clone();
-            types.rust_type(&inner_expr, Mode::Request, &format!("{context}Body"))
+            types.rust_type(&inner_expr, body, &format!("{context}Body"))
         } else {
             ty.clone()
         };
@@ -479,7 +481,7 @@ fn route_spec(
     let body = match &route.input {
         Some(input) => {
             let schema = components
-                .expr(input, Mode::Request)
+                .expr(input, body_mode(model, &service.name.value, route))
                 .to_string()
                 .replace("#/components/schemas/", "#/$defs/");
             let required = !input.is_optional();
@@ -582,7 +584,8 @@ pub fn service_items(
         let module = snake_ident(op_name);
         let method_id = snake_ident(op_name);
         let context = pascal(op_name);
-        let parts = input_parts(types, route, &context);
+        let body = body_mode(model, &service.name.value, route);
+        let parts = input_parts(types, route, &context, body);
         let output = output_type(types, route, &context);
         // errors
         let mut variants = Vec::new();
@@ -1164,7 +1167,7 @@ fn calls(model: &Model, service: &Service, types: &mut Types<'_>) -> (TokenStrea
                 continue;
             };
             let context = format!("{callee_name}{}", pascal(&op.operation));
-            let parts = input_parts(types, route, &context);
+            let parts = input_parts(types, route, &context, body_mode(model, callee_name, route));
             let output = output_type(types, route, &context);
             let op_module = snake_ident(&op.operation);
             let f = snake_ident(&op.operation);

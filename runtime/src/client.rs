@@ -12,21 +12,128 @@
 //! [`Settings::service_urls`](crate::server::Settings::service_urls), keyed
 //! by the service's kebab-case slug; `Settings::from_env` fills it from
 //! `SVCC_<SLUG>_URL` (`SVCC_INVENTORY_SERVICE_URL=http://127.0.0.1:8081`).
-//! The caller's `Authorization`, the request id and `traceparent` travel
-//! with the call (see [`Context::outbound_headers`](crate::context::Context::outbound_headers)).
+//! A call carries the service's own credential ([`Credential`], for the
+//! role `service`, which the called service grants the permissions of
+//! the operations others call), or the caller's `Authorization` when the
+//! service has none; the request id and `traceparent` travel with it (see
+//! [`Context::outbound_headers`](crate::context::Context::outbound_headers)).
 
 use crate::Problem;
-use crate::spec::{CallSpec, ResilienceSpec};
+use crate::spec::{AuthKind, CallSpec, ResilienceSpec};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Default)]
 struct Breaker {
     failures: u32,
     open_until: Option<Instant>,
+}
+
+/// Who this service calls other services as (its sagas' steps and its
+/// `calls`): the role [`SERVICE_ROLE`](crate::sagas::SERVICE_ROLE).
+#[derive(Debug)]
+pub enum Credential {
+    /// `SVCC_SERVICE_TOKEN`: sent as it is (a JWT, or an API key to
+    /// services that take keys).
+    Fixed(String),
+    /// Minted with the HS256 secret for [`SERVICE_ROLE`], an hour at a
+    /// time, renewed when half of that has passed.
+    Mint {
+        /// The signing secret.
+        secret: String,
+        /// The subject (derived from the service's name).
+        subject: String,
+        /// The token in use and when it was minted.
+        cached: Mutex<Option<(String, Instant)>>,
+    },
+    /// Nothing to call with.
+    None,
+}
+
+/// How long a minted token lives.
+const MINTED_TTL: Duration = Duration::from_secs(3600);
+
+impl Credential {
+    /// A minting credential for `service`.
+    pub fn mint(secret: String, service: &str) -> Self {
+        Credential::Mint {
+            secret,
+            subject: service_subject(service).to_string(),
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// The header that authenticates a call to a service with `auth`
+    /// (`None` for one that takes no credential).
+    pub fn header(&self, auth: AuthKind) -> Result<Option<(&'static str, String)>, String> {
+        let name = match auth {
+            AuthKind::None => return Ok(None),
+            AuthKind::ApiKey => "x-api-key",
+            AuthKind::Jwt => "authorization",
+        };
+        let bearer = |t: String| match auth {
+            AuthKind::ApiKey => t,
+            _ => format!("Bearer {t}"),
+        };
+        match (self, auth) {
+            (_, AuthKind::None) => Ok(None),
+            (Credential::Fixed(t), _) => Ok(Some((name, bearer(t.clone())))),
+            (Credential::Mint { .. }, AuthKind::ApiKey) | (Credential::None, _) => Err(
+                "this service has no credential to call with: set SVCC_SERVICE_TOKEN".to_string(),
+            ),
+            (
+                Credential::Mint {
+                    secret,
+                    subject,
+                    cached,
+                },
+                AuthKind::Jwt,
+            ) => {
+                let mut slot = cached.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some((token, minted)) = slot.as_ref()
+                    && minted.elapsed() < MINTED_TTL / 2
+                {
+                    return Ok(Some((name, bearer(token.clone()))));
+                }
+                let token = crate::auth::mint(
+                    secret,
+                    subject,
+                    &[crate::sagas::SERVICE_ROLE.to_string()],
+                    None,
+                    MINTED_TTL.as_secs(),
+                )
+                .map_err(|e| format!("cannot mint a service token: {e}"))?;
+                *slot = Some((token.clone(), Instant::now()));
+                Ok(Some((name, bearer(token))))
+            }
+        }
+    }
+
+    /// Whether [`Credential::header`] can authenticate to a service with `auth`.
+    pub fn can_reach(&self, auth: AuthKind) -> bool {
+        !matches!(
+            (self, auth),
+            (Credential::None, AuthKind::Jwt | AuthKind::ApiKey)
+                | (Credential::Mint { .. }, AuthKind::ApiKey)
+        )
+    }
+}
+
+/// The subject of the coordinating service's minted tokens: a UUID
+/// derived from its name, the same in every process and after restarts
+/// (idempotency keys are scoped by caller).
+pub fn service_subject(service: &str) -> uuid::Uuid {
+    use sha2::Digest;
+    let digest = sha2::Sha256::new()
+        .chain_update(b"svcc service ")
+        .chain_update(service.as_bytes())
+        .finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
 }
 
 /// Clients of every called service.
@@ -36,6 +143,7 @@ pub struct Clients {
     policy: ResilienceSpec,
     bases: HashMap<&'static str, Option<String>>,
     breakers: Mutex<HashMap<&'static str, Breaker>>,
+    credential: Arc<Credential>,
 }
 
 /// The environment variable holding a service's base URL
@@ -88,7 +196,16 @@ impl Clients {
             policy,
             bases,
             breakers: Mutex::new(HashMap::new()),
+            credential: Arc::new(Credential::None),
         }
+    }
+
+    /// Calls go out with the service's own credential (role `service`)
+    /// instead of the caller's: the called service grants its permissions
+    /// to that role. Without one, the caller's `Authorization` is passed on.
+    pub fn with_credential(mut self, credential: Arc<Credential>) -> Self {
+        self.credential = credential;
+        self
     }
 
     /// Whether the service is one of `calls`.
@@ -165,7 +282,14 @@ impl Clients {
         let mut last = String::new();
         for attempt in 1..=attempts {
             let mut req = self.http.request(method.clone(), &url).query(&call.query);
+            let own = self.credential.header(spec.auth).ok().flatten();
             for (k, v) in &call.headers {
+                if own.is_some() && *k == "authorization" {
+                    continue;
+                }
+                req = req.header(*k, v);
+            }
+            if let Some((k, v)) = &own {
                 req = req.header(*k, v);
             }
             if let Some(b) = body {
@@ -305,4 +429,42 @@ fn url_encode(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod credential_tests {
+    use super::*;
+
+    #[test]
+    fn service_subjects_are_stable_uuids() {
+        assert_eq!(
+            service_subject("OrderService"),
+            service_subject("OrderService")
+        );
+        assert_ne!(
+            service_subject("OrderService"),
+            service_subject("ShipmentService")
+        );
+    }
+
+    #[test]
+    fn a_minted_token_is_for_the_service_role_and_reused() {
+        let c = Credential::mint("s3cret".into(), "OrderService");
+        let (name, value) = c.header(AuthKind::Jwt).unwrap().unwrap();
+        assert_eq!(name, "authorization");
+        let token = value.strip_prefix("Bearer ").unwrap();
+        let claims = crate::auth::peek(token).unwrap();
+        assert_eq!(claims["roles"], serde_json::json!(["service"]));
+        assert_eq!(claims["sub"], service_subject("OrderService").to_string());
+        assert_eq!(c.header(AuthKind::Jwt).unwrap().unwrap().1, value);
+        assert!(c.header(AuthKind::ApiKey).is_err());
+        assert!(!c.can_reach(AuthKind::ApiKey));
+        assert_eq!(c.header(AuthKind::None).unwrap(), None);
+        let fixed = Credential::Fixed("k-1".into());
+        assert_eq!(
+            fixed.header(AuthKind::ApiKey).unwrap(),
+            Some(("x-api-key", "k-1".to_string()))
+        );
+        assert!(Credential::None.header(AuthKind::Jwt).is_err());
+    }
 }

@@ -22,11 +22,9 @@
 //!   `POST /_svcc/transitions/{name}` (served by the runtime for every
 //!   registered transition), with the same key.
 //!
-//! Calls carry the credential of the role [`SERVICE_ROLE`]: the token in
-//! `SVCC_SAGA_TOKEN` (a JWT, or an API key for services that take keys),
-//! else a token minted with the HS256 secret the service verifies with
-//! (or the development secret on loopback), for a subject derived from the
-//! service's name. A saga whose operations cannot all be reached (a URL or
+//! Calls carry the service's own credential, for the role
+//! [`SERVICE_ROLE`] ([`Credential`]: `SVCC_SERVICE_TOKEN`, or a token
+//! minted with the HS256 secret). A saga whose operations cannot all be reached (a URL or
 //! the credential missing) is not coordinated by the process, which says
 //! so in its log at start: it is never started only to fail every time.
 //!
@@ -37,18 +35,18 @@
 //! `retry:` policy.
 
 use crate::Problem;
+use crate::client::Credential;
 use crate::context::Context;
 use crate::durable::saga::permanent_status;
 use crate::durable::{Action, SagaSpec, StepCall, StepError, Store, Work};
 use crate::logging::Trace;
-use crate::spec::{AuthKind, SagaOperation, SagaTarget};
+use crate::spec::{SagaOperation, SagaTarget};
 use serde_json::Value;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 /// The role saga calls are made with: services grant the permissions of
 /// the operations sagas call to it (`service: [stock:reserve]`), and the
@@ -158,96 +156,6 @@ fn order(a: &Value, b: &Value) -> Option<Ordering> {
     }
 }
 
-/// Who saga calls are made as.
-#[derive(Debug)]
-pub enum Credential {
-    /// `SVCC_SAGA_TOKEN`: sent as it is.
-    Fixed(String),
-    /// Minted with the HS256 secret for [`SERVICE_ROLE`], an hour at a
-    /// time, renewed when half of that has passed.
-    Mint {
-        /// The signing secret.
-        secret: String,
-        /// The subject (derived from the service's name).
-        subject: String,
-        /// The token in use and when it was minted.
-        cached: Mutex<Option<(String, Instant)>>,
-    },
-    /// Nothing to call with.
-    None,
-}
-
-/// How long a minted token lives.
-const MINTED_TTL: Duration = Duration::from_secs(3600);
-
-impl Credential {
-    /// A minting credential for `service`.
-    pub fn mint(secret: String, service: &str) -> Self {
-        Credential::Mint {
-            secret,
-            subject: service_subject(service).to_string(),
-            cached: Mutex::new(None),
-        }
-    }
-
-    fn token(&self, auth: AuthKind) -> Result<Option<String>, StepError> {
-        match (self, auth) {
-            (_, AuthKind::None) => Ok(None),
-            (Credential::Fixed(t), _) => Ok(Some(t.clone())),
-            (Credential::Mint { .. }, AuthKind::ApiKey) | (Credential::None, _) => Err(
-                StepError::permanent("no credential for saga calls: set SVCC_SAGA_TOKEN"),
-            ),
-            (
-                Credential::Mint {
-                    secret,
-                    subject,
-                    cached,
-                },
-                AuthKind::Jwt,
-            ) => {
-                let mut slot = cached.lock().unwrap_or_else(|p| p.into_inner());
-                if let Some((token, minted)) = slot.as_ref()
-                    && minted.elapsed() < MINTED_TTL / 2
-                {
-                    return Ok(Some(token.clone()));
-                }
-                let token = crate::auth::mint(
-                    secret,
-                    subject,
-                    &[SERVICE_ROLE.to_string()],
-                    None,
-                    MINTED_TTL.as_secs(),
-                )
-                .map_err(|e| StepError::permanent(format!("cannot mint a service token: {e}")))?;
-                *slot = Some((token.clone(), Instant::now()));
-                Ok(Some(token))
-            }
-        }
-    }
-
-    fn can_reach(&self, auth: AuthKind) -> bool {
-        !matches!(
-            (self, auth),
-            (Credential::None, AuthKind::Jwt | AuthKind::ApiKey)
-                | (Credential::Mint { .. }, AuthKind::ApiKey)
-        )
-    }
-}
-
-/// The subject of the coordinating service's minted tokens: a UUID
-/// derived from its name, the same in every process and after restarts
-/// (idempotency keys are scoped by caller).
-pub fn service_subject(service: &str) -> uuid::Uuid {
-    use sha2::Digest;
-    let digest = sha2::Sha256::new()
-        .chain_update(b"svcc service ")
-        .chain_update(service.as_bytes())
-        .finalize();
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_random_bytes(bytes).into_uuid()
-}
-
 /// Binds the operations of the coordinating service's sagas.
 pub struct Binder {
     /// The coordinating service.
@@ -283,7 +191,10 @@ impl Binder {
             } else if self.base(op).is_none() {
                 crate::client::url_variable(op.slug)
             } else if !self.credential.can_reach(op.auth) {
-                format!("SVCC_SAGA_TOKEN (to call {}.{})", op.service, op.operation)
+                format!(
+                    "SVCC_SERVICE_TOKEN (to call {}.{})",
+                    op.service, op.operation
+                )
             } else {
                 continue;
             };
@@ -455,10 +366,11 @@ async fn remote(
         .header("idempotency-key", &call.idempotency_key)
         .header("x-request-id", &call.idempotency_key)
         .header("traceparent", Trace::from_header(None).header());
-    match (credential.token(op.auth)?, op.auth) {
-        (Some(t), AuthKind::ApiKey) => req = req.header("x-api-key", t),
-        (Some(t), _) => req = req.bearer_auth(t),
-        (None, _) => {}
+    if let Some((name, value)) = credential
+        .header(op.auth)
+        .map_err(|e| StepError::permanent(format!("{name}: {e}")))?
+    {
+        req = req.header(name, value);
     }
     if with_body {
         req = req.json(&call.input);
@@ -497,6 +409,7 @@ async fn remote(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::AuthKind;
     use serde_json::json;
 
     #[test]
@@ -560,17 +473,5 @@ mod tests {
         );
         let e = url(base, path, &json!({}), &OP).unwrap_err();
         assert!(!e.retryable && e.message.contains("`id`"), "{e}");
-    }
-
-    #[test]
-    fn service_subjects_are_stable_uuids() {
-        assert_eq!(
-            service_subject("OrderService"),
-            service_subject("OrderService")
-        );
-        assert_ne!(
-            service_subject("OrderService"),
-            service_subject("ShipmentService")
-        );
     }
 }

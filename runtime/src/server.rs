@@ -110,10 +110,11 @@ pub struct Settings {
     /// The fsync policy (`SVCC_DURABILITY=normal|full`, default normal: see
     /// [`Durability`]).
     pub durability: Durability,
-    /// The credential saga steps call other services with
-    /// (`SVCC_SAGA_TOKEN`: a JWT for the role `service`, or an API key);
-    /// unset, one is minted with the HS256 secret (see [`crate::sagas`]).
-    pub saga_token: Option<String>,
+    /// The credential this service calls other services with, its sagas'
+    /// steps and its `calls` (`SVCC_SERVICE_TOKEN`: a JWT for the role
+    /// `service`, or an API key); unset, one is minted with the HS256
+    /// secret (see [`crate::client::Credential`]).
+    pub service_token: Option<String>,
     /// How long delivered events, inbox marks, ended sagas and job runs are
     /// kept (`SVCC_RETENTION_DAYS`, default 7; 0 keeps everything): see
     /// [`crate::durable::prune`].
@@ -132,7 +133,7 @@ impl Default for Settings {
             log_bodies: false,
             auth: AuthConfig::default(),
             service_urls: BTreeMap::new(),
-            saga_token: None,
+            service_token: None,
             database: None,
             durability: Durability::Normal,
             retention: Some(Duration::from_secs(7 * 86_400)),
@@ -210,7 +211,7 @@ impl Settings {
             log_bodies: get("SVCC_LOG_BODIES").is_some_and(|v| flag(&v)),
             auth: AuthConfig::from_vars(|name| vars.get(name).cloned())?,
             service_urls,
-            saga_token: get("SVCC_SAGA_TOKEN"),
+            service_token: get("SVCC_SERVICE_TOKEN"),
             database: get("SVCC_DATABASE").map(PathBuf::from),
             retention: match parse::<u64>(
                 "SVCC_RETENTION_DAYS",
@@ -401,11 +402,11 @@ impl Service {
                 "no SVCC_JWT_SECRET or SVCC_JWT_PUBLIC_KEY: accepting tokens signed with the development secret (loopback only); mint one with the `token` subcommand"
             );
         }
-        let clients = Arc::new(Clients::new(
-            &self.calls,
-            self.spec.resilience,
-            &settings.service_urls,
-        ));
+        let credential = Arc::new(credential(self.spec.name, settings));
+        let clients = Arc::new(
+            Clients::new(&self.calls, self.spec.resilience, &settings.service_urls)
+                .with_credential(credential.clone()),
+        );
         let schemas: Value = serde_json::from_str(self.spec.schemas)
             .map_err(|e| format!("embedded schemas: {e}"))?;
         let plans = self
@@ -447,7 +448,13 @@ impl Service {
             .collect();
         let coordinator = match (&store, &mut dispatcher) {
             (Some(store), Some(d)) if !self.sagas.is_empty() => {
-                let binder = saga_binder(&app, store, settings, transitions.clone());
+                let binder = saga_binder(
+                    &app,
+                    store,
+                    settings,
+                    credential.clone(),
+                    transitions.clone(),
+                );
                 let mut c = crate::durable::Coordinator::new(store.clone());
                 for saga in self.sagas {
                     let missing = binder.missing(&saga);
@@ -613,18 +620,14 @@ impl Service {
     }
 }
 
-/// What binds this service's sagas: its address, the other services'
-/// URLs, the credential of its calls, its own transitions.
-fn saga_binder(
-    app: &Arc<App>,
-    store: &crate::durable::Store,
-    settings: &Settings,
-    transitions: HashMap<&'static str, TransitionFn>,
-) -> crate::sagas::Binder {
+/// Who this service calls others as: `SVCC_SERVICE_TOKEN`, else a token
+/// minted with its HS256 secret (the development secret on loopback); none
+/// when it verifies with a public key, an issuer or an audience and no
+/// token is given.
+fn credential(name: &str, settings: &Settings) -> crate::client::Credential {
     use crate::auth::JwtKey;
-    use crate::sagas::Credential;
-    let name = app.spec.name;
-    let credential = match (&settings.saga_token, &settings.auth.jwt_key) {
+    use crate::client::Credential;
+    match (&settings.service_token, &settings.auth.jwt_key) {
         (Some(token), _) => Credential::Fixed(token.clone()),
         (None, Some(JwtKey::Secret(secret)))
             if settings.auth.jwt_issuer.is_none() && settings.auth.jwt_audience.is_none() =>
@@ -635,7 +638,19 @@ fn saga_binder(
             Credential::mint(crate::auth::DEV_SECRET.to_string(), name)
         }
         _ => Credential::None,
-    };
+    }
+}
+
+/// What binds this service's sagas: its address, the other services'
+/// URLs, the credential of its calls, its own transitions.
+fn saga_binder(
+    app: &Arc<App>,
+    store: &crate::durable::Store,
+    settings: &Settings,
+    credential: Arc<crate::client::Credential>,
+    transitions: HashMap<&'static str, TransitionFn>,
+) -> crate::sagas::Binder {
+    let name = app.spec.name;
     let host = match settings.host {
         h if h.is_unspecified() && h.is_ipv4() => IpAddr::from([127, 0, 0, 1]),
         h if h.is_unspecified() => IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
@@ -646,7 +661,7 @@ fn saga_binder(
         service: name,
         own_base: format!("http://{}", SocketAddr::new(host, settings.port)),
         urls: settings.service_urls.clone(),
-        credential: Arc::new(credential),
+        credential,
         transitions,
         store: store.clone(),
         context: Arc::new(move |operation, key, work| {

@@ -190,6 +190,8 @@ pub struct CallSpec {
     pub method: &'static str,
     /// Path template.
     pub path: &'static str,
+    /// How the called route authenticates its callers.
+    pub auth: AuthKind,
 }
 
 /// An operation a saga step runs (`action:` or `compensate:`), as the

@@ -288,7 +288,7 @@ async fn request_ids_and_traces() {
 }
 
 #[tokio::test]
-async fn calls_relay_identity_and_trace_and_count_in_health() {
+async fn calls_go_out_as_the_service_relay_the_trace_and_count_in_health() {
     let stock_server = Server::start(stock(Arc::default()), settings()).await;
     let mut set = settings();
     set.service_urls
@@ -308,7 +308,13 @@ async fn calls_relay_identity_and_trace_and_count_in_health() {
         .unwrap();
     let body = json(r, 200).await;
     assert_eq!(body["stock"]["sku"], "a b");
-    assert_eq!(body["stock"]["seenBy"], "alice");
+    // The called service sees the caller's service, with the role
+    // `service` (a token minted with the shared secret), not alice.
+    assert_eq!(
+        body["stock"]["seenBy"],
+        svcc_runtime::client::service_subject("Front").to_string()
+    );
+    assert_eq!(body["stock"]["roles"], serde_json::json!(["service"]));
     assert_eq!(body["stock"]["requestId"], "req-7");
     assert_eq!(body["stock"]["traceId"], "4bf92f3577b34da6a3ce929d0e0e4736");
     let h = json(s.get("/health", None).await, 200).await;

@@ -536,6 +536,7 @@ pub fn stock(broken_calls: Arc<AtomicUsize>) -> Service {
                     "sku": sku,
                     "level": 7,
                     "seenBy": ctx.subject(),
+                    "roles": ctx.caller().map(|c| c.roles.clone()),
                     "traceId": ctx.trace_id(),
                     "requestId": ctx.request_id(),
                 }),
@@ -570,6 +571,7 @@ pub static CALL_BROKEN: CallSpec = CallSpec {
     operation: "broken",
     method: "GET",
     path: "/broken",
+    auth: AuthKind::None,
 };
 
 pub static USE_BROKEN: RouteSpec = route("GET", "/broken", "useBroken");
@@ -579,6 +581,7 @@ pub static CALL_GET_LEVEL: CallSpec = CallSpec {
     operation: "getLevel",
     method: "GET",
     path: "/levels/{sku}",
+    auth: AuthKind::Jwt,
 };
 
 /// The calling service.

@@ -12,9 +12,8 @@
 //! (`runtime/src/sagas.rs`).
 
 use super::names::{snake_ident, url_variable};
-use super::service::retry_spec;
+use super::service::{retry_spec, route_auth_kind};
 use crate::ast::{Compensation, Saga, SagaItem, Service, Step};
-use crate::emit::openapi::auth_applies;
 use crate::lower::validate::to_kebab;
 use crate::resolve::Model;
 use crate::syntax::reference::OperationRef;
@@ -107,28 +106,26 @@ fn operation_spec(model: &Model, op: &OperationRef) -> TokenStream {
                 .is_some_and(|o| o.value == op.operation)
         })
     });
-    let auth_kind = match service
-        .and_then(|s| s.auth.as_ref())
-        .map(|a| a.value.as_str())
-    {
-        Some("jwt") => quote! { rt::AuthKind::Jwt },
-        Some("apiKey") => quote! { rt::AuthKind::ApiKey },
-        _ => quote! { rt::AuthKind::None },
-    };
     let (auth, target) = match (service, route) {
         (Some(s), Some(r)) => {
             let (method, path) = (r.method.value.as_str(), r.path.as_str());
-            let auth = if auth_applies(s, r) {
-                auth_kind
-            } else {
-                quote! { rt::AuthKind::None }
-            };
             (
-                auth,
+                route_auth_kind(s, r),
                 quote! { rt::SagaTarget::Route { method: #method, path: #path } },
             )
         }
-        _ => (auth_kind, quote! { rt::SagaTarget::Transition }),
+        // A transition: its endpoint takes the service's credentials.
+        _ => (
+            match service
+                .and_then(|s| s.auth.as_ref())
+                .map(|a| a.value.as_str())
+            {
+                Some("jwt") => quote! { rt::AuthKind::Jwt },
+                Some("apiKey") => quote! { rt::AuthKind::ApiKey },
+                _ => quote! { rt::AuthKind::None },
+            },
+            quote! { rt::SagaTarget::Transition },
+        ),
     };
     let (name, operation) = (op.service.as_str(), op.operation.as_str());
     let slug = to_kebab(name);

@@ -1139,6 +1139,18 @@ fn service_spec(
     }
 }
 
+/// `rt::AuthKind` of what a route of `service` asks of its callers.
+pub(super) fn route_auth_kind(service: &Service, route: &Route) -> TokenStream {
+    if !auth_applies(service, route) {
+        return quote! { rt::AuthKind::None };
+    }
+    match service.auth.as_ref().map(|a| a.value.as_str()) {
+        Some("jwt") => quote! { rt::AuthKind::Jwt },
+        Some("apiKey") => quote! { rt::AuthKind::ApiKey },
+        _ => quote! { rt::AuthKind::None },
+    }
+}
+
 /// Typed clients of `calls`, one module per called service.
 fn calls(model: &Model, service: &Service, types: &mut Types<'_>) -> (TokenStream, TokenStream) {
     let mut by_service: std::collections::BTreeMap<&str, Vec<&OperationRef>> = Default::default();
@@ -1174,6 +1186,7 @@ fn calls(model: &Model, service: &Service, types: &mut Types<'_>) -> (TokenStrea
             let method = route.method.value.as_str();
             let path = route.path.as_str();
             let operation = op.operation.as_str();
+            let auth = route_auth_kind(callee, route);
             let members = &parts.members;
             let encode_path = &parts.encode_path;
             let encode_query = &parts.encode_query;
@@ -1214,6 +1227,7 @@ fn calls(model: &Model, service: &Service, types: &mut Types<'_>) -> (TokenStrea
                         operation: #operation,
                         method: #method,
                         path: #path,
+                        auth: #auth,
                     };
                 }
 

@@ -6,8 +6,11 @@
 //! stored answer back, headers included, with `Idempotent-Replayed: true`,
 //! without running the handler again; the same key with another request
 //! (another body, or the same body for another path) is a 422 problem. Two requests with one key at once: the second waits for the
-//! first. An answer worth retrying (5xx, 429, a timeout) is not stored, so
-//! a retry with its key runs again.
+//! first. An answer worth retrying ([`worth_retrying`]: 5xx, 429, a
+//! timeout, and the refusals that depend on the state rather than on the
+//! request, 408, 409, 412, 423 and 425) is not stored, so a retry with its
+//! key runs again: a saga step that found no authorized payment (409)
+//! finds it on a later attempt with the same key.
 //! Keys are scoped by operation and caller, kept 24 hours, and at most
 //! [`CAPACITY`] are held (oldest dropped first). This store lives in
 //! memory; a service with a database also commits each successful answer
@@ -19,6 +22,12 @@ use sha2::{Digest, Sha256};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// Whether an answer with this status may change when the same request
+/// is sent again (so it is not stored under its key).
+pub fn worth_retrying(status: u16) -> bool {
+    status >= 500 || matches!(status, 408 | 409 | 412 | 423 | 425 | 429)
+}
 
 /// Keys held at most.
 pub const CAPACITY: usize = 100_000;

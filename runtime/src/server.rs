@@ -248,6 +248,38 @@ pub struct Service {
     transitions: Vec<(&'static crate::spec::TransitionSpec, TransitionFn)>,
 }
 
+/// `f` with the rule that makes transitions safe to repeat for sagas: an
+/// entity already in the transition's target state (which the transition
+/// does not leave from) is answered as it is, without a second write or
+/// event. A step run again after a crash, or a compensation whose effect
+/// someone else already had (a parcel withdrawn when its order was
+/// cancelled), then succeeds instead of failing on a 409.
+fn settled_transition(
+    machine: &'static crate::durable::Machine,
+    spec: &'static crate::spec::TransitionSpec,
+    f: TransitionFn,
+) -> TransitionFn {
+    Arc::new(move |ctx: Context, id: String| {
+        let f = f.clone();
+        Box::pin(async move {
+            match f(ctx.clone(), id.clone()).await {
+                Err(p)
+                    if p.status == 409
+                        && p.extensions.get("transition") == Some(&Value::from(spec.name))
+                        && p.extensions.get("currentState") == Some(&Value::from(spec.to))
+                        && !spec.from.contains(&spec.to) =>
+                {
+                    match crate::durable::entities::access::get(&ctx, machine.entity, &id).await? {
+                        Some(e) => Ok(e.json),
+                        None => Err(p),
+                    }
+                }
+                other => other,
+            }
+        })
+    })
+}
+
 /// A service's router and, when it has a database, the dispatcher that
 /// delivers events to its handlers (what [`Service::build`] returns).
 pub struct Built {
@@ -281,20 +313,30 @@ impl Service {
         }
     }
 
-    /// Registers one of the state machine's transitions: `f` applies it
-    /// to the entity with the given id in the context's unit of work and
+    /// Registers the transition `name` of `machine`: `f` applies it to
+    /// the entity with the given id in the context's unit of work and
     /// returns the entity after it. The server serves it to the project's
     /// sagas at `POST /_svcc/transitions/{name}` (body: the entity, or
     /// `{"id": ...}`; callers need the role `service` or a `*` grant;
     /// `Idempotency-Key` honoured), and this service's own sagas run it
-    /// in-process.
-    pub fn transition<F, Fut>(mut self, spec: &'static crate::spec::TransitionSpec, f: F) -> Self
+    /// in-process; for both, an entity already in the target state is
+    /// answered as it is (see `settled_transition`). A name the machine
+    /// does not have is ignored.
+    pub fn transition<F, Fut>(
+        mut self,
+        machine: &'static crate::durable::Machine,
+        name: &str,
+        f: F,
+    ) -> Self
     where
         F: Fn(Context, String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Value, Problem>> + Send + 'static,
     {
-        self.transitions
-            .push((spec, Arc::new(move |c, id| Box::pin(f(c, id)))));
+        if let Some(spec) = machine.transitions.iter().find(|t| t.name == name) {
+            let f: TransitionFn = Arc::new(move |c, id| Box::pin(f(c, id)));
+            self.transitions
+                .push((spec, settled_transition(machine, spec, f)));
+        }
         self
     }
 
@@ -1457,8 +1499,7 @@ async fn pipeline(
         Err(p) => Outcome::problem(p),
     };
     if let Some(mut g) = guard
-        && outcome.status < 500
-        && outcome.status != 429
+        && !crate::idempotency::worth_retrying(outcome.status)
     {
         *g = Some(Stored {
             status: outcome.status,

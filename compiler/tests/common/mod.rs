@@ -52,8 +52,15 @@ pub fn copy_dir(from: &Path, to: &Path) {
 /// by `svcc build`, with the workspace's lockfile in `gen/rust` (it pins
 /// the runtime's dependencies).
 pub fn generated(source: &Path) -> tempfile::TempDir {
+    generated_with(source, |_| {})
+}
+
+/// [`generated`], with `edit` applied to the copy before `svcc build`
+/// (a test that shortens a retry delay, say).
+pub fn generated_with(source: &Path, edit: impl FnOnce(&Path)) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(source, dir.path());
+    edit(dir.path());
     let toml = dir.path().join("svcc.toml");
     let text = std::fs::read_to_string(&toml).unwrap();
     let runtime = repo().join("runtime").canonicalize().unwrap();

@@ -4,7 +4,7 @@
 //! Used by the tests that run the shop's services (`example_service.rs`,
 //! `shop_services.rs`).
 
-use super::{crates_target, generated, repo};
+use super::{crates_target, generated_with, repo};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -34,8 +34,13 @@ impl Built {
 /// builds crates ([`generated`], [`crates_target`]). Each package must
 /// have its hand-written handlers file.
 pub fn build_shop(packages: &[&str]) -> Built {
+    build_shop_with(packages, |_| {})
+}
+
+/// [`build_shop`] of a copy of the shop changed by `edit` first.
+pub fn build_shop_with(packages: &[&str], edit: impl FnOnce(&Path)) -> Built {
     let started = Instant::now();
-    let dir = generated(&repo().join("examples/shop"));
+    let dir = generated_with(&repo().join("examples/shop"), edit);
     let crates = dir.path().join("gen/rust");
     for p in packages {
         assert!(
@@ -68,6 +73,15 @@ pub fn build_shop(packages: &[&str]) -> Built {
         project: dir,
         debug: target.join("debug"),
     }
+}
+
+/// A loopback port free at the moment of asking (for services that must
+/// come back on the same address after a restart).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
 }
 
 /// A token from a service binary's `token` subcommand, signed with
@@ -132,8 +146,13 @@ impl Server {
     /// Starts the binary `bin` on a free loopback port with only `env`
     /// set and its database at `db` (which other services may share).
     pub fn spawn(bin: &Path, env: &[(&str, &str)], db: &Path) -> Server {
+        Server::spawn_at(bin, 0, env, db)
+    }
+
+    /// [`Server::spawn`] on `port` (0: a free one).
+    pub fn spawn_at(bin: &Path, port: u16, env: &[(&str, &str)], db: &Path) -> Server {
         let mut child = Command::new(bin)
-            .args(["--port", "0"])
+            .args(["--port", &port.to_string()])
             .env_clear()
             .env("SVCC_DATABASE", db)
             .envs(env.iter().copied())

@@ -317,16 +317,25 @@ async fn idempotency_key_replays() {
     assert_eq!(json(r, 201).await["customerId"], "bob");
     // A key that is too long.
     problem(post(&"k".repeat(300), &order).await.unwrap(), 400).await;
-    // A refusal is replayed as it was, headers included.
-    let taken = json!({"items": [{"sku": "a", "quantity": 1}], "note": "taken"});
-    let r = post("k-3", &taken).await.unwrap();
+    // A refusal of the request itself is replayed as it was, headers
+    // included.
+    let refused = json!({"items": [{"sku": "a", "quantity": 1}], "note": "refused"});
+    let r = post("k-3", &refused).await.unwrap();
     assert_eq!(header(&r, "location").as_deref(), Some("/orders/1"));
-    let first = problem(r, 409).await;
-    let r = post("k-3", &taken).await.unwrap();
+    let first = problem(r, 422).await;
+    let r = post("k-3", &refused).await.unwrap();
     assert_eq!(header(&r, "idempotent-replayed").as_deref(), Some("true"));
     assert_eq!(header(&r, "location").as_deref(), Some("/orders/1"));
-    assert_eq!(problem(r, 409).await, first);
+    assert_eq!(problem(r, 422).await, first);
     assert_eq!(state.creates.load(Ordering::SeqCst), 6);
+    // A conflict depends on the state, which may change: the same key runs
+    // again (a saga step retried until a payment is authorized).
+    let taken = json!({"items": [{"sku": "a", "quantity": 1}], "note": "taken"});
+    problem(post("k-4", &taken).await.unwrap(), 409).await;
+    let r = post("k-4", &taken).await.unwrap();
+    assert!(header(&r, "idempotent-replayed").is_none());
+    problem(r, 409).await;
+    assert_eq!(state.creates.load(Ordering::SeqCst), 8);
 }
 
 #[tokio::test]

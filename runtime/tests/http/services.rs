@@ -291,6 +291,11 @@ pub fn shop(state: Arc<ShopState>) -> Service {
                     return Err(Problem::conflict("that order exists already")
                         .with_header("location", "/orders/1"));
                 }
+                if body.note.as_deref() == Some("refused") {
+                    return Err(Problem::new(422, "refused", "Refused")
+                        .with_detail("this order can never be placed")
+                        .with_header("location", "/orders/1"));
+                }
                 let delay = st.create_delay_ms.load(Ordering::SeqCst);
                 if delay > 0 {
                     tokio::time::sleep(std::time::Duration::from_millis(delay)).await;

@@ -833,12 +833,11 @@ pub fn service_items(
             let name = t.name.value.as_str();
             let emits_event = t.emits.as_ref().map(|e| e.value.0.as_str());
             let emits = opt_str(emits_event);
-            let index = proc_macro2::Literal::usize_unsuffixed(transitions.len());
             transitions.push(quote! { rt::TransitionSpec { name: #name, from: &[#(#from),*], to: #to, emits: #emits }, });
             registrations.push(quote! {
                 let service = {
                     let h = handlers.clone();
-                    service.transition(&state::TRANSITIONS[#index], move |ctx, id| {
+                    service.transition(&state::MACHINE, #name, move |ctx, id| {
                         let h = h.clone();
                         async move { rt::entities::to_json(&state::#m(&*h, &ctx, id).await?) }
                     })

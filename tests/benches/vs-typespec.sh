@@ -2,7 +2,8 @@
 # svcc against Microsoft TypeSpec on the same API (see tests/src/typespec.rs):
 # times `svcc build --target openapi` and `tsp compile . --emit
 # @typespec/openapi3` in turn on this machine, checks both outputs with
-# openapi-spec-validator, and prints the medians and their ratio.
+# the same validators (openapi-spec-validator, and redocly's recommended
+# rules: no error), and prints the medians and their ratio.
 #
 #   bash tests/benches/vs-typespec.sh
 #
@@ -39,6 +40,12 @@ if ! command -v openapi-spec-validator >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check -r tests/tools/requirements.txt
 fi
 openapi-spec-validator --version
+redocly="$root/tests/tools/node_modules/.bin/redocly"
+if [[ ! -x $redocly ]]; then
+  npm ci --prefix "$root/tests/tools" --no-audit --no-fund --loglevel=error
+fi
+export REDOCLY_TELEMETRY=off
+echo "redocly $("$redocly" --version)"
 
 work=$(mktemp -d)
 if [[ ${KEEP:-0} == 1 ]]; then
@@ -131,8 +138,15 @@ for size in $sizes; do
     echo "error: openapi-spec-validator accepted $valid of $((${#svcc_docs[@]} + 1)) documents" >&2
     exit 1
   fi
+  for doc in "${svcc_docs[@]}" "$tsp_doc"; do
+    if ! linted=$("$redocly" lint --format=stylish "$doc" 2>&1) || grep -q " error " <<<"$linted"; then
+      echo "$linted" >&2
+      echo "error: redocly lint (recommended) found errors in $doc" >&2
+      exit 1
+    fi
+  done
   count=$(same_operations "$tsp_doc" "${svcc_docs[@]}")
-  echo "openapi-spec-validator: ${#svcc_docs[@]} svcc documents and 1 TypeSpec document OK; $count operations in both"
+  echo "openapi-spec-validator and redocly lint: ${#svcc_docs[@]} svcc documents and 1 TypeSpec document OK; $count operations in both"
 
   svcc_med=$(median_ms "${svcc_ns[@]}")
   tsp_med=$(median_ms "${tsp_ns[@]}")

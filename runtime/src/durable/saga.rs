@@ -382,6 +382,10 @@ pub struct SagaSpec {
     pub on_success: Option<String>,
     /// Published when the saga failed and was compensated.
     pub on_failure: Option<String>,
+    /// The longest the saga's steps may take from its start (`timeout:`
+    /// of the saga): a step still running or retrying then fails, and the
+    /// saga is compensated. Compensations are not bounded by it.
+    pub timeout: Option<Duration>,
 }
 
 impl SagaSpec {
@@ -393,7 +397,14 @@ impl SagaSpec {
             items: Vec::new(),
             on_success: None,
             on_failure: None,
+            timeout: None,
         }
+    }
+
+    /// Sets the saga's `timeout`.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
     }
 
     /// Appends a step.
@@ -473,6 +484,15 @@ impl SagaSpec {
         }
         self
     }
+}
+
+/// Why a step failed when its saga's `timeout` ran out.
+fn timed_out(spec: &SagaSpec, after_ms: i64) -> String {
+    format!(
+        "the saga {} ran out of its timeout ({} s) before the step could finish",
+        spec.name,
+        after_ms / 1000
+    )
 }
 
 /// The id of the saga `saga` started by the event `trigger_event`: the
@@ -1021,7 +1041,7 @@ impl Coordinator {
             let snapshot = state.json();
             let runs = steps.iter().map(|step| {
                 let row = record.steps.iter().find(|r| r.name == step.name);
-                self.run_step(spec, id, step, row, &record.input, &snapshot)
+                self.run_step(spec, id, step, row, record, &snapshot)
             });
             let outcomes = futures_util::future::join_all(runs).await;
             let mut failure = None;
@@ -1059,9 +1079,14 @@ impl Coordinator {
         id: &str,
         step: &StepSpec,
         row: Option<&StepRecord>,
-        saga_input: &Value,
+        record: &SagaRecord,
         state: &Value,
     ) -> Result<StepOutcome, Problem> {
+        let saga_input = &record.input;
+        // When the saga's own timeout runs out (ms, the coordinator's clock).
+        let deadline = spec
+            .timeout
+            .map(|t| record.created.saturating_add(t.as_millis() as i64));
         let Some(row) = row else {
             return Err(Problem::internal(format!(
                 "saga {id} has no row for step `{}`",
@@ -1104,8 +1129,33 @@ impl Coordinator {
         let mut attempts = row.attempts;
         let saga_id = uuid::Uuid::parse_str(id).map_err(|e| Problem::internal(e.to_string()))?;
         loop {
-            attempts += 1;
             let now = self.clock.now_ms();
+            if let Some(deadline) = deadline.filter(|d| now >= *d) {
+                let error = timed_out(spec, deadline - record.created);
+                let ok = self
+                    .persist(id, 0, |c| {
+                        c.prepare_cached(
+                            "UPDATE saga_steps SET status = 'failed', error = ?3, ended = ?4
+                             WHERE saga_id = ?1 AND step = ?2",
+                        )?
+                        .execute(params![id, name, error, now])?;
+                        Ok(())
+                    })
+                    .await?;
+                return Ok(if ok {
+                    StepOutcome::Failed(error)
+                } else {
+                    StepOutcome::Lost
+                });
+            }
+            // An attempt never outlives the saga's timeout.
+            let attempt_timeout = match deadline {
+                Some(d) => step
+                    .timeout
+                    .min(Duration::from_millis((d - now).max(1) as u64)),
+                None => step.timeout,
+            };
+            attempts += 1;
             let ok = self
                 .persist(id, timeout_ms, |c| {
                     c.prepare_cached(
@@ -1127,7 +1177,7 @@ impl Coordinator {
                 idempotency_key: format!("{id}/{name}"),
                 input: input.clone(),
             });
-            let result = match timed(call, step.timeout).await {
+            let result = match timed(call, attempt_timeout).await {
                 Ok(result) => result,
                 Err(e) => Err(StepError::retryable(e)),
             };
@@ -1151,8 +1201,16 @@ impl Coordinator {
                         StepOutcome::Lost
                     });
                 }
-                Err(error) => {
-                    let last = !error.retryable || attempts >= step.retry.attempts.max(1);
+                Err(mut error) => {
+                    let mut last = !error.retryable || attempts >= step.retry.attempts.max(1);
+                    if !last
+                        && let Some(d) = deadline
+                        && now + step.retry.delay_after(attempts) as i64 >= d
+                    {
+                        last = true;
+                        error.message =
+                            format!("{}; {}", error.message, timed_out(spec, d - record.created));
+                    }
                     let delay = if last {
                         0
                     } else {

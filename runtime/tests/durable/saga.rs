@@ -394,6 +394,44 @@ async fn a_step_that_times_out_is_retried_then_fails_the_saga() {
     assert_eq!(entries(&log), ["reserve", "release"]);
 }
 
+#[tokio::test]
+async fn a_saga_that_outlives_its_timeout_fails_its_step_and_is_compensated() {
+    let (_dir, s) = store();
+    let log = log();
+    // Never ready: retried (every 10 ms, up to 1,000 times) until the
+    // saga's timeout ends it.
+    let waiting = Action::new(|_| async { Err(StepError::retryable("409 not authorized yet")) });
+    let spec = SagaSpec::new("S", "T")
+        .step(StepSpec::new("reserve", logged(&log, "reserve")).compensate(logged(&log, "release")))
+        .step(
+            StepSpec::new("charge", waiting).retry(svcc_runtime::durable::RetryPolicy {
+                delay_ms: 10,
+                ..retries(1_000)
+            }),
+        )
+        .timeout(Duration::from_millis(300))
+        .on_failure("Order.failed");
+    let c = Coordinator::new(s.clone()).with_saga(spec);
+    let id = c.start("S", event(), &json!({})).await.unwrap();
+    let started = std::time::Instant::now();
+    run(&c).await;
+    let record = saga::saga(&s, id).await.unwrap();
+    assert_eq!(record.status, "compensated");
+    let charge = &record.steps[1];
+    assert_eq!(charge.status, "failed");
+    assert!(
+        charge
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("ran out of its timeout"),
+        "{charge:?}"
+    );
+    assert!(charge.attempts > 1 && charge.attempts < 1_000, "{charge:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(entries(&log), ["reserve", "release"]);
+}
+
 /// `reserve`, then `charge` whose compensation `refund` fails while
 /// `fails(attempt)` says so (and logs `refund` when it succeeds), then
 /// `ship`, which fails for good.

@@ -1,6 +1,6 @@
 //! The sagas a service coordinates, as Rust: one function per saga that
 //! builds its `rt::SagaSpec` (steps, `parallel` groups, compensations,
-//! timeouts, retries, `when` and `input:` compiled to closures over the
+//! the saga's and its steps' timeouts, retries, `when` and `input:` compiled to closures over the
 //! saga's state), the operations its steps run as static data, and the
 //! registration of the service's own transitions, which sagas run.
 //!
@@ -266,6 +266,10 @@ fn saga_fn(saga: &Saga, ops: &mut Operations<'_>) -> Option<TokenStream> {
                 body = quote! { #body.parallel(vec![#(#steps),*]) };
             }
         }
+    }
+    if let Some(t) = &saga.timeout {
+        let t = millis(t.value.millis);
+        body = quote! { #body.timeout(#t) };
     }
     if let Some(e) = &saga.on_success {
         let e = e.value.0.as_str();

@@ -17,13 +17,13 @@
 
 mod common;
 
-use common::process::{Built, Reply, Server, build_shop_with, free_port, try_http};
+use common::process::{Built, Reply, Server, build_shop_with, free_port, try_http, with_store};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
-use svcc_runtime::durable::{Store, outbox, saga};
+use svcc_runtime::durable::{outbox, saga};
 
 /// The services, in the order they start (OrderService, the coordinator,
 /// last: it calls the others from its first request on).
@@ -198,14 +198,6 @@ fn pay(shop: &Shop, token: &str, order: &Value, key: &str) -> Option<Reply> {
         Some(key),
         Some(&body),
     )
-}
-
-fn with_store<T>(db: &Path, f: impl AsyncFnOnce(Store) -> T) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async { f(Store::open(db).unwrap()).await })
 }
 
 /// Every event in the outbox: (name, payload).

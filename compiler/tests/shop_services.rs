@@ -18,12 +18,12 @@
 
 mod common;
 
-use common::process::{Built, Reply, Server, build_shop, http};
+use common::process::{Built, Reply, Server, build_shop, http, with_store};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-use svcc_runtime::durable::{NewEvent, Store};
+use svcc_runtime::durable::NewEvent;
 
 const SERVICES: [&str; 4] = [
     "inventory-service",
@@ -118,15 +118,6 @@ fn order(customer: &str, email: &str, lines: &[((&str, &str), i64)]) -> Value {
 
 fn uuid() -> String {
     svcc_runtime::prelude::Uuid::new_v4().to_string()
-}
-
-/// Runs `f` on the shared database, as another process of the project.
-fn with_store<T>(db: &Path, f: impl AsyncFnOnce(Store) -> T) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async { f(Store::open(db).unwrap()).await })
 }
 
 /// Publishes an event into the shared database, as its publisher would;

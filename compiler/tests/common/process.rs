@@ -321,3 +321,13 @@ pub fn try_http(
         body,
     })
 }
+
+/// Runs `f` on the database at `db` with the runtime's own store, as
+/// another process of the project would.
+pub fn with_store<T>(db: &Path, f: impl AsyncFnOnce(svcc_runtime::durable::Store) -> T) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async { f(svcc_runtime::durable::Store::open(db).unwrap()).await })
+}

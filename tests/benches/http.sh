@@ -49,9 +49,10 @@ fi
 
 # 1. svcc, the generated crate and the baseline, all in release; the
 # workspace's lockfile pins the same dependency versions for both servers.
+# (svcc too is built under $CARGO_TARGET_DIR.)
 cargo build --release -q -p svcc
 rm -rf "$bench/gen"
-"$repo/target/release/svcc" build --project "$bench" >/dev/null
+"$CARGO_TARGET_DIR/release/svcc" build --project "$bench" >/dev/null
 cp "$repo/Cargo.lock" "$bench/gen/rust/Cargo.lock"
 cp "$repo/Cargo.lock" "$bench/plain/Cargo.lock"
 cargo build --release -q --manifest-path "$bench/gen/rust/Cargo.toml"

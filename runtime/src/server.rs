@@ -18,7 +18,7 @@ use crate::events::{Event, EventSink, LogSink};
 use crate::idempotency::{Claim, Store, Stored};
 use crate::limits::Limiter;
 use crate::logging::Trace;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, RouteMetrics};
 use crate::request::Request;
 use crate::spec::{RouteAuth, RouteSpec, ServiceSpec, SubscriptionSpec};
 use axum::body::Body;
@@ -463,6 +463,7 @@ impl Service {
                         .as_ref()
                         .and_then(|r| Limiter::for_route(r, spec.operation)),
                     validator,
+                    metrics: RouteMetrics::new(spec.operation, spec.method, spec.path, spec.status),
                 });
                 let filter = method_filter(spec.method)
                     .ok_or_else(|| format!("unsupported method {}", spec.method))?;
@@ -832,6 +833,7 @@ struct Entry {
     handler: Handler,
     limiter: Option<Limiter>,
     validator: Option<Arc<jsonschema::Validator>>,
+    metrics: RouteMetrics,
 }
 
 /// `X-Request-Id`, parsed once (a `&str` name is parsed on every use).
@@ -966,13 +968,8 @@ async fn dispatch(app: Arc<App>, entry: Arc<Entry>, req: axum::extract::Request)
         h.insert("deprecation", HeaderValue::from_static("true"));
     }
     let elapsed = start.elapsed();
-    app.metrics.record(
-        spec.operation,
-        spec.method,
-        spec.path,
-        outcome.status,
-        elapsed.as_secs_f64(),
-    );
+    app.metrics
+        .record_route(&entry.metrics, outcome.status, elapsed.as_secs_f64());
     crate::logging::RequestLine {
         request_id: &rid,
         trace_id: &trace.trace_id,

@@ -852,10 +852,12 @@ fn request_id(headers: &HeaderMap) -> String {
         .map_or_else(
             || {
                 let mut buf = uuid::Uuid::encode_buffer();
-                crate::logging::new_uuid()
-                    .hyphenated()
-                    .encode_lower(&mut buf)
-                    .to_string()
+                // (`String::from`: `to_string` would go through `Display`)
+                String::from(
+                    &*crate::logging::new_uuid()
+                        .hyphenated()
+                        .encode_lower(&mut buf),
+                )
             },
             str::to_string,
         )

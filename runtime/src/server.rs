@@ -866,10 +866,10 @@ fn request_id(headers: &HeaderMap) -> String {
 /// The client's address: the socket's peer, or behind a trusted proxy the
 /// last `X-Forwarded-For` entry, the one that proxy appended. Entries
 /// before it are whatever the client wrote and prove nothing.
-fn client_ip(app: &App, req: &axum::extract::Request) -> String {
+fn client_ip(app: &App, req: &http::request::Parts) -> String {
     if app.settings.trust_proxy
         && let Some(last) = req
-            .headers()
+            .headers
             .get_all("x-forwarded-for")
             .iter()
             .next_back()
@@ -879,7 +879,7 @@ fn client_ip(app: &App, req: &axum::extract::Request) -> String {
     {
         return last.to_string();
     }
-    req.extensions()
+    req.extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string())
 }
@@ -922,15 +922,51 @@ impl Outcome {
     }
 }
 
+/// What the pipeline knows of a request that its answer and log line
+/// need: the ids and the caller until the handler's context takes them,
+/// then the context (so that none of them is copied).
+struct Seen {
+    ids: Option<(String, Trace)>,
+    caller: Option<Caller>,
+    ctx: Option<Context>,
+}
+
+impl Seen {
+    fn request_id(&self) -> &str {
+        match (&self.ctx, &self.ids) {
+            (Some(c), _) => c.request_id(),
+            (None, Some((rid, _))) => rid,
+            (None, None) => "",
+        }
+    }
+
+    fn trace(&self) -> Option<&Trace> {
+        match (&self.ctx, &self.ids) {
+            (Some(c), _) => Some(c.trace()),
+            (None, ids) => ids.as_ref().map(|(_, t)| t),
+        }
+    }
+
+    fn subject(&self) -> Option<&str> {
+        match &self.ctx {
+            Some(c) => c.subject(),
+            None => self.caller.as_ref().map(|c| c.subject.as_str()),
+        }
+    }
+}
+
 async fn dispatch(app: Arc<App>, entry: Arc<Entry>, req: axum::extract::Request) -> Response {
     let start = Instant::now();
-    let rid = request_id(req.headers());
-    let trace = Trace::from_header(req.headers().get(TRACEPARENT).and_then(|v| v.to_str().ok()));
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
+    let (mut parts, body) = req.into_parts();
+    let rid = request_id(&parts.headers);
+    let trace = Trace::from_header(parts.headers.get(TRACEPARENT).and_then(|v| v.to_str().ok()));
+    let mut seen = Seen {
+        ids: Some((rid, trace)),
+        caller: None,
+        ctx: None,
+    };
     let mut extra: Vec<(&'static str, String)> = Vec::new();
-    let mut subject = None;
-    let outcome = match pipeline(&app, &entry, req, &rid, &trace, &mut extra, &mut subject).await {
+    let outcome = match pipeline(&app, &entry, &mut parts, body, &mut seen, &mut extra).await {
         Ok(o) => o,
         Err(p) => Outcome::problem(p),
     };
@@ -951,7 +987,7 @@ async fn dispatch(app: Arc<App>, entry: Arc<Entry>, req: axum::extract::Request)
             h.insert(*k, v);
         }
     }
-    if let Ok(v) = HeaderValue::from_str(&rid) {
+    if let Ok(v) = HeaderValue::from_str(seen.request_id()) {
         h.insert(X_REQUEST_ID, v);
     }
     if let Some(secs) = spec.cache_seconds
@@ -972,45 +1008,49 @@ async fn dispatch(app: Arc<App>, entry: Arc<Entry>, req: axum::extract::Request)
     let elapsed = start.elapsed();
     app.metrics
         .record_route(&entry.metrics, outcome.status, elapsed.as_secs_f64());
+    let trace = seen.trace();
     crate::logging::RequestLine {
-        request_id: &rid,
-        trace_id: &trace.trace_id,
-        span_id: &trace.span_id,
-        method: method.as_str(),
-        path: &path,
+        request_id: seen.request_id(),
+        trace_id: trace.map_or("", |t| &t.trace_id),
+        span_id: trace.map_or("", |t| &t.span_id),
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
         route: spec.path,
         operation: spec.operation,
         status: outcome.status,
-        caller: subject.as_deref().unwrap_or("-"),
+        caller: seen.subject().unwrap_or("-"),
         latency_ms: elapsed.as_secs_f64() * 1000.0,
     }
     .log();
     r
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Everything between the request's ids and its answer's headers, metrics
+/// and log line (see the module's documentation for the order). The
+/// request's head stays with the caller ([`dispatch`] logs its method and
+/// path); its headers move into the [`Request`] the handler gets.
 async fn pipeline(
     app: &Arc<App>,
     entry: &Arc<Entry>,
-    req: axum::extract::Request,
-    rid: &str,
-    trace: &Trace,
+    parts: &mut http::request::Parts,
+    body: Body,
+    seen: &mut Seen,
     extra: &mut Vec<(&'static str, String)>,
-    subject: &mut Option<String>,
 ) -> Result<Outcome, Problem> {
     let spec = entry.spec;
     // Only rate limits and idempotency keys need the client's address.
     let ip = if entry.limiter.is_some() || spec.idempotent {
-        client_ip(app, &req)
+        client_ip(app, parts)
     } else {
         String::new()
     };
     // 1. who is calling
-    let caller: Option<Caller> = if spec.auth == RouteAuth::None {
+    seen.caller = if spec.auth == RouteAuth::None {
         None
     } else {
-        app.auth.authenticate(req.headers())?
+        app.auth.authenticate(&parts.headers)?
     };
+    let caller = seen.caller.as_ref();
     if caller.is_none()
         && (spec.auth == RouteAuth::Required
             || (spec.auth == RouteAuth::Optional && spec.permission.is_some()))
@@ -1025,15 +1065,13 @@ async fn pipeline(
         ))
         .with_header("www-authenticate", crate::auth::challenge(app.spec.auth)));
     }
-    *subject = caller.as_ref().map(|c| c.subject.clone());
+    // (a reference-counted copy of the header)
     let authorization = caller
-        .as_ref()
         .filter(|_| app.spec.auth == crate::spec::AuthKind::Jwt)
-        .and_then(|_| req.headers().get(http::header::AUTHORIZATION))
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+        .and_then(|_| parts.headers.get(http::header::AUTHORIZATION))
+        .cloned();
     // 2. may it
-    let access = match &caller {
+    let access = match caller {
         Some(c) => crate::auth::access(app.spec, spec, c).ok_or_else(|| {
             Problem::forbidden(format!(
                 "no role of the caller grants `{}`",
@@ -1050,7 +1088,7 @@ async fn pipeline(
     }
     // 3. pricing plan
     if !app.spec.plans.is_empty()
-        && let Some(c) = &caller
+        && let Some(c) = caller
     {
         let plan = c
             .plan
@@ -1075,11 +1113,10 @@ async fn pipeline(
     }
     // 4. rate limit
     if let Some(l) = &entry.limiter {
-        extra.extend(l.check(l.key(caller.as_ref(), &ip))?);
+        extra.extend(l.check(l.key(caller, &ip))?);
     }
     // 5. decode
-    let (mut parts, body) = req.into_parts();
-    let path_params = match axum::RequestPartsExt::extract::<RawPathParams>(&mut parts).await {
+    let path_params = match axum::RequestPartsExt::extract::<RawPathParams>(parts).await {
         Ok(p) => p
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -1102,7 +1139,7 @@ async fn pipeline(
     let mut request = Request {
         path: path_params,
         query,
-        headers: parts.headers,
+        headers: std::mem::take(&mut parts.headers),
         body: None,
         body_violations: Vec::new(),
         raw: None,
@@ -1116,7 +1153,7 @@ async fn pipeline(
         && let Ok(mut v) = serde_json::from_slice::<Value>(&bytes)
     {
         crate::logging::redact(&mut v, spec.sensitive);
-        tracing::info!(request_id = %rid, body = %v, "request body");
+        tracing::info!(request_id = %seen.request_id(), body = %v, "request body");
     }
     // 6. idempotency
     let idem_key = if spec.idempotent {
@@ -1135,15 +1172,18 @@ async fn pipeline(
         let scope = format!(
             "{}:{}",
             spec.operation,
-            subject
-                .as_deref()
-                .map_or_else(|| format!("ip:{ip}"), |s| format!("user:{s}"))
+            seen.caller
+                .as_ref()
+                .map_or_else(|| format!("ip:{ip}"), |c| format!("user:{}", c.subject))
         );
         let target = parts.uri.path_and_query().map_or("", |p| p.as_str());
-        match app
-            .idempotency
-            .claim(&scope, key, &[target.as_bytes(), &bytes])
-            .await?
+        // (boxed, as every await off the common path: the request's future
+        // would otherwise be as large as the largest of them)
+        match Box::pin(
+            app.idempotency
+                .claim(&scope, key, &[target.as_bytes(), &bytes]),
+        )
+        .await?
         {
             Claim::Replay(stored) => {
                 extra.push(("idempotent-replayed", "true".into()));
@@ -1158,7 +1198,7 @@ async fn pipeline(
                 // Not in memory: an answer committed before a restart?
                 if let Some(store) = &app.store {
                     let fp = crate::idempotency::fingerprint(&[target.as_bytes(), &bytes]);
-                    match crate::durable::keys::answer(store, &scope, key).await? {
+                    match Box::pin(crate::durable::keys::answer(store, &scope, key)).await? {
                         Some(a) if a.fingerprint == fp => {
                             let stored = Stored {
                                 status: a.status,
@@ -1187,12 +1227,17 @@ async fn pipeline(
             }
         }
     }
-    // 7. the handler, under its timeout
+    // 7. the handler, under its timeout; the context takes the ids and the
+    // caller (only this takes them, so they are there)
+    let (request_id, trace) = seen
+        .ids
+        .take()
+        .unwrap_or_else(|| (String::new(), Trace::from_header(None)));
     let ctx = Context::new(ContextParts {
         operation: spec.operation,
-        request_id: rid.to_string(),
-        trace: trace.clone(),
-        caller,
+        request_id,
+        trace,
+        caller: seen.caller.take(),
         authorization,
         access,
         events: app.sink.clone(),
@@ -1203,28 +1248,36 @@ async fn pipeline(
     // Whatever happens from here on (an error, a timeout, a panic, a
     // refused output), the operation's transaction is rolled back unless
     // it is committed below.
+    seen.ctx = Some(ctx.clone());
     let mut unit = Unit(ctx.work().cloned());
     let timeout = spec
         .timeout_ms
         .map_or(app.settings.request_timeout, Duration::from_millis);
-    let handler = entry.handler.clone();
     // A panicking handler is a 500 answer, not a connection closed without
-    // one (and the idempotency key it held is released).
-    let run = std::panic::AssertUnwindSafe(async { handler(ctx.clone(), request).await });
-    let result =
-        match tokio::time::timeout(timeout, futures_util::FutureExt::catch_unwind(run)).await {
+    // one (and the idempotency key it held is released): while its future
+    // is made, and while it runs. (Made first, so that the request is
+    // moved into it rather than kept beside it in this future.)
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        (entry.handler)(ctx.clone(), request)
+    }));
+    let panicked = |panic: Box<dyn std::any::Any + Send>| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Problem::internal(format!("{} panicked: {message}", spec.operation))
+    };
+    let result = match run {
+        Err(panic) => Err(panicked(panic)),
+        Ok(run) => match tokio::time::timeout(
+            timeout,
+            futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(run)),
+        )
+        .await
+        {
             Ok(Ok(r)) => r,
-            Ok(Err(panic)) => {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                Err(Problem::internal(format!(
-                    "{} panicked: {message}",
-                    spec.operation
-                )))
-            }
+            Ok(Err(panic)) => Err(panicked(panic)),
             Err(_) => Err(
                 Problem::new(504, "timeout", "The operation timed out").with_detail(format!(
                     "{} did not finish within {} ms",
@@ -1232,7 +1285,8 @@ async fn pipeline(
                     timeout.as_millis()
                 )),
             ),
-        };
+        },
+    };
     let outcome = match result {
         Ok(mut reply) => {
             // 8. ownership of what goes out
@@ -1272,11 +1326,15 @@ async fn pipeline(
                 if let Some((scope, key, fp)) = &remember
                     && (200..300).contains(&reply.status)
                 {
-                    work.tx()
-                        .await?
-                        .remember_answer(scope, key, fp, reply.status, &body)?;
+                    Box::pin(work.tx()).await?.remember_answer(
+                        scope,
+                        key,
+                        fp,
+                        reply.status,
+                        &body,
+                    )?;
                 }
-                work.commit().await?;
+                Box::pin(work.commit()).await?;
             }
             Outcome {
                 status: reply.status,

@@ -1270,7 +1270,7 @@ async fn pipeline(
     };
     let result = match run {
         Err(panic) => Err(panicked(panic)),
-        Ok(run) => match tokio::time::timeout(
+        Ok(run) => match within(
             timeout,
             futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(run)),
         )
@@ -1357,6 +1357,57 @@ async fn pipeline(
         });
     }
     Ok(outcome)
+}
+
+/// `fut` under a timeout of `limit` from now, as `tokio::time::timeout`
+/// (which also polls the future before its timer), except that the timer
+/// is only set when that first poll does not finish it: most handlers
+/// answer without waiting, and registering and dropping a timer entry is
+/// work they would do for nothing. The deadline is the same either way.
+async fn within<F: Future>(
+    limit: Duration,
+    fut: F,
+) -> Result<F::Output, tokio::time::error::Elapsed> {
+    let deadline = tokio::time::Instant::now().checked_add(limit);
+    let mut fut = std::pin::pin!(fut);
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
+    if let std::task::Poll::Ready(out) = first {
+        return Ok(out);
+    }
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, fut).await,
+        // too far to count: never
+        None => Ok(fut.await),
+    }
+}
+
+#[cfg(test)]
+mod within_tests {
+    use super::within;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_timeout_as_tokio_counts_it() {
+        // done at once: no timer, even with no time at all
+        assert_eq!(within(Duration::ZERO, async { 1 }).await.ok(), Some(1));
+        // waits, and finishes in time
+        let late = async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            2
+        };
+        assert_eq!(within(Duration::from_secs(5), late).await.ok(), Some(2));
+        // waits too long
+        let never = std::future::pending::<()>();
+        let started = std::time::Instant::now();
+        assert!(within(Duration::from_millis(50), never).await.is_err());
+        assert!(started.elapsed() >= Duration::from_millis(50));
+        // a limit past the clock's range never elapses
+        let soon = async {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            3
+        };
+        assert_eq!(within(Duration::MAX, soon).await.ok(), Some(3));
+    }
 }
 
 /// The unit of work of a request, rolled back when dropped uncommitted.

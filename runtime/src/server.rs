@@ -61,9 +61,19 @@ impl Reply {
     /// A JSON answer. The value is encoded here, straight to bytes: no
     /// `serde_json::Value` in between (only routes that must check who
     /// owns what goes out parse it back).
+    ///
+    /// The buffer starts at about the size of the last answer this thread
+    /// encoded, so an answer of a usual size is written without growing it
+    /// (`serde_json::to_vec` starts at 128 bytes and doubles).
     pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Self, Problem> {
-        let body = serde_json::to_vec(value)
+        thread_local! {
+            static LAST: std::cell::Cell<usize> = const { std::cell::Cell::new(128) };
+        }
+        let mut body = Vec::with_capacity(LAST.get());
+        serde_json::to_writer(&mut body, value)
             .map_err(|e| Problem::internal(format!("cannot encode the answer: {e}")))?;
+        // some room for answers a little larger; a huge one is not a habit
+        LAST.set((body.len() + body.len() / 4 + 16).clamp(128, 64 << 10));
         Ok(Reply {
             status,
             body: Some(body.into()),

@@ -333,12 +333,18 @@ pub(crate) fn new_uuid() -> uuid::Uuid {
 /// Lowercase hexadecimal of `bytes`, two digits a byte.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = Vec::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.extend_from_slice(&[DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]]);
+    let mut s = String::with_capacity(bytes.len() * 2);
+    // 16 bytes at a time through a buffer on the stack
+    for chunk in bytes.chunks(16) {
+        let mut buf = [0u8; 32];
+        for (pair, b) in buf.chunks_exact_mut(2).zip(chunk) {
+            pair[0] = DIGITS[usize::from(b >> 4)];
+            pair[1] = DIGITS[usize::from(b & 15)];
+        }
+        // only ASCII digits and letters went in
+        s.push_str(std::str::from_utf8(&buf[..chunk.len() * 2]).unwrap_or_default());
     }
-    // only ASCII digits and letters went in
-    String::from_utf8(s).unwrap_or_default()
+    s
 }
 
 /// `bytes` random bytes as hex; never all zeros (W3C: an all-zero trace or
@@ -583,6 +589,10 @@ mod tests {
         let u = new_uuid();
         assert_eq!(u.get_version_num(), 4);
         assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        let long: Vec<u8> = (0..40).collect();
+        let expected: String = long.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex(&long), expected);
+        assert_eq!(hex(&[]), "");
         let t = Trace::from_header(None);
         assert!(is_hex(&t.trace_id, 32) && is_hex(&t.span_id, 16), "{t:?}");
     }

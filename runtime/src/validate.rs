@@ -185,9 +185,13 @@ impl Bound for i64 {
         } else if bound < -TWO_63 {
             Some(Ordering::Greater)
         } else {
-            // |bound| < 2^63, so its integral part is an exact i64
-            let whole = bound.trunc() as i64;
-            Some(self.cmp(&whole).then(0.0.partial_cmp(&bound.fract())?))
+            // |bound| < 2^63, so its integral part is an exact i64 (`as`
+            // truncates towards zero), and the fraction is exact too: below
+            // 2^53 `whole` is exact as an f64, above it there is none.
+            // (Not `trunc` and `fract`: they are calls into libm.)
+            let whole = bound as i64;
+            let fraction = bound - whole as f64;
+            Some(self.cmp(&whole).then(0.0.partial_cmp(&fraction)?))
         }
     }
 }

@@ -855,8 +855,12 @@ const TRACEPARENT: http::header::HeaderName = http::header::HeaderName::from_sta
 
 /// The request id: the client's `X-Request-Id` when it is sane, else a new UUID.
 fn request_id(headers: &HeaderMap) -> String {
-    headers
-        .get(X_REQUEST_ID)
+    request_id_from(headers.get(X_REQUEST_ID))
+}
+
+/// [`request_id`] from the header's first value, if any.
+fn request_id_from(header: Option<&HeaderValue>) -> String {
+    header
         .and_then(|v| v.to_str().ok())
         .filter(|s| !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic()))
         .map_or_else(
@@ -968,8 +972,18 @@ impl Seen {
 async fn dispatch(app: Arc<App>, entry: Arc<Entry>, req: axum::extract::Request) -> Response {
     let start = Instant::now();
     let (mut parts, body) = req.into_parts();
-    let rid = request_id(&parts.headers);
-    let trace = Trace::from_header(parts.headers.get(TRACEPARENT).and_then(|v| v.to_str().ok()));
+    // The two headers of ours in one pass (each `get` hashes the name;
+    // a request has a few headers): their first values, as `get` gives.
+    let (mut client_id, mut traceparent) = (None, None);
+    for (name, value) in &parts.headers {
+        if *name == X_REQUEST_ID {
+            client_id = client_id.or(Some(value));
+        } else if *name == TRACEPARENT {
+            traceparent = traceparent.or(Some(value));
+        }
+    }
+    let rid = request_id_from(client_id);
+    let trace = Trace::from_header(traceparent.and_then(|v| v.to_str().ok()));
     let mut seen = Seen {
         ids: Some((rid, trace)),
         caller: None,
@@ -1445,14 +1459,17 @@ fn decode_body(
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let essence = content_type.split(';').next().unwrap_or("").trim();
-    let json = essence.is_empty()
-        || essence.eq_ignore_ascii_case("application/json")
-        || essence
-            .len()
-            .checked_sub(5)
-            .and_then(|i| essence.get(i..))
-            .is_some_and(|end| end.eq_ignore_ascii_case("+json"));
+    // (the usual spelling first, without taking the value apart)
+    let json = content_type == "application/json" || {
+        let essence = content_type.split(';').next().unwrap_or("").trim();
+        essence.is_empty()
+            || essence.eq_ignore_ascii_case("application/json")
+            || essence
+                .len()
+                .checked_sub(5)
+                .and_then(|i| essence.get(i..))
+                .is_some_and(|end| end.eq_ignore_ascii_case("+json"))
+    };
     if bytes.is_empty() {
         if required {
             request.body_violations.push(crate::validate::Violation {

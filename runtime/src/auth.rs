@@ -37,8 +37,81 @@ pub struct Caller {
     pub roles: Vec<String>,
     /// Pricing plan, when the credential names one.
     pub plan: Option<String>,
-    /// A stable id of the credential (hash), for `per key` limits.
-    pub credential: String,
+    /// What [`Caller::credential`] is computed from.
+    credential: Credential,
+}
+
+impl Caller {
+    /// A caller whose credential id is already known.
+    pub fn new(
+        subject: String,
+        roles: Vec<String>,
+        plan: Option<String>,
+        credential: String,
+    ) -> Self {
+        Caller {
+            subject,
+            roles,
+            plan,
+            credential: Credential::Id(credential),
+        }
+    }
+
+    /// A stable id of the credential (16 hex digits of a SHA-256), for
+    /// `per key` limits. For a JWT it is computed on first use: only
+    /// routes with such a limit pay for the hash.
+    pub fn credential(&self) -> &str {
+        self.credential.id()
+    }
+}
+
+/// A caller's credential, for its id.
+#[derive(Clone)]
+enum Credential {
+    /// The id itself (API keys: computed when the server starts).
+    Id(String),
+    /// A verified JWT: its `Authorization` header (a reference-counted
+    /// copy), where the signature is in it, and the id once computed.
+    Token {
+        header: http::HeaderValue,
+        signature: std::ops::Range<usize>,
+        id: std::sync::OnceLock<String>,
+    },
+}
+
+impl Credential {
+    fn id(&self) -> &str {
+        match self {
+            Credential::Id(id) => id,
+            Credential::Token {
+                header,
+                signature,
+                id,
+            } => id.get_or_init(|| {
+                // The signature stands for the token (it covers the header
+                // and the claims under the server's key): one SHA-256 block
+                // to hash instead of the whole token's.
+                let bytes = header.as_bytes();
+                let signature = bytes.get(signature.clone()).unwrap_or(bytes);
+                crate::logging::hex(&Sha256::digest(signature)[..8])
+            }),
+        }
+    }
+}
+
+// Compared and printed by the id (never the token itself).
+impl PartialEq for Credential {
+    fn eq(&self, other: &Self) -> bool {
+        self.id() == other.id()
+    }
+}
+
+impl Eq for Credential {}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.id())
+    }
 }
 
 /// How much of a permission the caller holds.
@@ -285,12 +358,12 @@ impl Authenticator {
                     let h = hash(&e.key);
                     a.keys.insert(
                         h,
-                        Caller {
-                            subject: e.subject.clone(),
-                            roles: e.roles.clone(),
-                            plan: e.plan.clone(),
-                            credential: crate::logging::hex(&h[..8]),
-                        },
+                        Caller::new(
+                            e.subject.clone(),
+                            e.roles.clone(),
+                            e.plan.clone(),
+                            crate::logging::hex(&h[..8]),
+                        ),
                     );
                 }
             }
@@ -311,20 +384,14 @@ impl Authenticator {
                 let Some(h) = headers.get(http::header::AUTHORIZATION) else {
                     return Ok(None);
                 };
-                // The scheme is case-insensitive (RFC 9110 section 11.1).
-                let Some(token) = h
-                    .to_str()
-                    .ok()
-                    .and_then(|s| s.split_once(' '))
-                    .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-                    .map(|(_, token)| token.trim())
-                    .filter(|t| !t.is_empty())
-                else {
+                let text = h.to_str().unwrap_or_default();
+                let Some(at) = bearer(text) else {
                     return Err(refuse(
                         "expected `Authorization: Bearer <token>`",
                         "Bearer error=\"invalid_request\"",
                     ));
                 };
+                let token = text.get(at.clone()).unwrap_or_default();
                 let Some((key, validation)) = &self.jwt else {
                     return Err(refuse("no key configured", "Bearer"));
                 };
@@ -346,16 +413,18 @@ impl Authenticator {
                 if let Some(r) = data.claims.role {
                     roles.push(r);
                 }
+                // Its id is computed from the signature, the token's last
+                // segment, when a `per key` limit asks for it.
+                let start = token.rfind('.').map_or(0, |i| i + 1);
                 Ok(Some(Caller {
                     subject: data.claims.sub,
                     roles,
                     plan: data.claims.plan,
-                    // The signature stands for the token (it covers the
-                    // header and the claims under the server's key): one
-                    // SHA-256 block to hash instead of the whole token's.
-                    credential: crate::logging::hex(
-                        &hash(token.rsplit('.').next().unwrap_or(token))[..8],
-                    ),
+                    credential: Credential::Token {
+                        header: h.clone(),
+                        signature: at.start + start..at.end,
+                        id: std::sync::OnceLock::new(),
+                    },
                 }))
             }
             AuthKind::ApiKey => {
@@ -373,6 +442,19 @@ impl Authenticator {
             }
         }
     }
+}
+
+/// Where the token is in an `Authorization` value: after `Bearer ` (the
+/// scheme is case-insensitive, RFC 9110 section 11.1), surrounding spaces
+/// trimmed; `None` for another scheme or no token.
+fn bearer(value: &str) -> Option<std::ops::Range<usize>> {
+    let (scheme, rest) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let start = value.len() - rest.trim_start().len();
+    let token = rest.trim();
+    (!token.is_empty()).then(|| start..start + token.len())
 }
 
 fn public_key(pem: &str) -> Result<(DecodingKey, Algorithm), String> {
@@ -501,4 +583,70 @@ pub fn peek(token: &str) -> Option<Value> {
         .decode(payload)
         .ok()?;
     serde_json::from_slice(&bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static SPEC: ServiceSpec = ServiceSpec {
+        roles: &[],
+        plans: &[],
+        ..crate::cli::tests::SPEC
+    };
+
+    fn caller(authorization: &str) -> Result<Option<Caller>, Problem> {
+        let config = AuthConfig {
+            jwt_key: Some(JwtKey::Secret("s3cret".into())),
+            ..AuthConfig::default()
+        };
+        let Ok(auth) = Authenticator::new(&SPEC, &config, false) else {
+            panic!("authenticator")
+        };
+        let mut headers = http::HeaderMap::new();
+        if let Ok(v) = http::HeaderValue::from_str(authorization) {
+            headers.insert(http::header::AUTHORIZATION, v);
+        }
+        auth.authenticate(&headers)
+    }
+
+    #[test]
+    fn bearer_tokens_are_found_in_the_header() {
+        let at = |s: &str| bearer(s).and_then(|r| s.get(r)).map(str::to_string);
+        assert_eq!(at("Bearer abc.def").as_deref(), Some("abc.def"));
+        assert_eq!(at("bEaReR   abc  ").as_deref(), Some("abc"));
+        assert_eq!(at("Bearer "), None);
+        assert_eq!(at("Bearer    "), None);
+        assert_eq!(at("Basic abc"), None);
+        assert_eq!(at("Bearerabc"), None);
+    }
+
+    #[test]
+    fn a_jwt_credential_id_is_a_hash_of_the_signature() {
+        let Ok(token) = mint("s3cret", "ada", &["buyer".into()], None, 3600) else {
+            panic!("mint")
+        };
+        let signature = token.rsplit('.').next().unwrap_or_default();
+        let expected = crate::logging::hex(&hash(signature)[..8]);
+        for header in [format!("Bearer {token}"), format!("bearer  {token} ")] {
+            let Ok(Some(c)) = caller(&header) else {
+                panic!("{header} refused")
+            };
+            assert_eq!(c.subject, "ada");
+            assert_eq!(c.credential(), expected);
+            // the same once computed, in clones too, and never the token
+            assert_eq!(c.clone().credential(), expected);
+            assert!(!format!("{c:?}").contains(signature), "{c:?}");
+            assert!(format!("{c:?}").contains(&expected), "{c:?}");
+        }
+        let Ok(other) = mint("s3cret", "bob", &[], None, 3600) else {
+            panic!("mint")
+        };
+        let Ok(Some(b)) = caller(&format!("Bearer {other}")) else {
+            panic!("refused")
+        };
+        assert_ne!(b.credential(), expected);
+        assert!(caller(&format!("Bearer {token}x")).is_err());
+        assert!(caller("Basic abc").is_err());
+    }
 }

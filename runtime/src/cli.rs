@@ -357,10 +357,11 @@ fn dlq(service: &Service, action: DlqAction) -> Result<(), String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use crate::spec::{AuthKind, PlanSpec, ResilienceSpec, RoleSpec, ServiceSpec};
 
-    static SPEC: ServiceSpec = ServiceSpec {
+    /// A JWT service with roles and plans (other modules' tests use it too).
+    pub(crate) const SPEC: ServiceSpec = ServiceSpec {
         name: "OrderService",
         slug: "order-service",
         version: "1.0.0",

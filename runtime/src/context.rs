@@ -25,7 +25,7 @@ struct Inner {
     request_id: String,
     trace: Trace,
     caller: Option<Caller>,
-    authorization: Option<String>,
+    authorization: Option<http::HeaderValue>,
     access: Access,
     events: Arc<dyn EventSink>,
     clients: Arc<Clients>,
@@ -56,7 +56,7 @@ pub struct ContextParts {
     pub caller: Option<Caller>,
     /// The caller's verified `Authorization` header (a JWT), relayed to
     /// called services.
-    pub authorization: Option<String>,
+    pub authorization: Option<http::HeaderValue>,
     /// How much of the route's permission the caller holds.
     pub access: Access,
     /// Where published events go.
@@ -102,6 +102,11 @@ impl Context {
     /// The W3C trace id.
     pub fn trace_id(&self) -> &str {
         &self.inner.trace.trace_id
+    }
+
+    /// The trace: its id, our span and the caller's.
+    pub(crate) fn trace(&self) -> &Trace {
+        &self.inner.trace
     }
 
     /// The authenticated caller, if any.
@@ -215,8 +220,13 @@ impl Context {
             ("traceparent", self.inner.trace.header()),
             ("x-request-id", self.inner.request_id.clone()),
         ];
-        if let Some(a) = &self.inner.authorization {
-            h.push(("authorization", a.clone()));
+        if let Some(a) = self
+            .inner
+            .authorization
+            .as_ref()
+            .and_then(|a| a.to_str().ok())
+        {
+            h.push(("authorization", a.to_string()));
         }
         h
     }

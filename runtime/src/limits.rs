@@ -88,7 +88,7 @@ impl Limiter {
             (Scope::Global, _) => String::new(),
             (Scope::Ip, _) | (_, None) => format!("ip:{ip}"),
             (Scope::User, Some(c)) => format!("user:{}", c.subject),
-            (Scope::Key, Some(c)) => format!("key:{}", c.credential),
+            (Scope::Key, Some(c)) => format!("key:{}", c.credential()),
         }
     }
 

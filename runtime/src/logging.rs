@@ -218,10 +218,13 @@ struct Escaped<'a, W: fmt::Write>(&'a mut W);
 impl<W: fmt::Write> fmt::Write for Escaped<'_, W> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        // Most values need no escape at all: one scan, one write.
-        let Some(first) = s.bytes().position(|b| b < 0x20 || b == b'"' || b == b'\\') else {
+        let special = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
+        // Most values need no escape at all: one scan, without a branch a
+        // byte (the compiler vectorizes it), and one write.
+        if !s.bytes().fold(false, |any, b| any | special(b)) {
             return self.0.write_str(s);
-        };
+        }
+        let first = s.bytes().position(special).unwrap_or(s.len());
         let mut start = 0;
         for (i, b) in s.bytes().enumerate().skip(first) {
             let short = match b {
@@ -279,40 +282,47 @@ pub struct Trace {
     pub sampled: bool,
 }
 
-/// 16 random bytes for ids that must be unique, not secret (trace and
-/// span ids, request ids): a thread-local SipHash of a counter under keys
-/// the standard library draws from the operating system once per thread,
-/// so a request costs no `getrandom` system call (`Uuid::new_v4` makes
-/// one per id).
+/// 16 random-looking bytes for ids that must be unique, not secret
+/// (trace and span ids, request ids), without a system call (`Uuid::new_v4`
+/// makes one per id): a per-thread counter XORed with a 128-bit key drawn
+/// from the operating system once per thread (through the standard
+/// library's `RandomState`), through a bijective mix. So one thread never
+/// repeats itself, and two threads' sequences meet only if their keys differ
+/// by the XOR of two counters, a chance of about 2^-88 per pair of threads.
 pub(crate) fn random_bytes() -> [u8; 16] {
     use std::cell::Cell;
-    use std::hash::{BuildHasher, Hasher};
+    use std::hash::BuildHasher;
     use std::sync::atomic::{AtomicU64, Ordering};
-    // The thread's number goes into every hash too, so that two threads
-    // never share a sequence even if their keys were the same.
+    // The thread's number goes into the key too, so that two threads never
+    // share a key even if the standard library gave them the same one.
     static THREADS: AtomicU64 = AtomicU64::new(0);
     thread_local! {
-        static STATE: (std::collections::hash_map::RandomState, u64, Cell<u64>) = (
-            std::collections::hash_map::RandomState::new(),
-            THREADS.fetch_add(1, Ordering::Relaxed),
-            Cell::new(0),
-        );
-    }
-    STATE.with(|(keys, thread, counter)| {
-        let n = counter.get();
-        counter.set(n.wrapping_add(2));
-        let word = |i: u64| {
-            let mut h = keys.build_hasher();
-            h.write_u64(*thread);
-            h.write_u64(i);
-            h.finish().to_le_bytes()
+        static STATE: (u128, Cell<u64>) = {
+            let keys = std::collections::hash_map::RandomState::new();
+            let thread = THREADS.fetch_add(1, Ordering::Relaxed);
+            let word = |i: u64| u128::from(keys.hash_one((thread, i)));
+            ((word(0) << 64) | word(1), Cell::new(0))
         };
-        let (a, b) = (word(n), word(n + 1));
-        let mut out = [0u8; 16];
-        out[..8].copy_from_slice(&a);
-        out[8..].copy_from_slice(&b);
-        out
+    }
+    STATE.with(|(key, counter)| {
+        let n = counter.get();
+        counter.set(n.wrapping_add(1));
+        mix(u128::from(n) ^ key).to_le_bytes()
     })
+}
+
+/// A bijection of 128-bit words that spreads every input bit over the
+/// output: xor-shifts and multiplications by odd constants, each of which
+/// can be undone.
+fn mix(mut x: u128) -> u128 {
+    const A: u128 = 0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835;
+    const B: u128 = 0xd6e8_feb8_6659_fd93_a076_1d64_78bd_642f;
+    x ^= x >> 67;
+    x = x.wrapping_mul(A);
+    x ^= x >> 61;
+    x = x.wrapping_mul(B);
+    x ^= x >> 64;
+    x
 }
 
 /// A new random (version 4) UUID from [`random_bytes`].
@@ -324,9 +334,15 @@ pub(crate) fn new_uuid() -> uuid::Uuid {
 pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 15)]));
+    // 16 bytes at a time through a buffer on the stack
+    for chunk in bytes.chunks(16) {
+        let mut buf = [0u8; 32];
+        for (pair, b) in buf.chunks_exact_mut(2).zip(chunk) {
+            pair[0] = DIGITS[usize::from(b >> 4)];
+            pair[1] = DIGITS[usize::from(b & 15)];
+        }
+        // only ASCII digits and letters went in
+        s.push_str(std::str::from_utf8(&buf[..chunk.len() * 2]).unwrap_or_default());
     }
     s
 }
@@ -573,8 +589,64 @@ mod tests {
         let u = new_uuid();
         assert_eq!(u.get_version_num(), 4);
         assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        let long: Vec<u8> = (0..40).collect();
+        let expected: String = long.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex(&long), expected);
+        assert_eq!(hex(&[]), "");
         let t = Trace::from_header(None);
         assert!(is_hex(&t.trace_id, 32) && is_hex(&t.span_id, 16), "{t:?}");
+    }
+
+    #[test]
+    fn the_id_mix_is_a_bijection() {
+        // the inverse of each step, in reverse order
+        fn unshift(y: u128, k: u32) -> u128 {
+            let mut x = y;
+            let mut s = k;
+            while s < 128 {
+                x ^= y >> s;
+                s += k;
+            }
+            x
+        }
+        fn inverse(c: u128) -> u128 {
+            // Newton's iteration for c^-1 mod 2^128 (c odd)
+            let mut i = c;
+            for _ in 0..7 {
+                i = i.wrapping_mul(2u128.wrapping_sub(c.wrapping_mul(i)));
+            }
+            i
+        }
+        const A: u128 = 0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835;
+        const B: u128 = 0xd6e8_feb8_6659_fd93_a076_1d64_78bd_642f;
+        let unmix = |y: u128| {
+            let y = unshift(y, 64).wrapping_mul(inverse(B));
+            let y = unshift(y, 61).wrapping_mul(inverse(A));
+            unshift(y, 67)
+        };
+        for x in [
+            0,
+            1,
+            2,
+            u128::MAX,
+            1 << 127,
+            0x0123_4567_89ab_cdef_u128 << 40,
+        ] {
+            assert_eq!(unmix(mix(x)), x, "{x:#x}");
+        }
+        // neighbouring inputs differ in about half of the output bits
+        for n in 0u128..64 {
+            let d = (mix(n) ^ mix(n + 1)).count_ones();
+            assert!((32..=96).contains(&d), "{n}: {d}");
+        }
+        // threads do not repeat each other either
+        let ids: std::collections::HashSet<[u8; 16]> = (0..4)
+            .map(|_| std::thread::spawn(|| (0..10_000).map(|_| random_bytes()).collect::<Vec<_>>()))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .flat_map(|t| t.join().unwrap_or_default())
+            .collect();
+        assert_eq!(ids.len(), 40_000);
     }
 
     #[test]

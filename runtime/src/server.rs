@@ -18,7 +18,7 @@ use crate::events::{Event, EventSink, LogSink};
 use crate::idempotency::{Claim, Store, Stored};
 use crate::limits::Limiter;
 use crate::logging::Trace;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, RouteMetrics};
 use crate::request::Request;
 use crate::sagas::TransitionFn;
 use crate::spec::{RouteAuth, RouteSpec, ServiceSpec, SubscriptionSpec};
@@ -62,9 +62,19 @@ impl Reply {
     /// A JSON answer. The value is encoded here, straight to bytes: no
     /// `serde_json::Value` in between (only routes that must check who
     /// owns what goes out parse it back).
+    ///
+    /// The buffer starts at about the size of the last answer this thread
+    /// encoded, so an answer of a usual size is written without growing it
+    /// (`serde_json::to_vec` starts at 128 bytes and doubles).
     pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Self, Problem> {
-        let body = serde_json::to_vec(value)
+        thread_local! {
+            static LAST: std::cell::Cell<usize> = const { std::cell::Cell::new(128) };
+        }
+        let mut body = Vec::with_capacity(LAST.get());
+        serde_json::to_writer(&mut body, value)
             .map_err(|e| Problem::internal(format!("cannot encode the answer: {e}")))?;
+        // some room for answers a little larger; a huge one is not a habit
+        LAST.set((body.len() + body.len() / 4 + 16).clamp(128, 64 << 10));
         Ok(Reply {
             status,
             body: Some(body.into()),
@@ -559,6 +569,7 @@ impl Service {
                         .as_ref()
                         .and_then(|r| Limiter::for_route(r, spec.operation)),
                     validator,
+                    metrics: RouteMetrics::new(spec.operation, spec.method, spec.path, spec.status),
                 });
                 let filter = method_filter(spec.method)
                     .ok_or_else(|| format!("unsupported method {}", spec.method))?;
@@ -1042,6 +1053,7 @@ struct Entry {
     handler: Handler,
     limiter: Option<Limiter>,
     validator: Option<Arc<jsonschema::Validator>>,
+    metrics: RouteMetrics,
 }
 
 /// `X-Request-Id`, parsed once (a `&str` name is parsed on every use).
@@ -1053,17 +1065,23 @@ const TRACEPARENT: http::header::HeaderName = http::header::HeaderName::from_sta
 
 /// The request id: the client's `X-Request-Id` when it is sane, else a new UUID.
 fn request_id(headers: &HeaderMap) -> String {
-    headers
-        .get(X_REQUEST_ID)
+    request_id_from(headers.get(X_REQUEST_ID))
+}
+
+/// [`request_id`] from the header's first value, if any.
+fn request_id_from(header: Option<&HeaderValue>) -> String {
+    header
         .and_then(|v| v.to_str().ok())
         .filter(|s| !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic()))
         .map_or_else(
             || {
                 let mut buf = uuid::Uuid::encode_buffer();
-                crate::logging::new_uuid()
-                    .hyphenated()
-                    .encode_lower(&mut buf)
-                    .to_string()
+                // (`String::from`: `to_string` would go through `Display`)
+                String::from(
+                    &*crate::logging::new_uuid()
+                        .hyphenated()
+                        .encode_lower(&mut buf),
+                )
             },
             str::to_string,
         )
@@ -1072,10 +1090,10 @@ fn request_id(headers: &HeaderMap) -> String {
 /// The client's address: the socket's peer, or behind a trusted proxy the
 /// last `X-Forwarded-For` entry, the one that proxy appended. Entries
 /// before it are whatever the client wrote and prove nothing.
-fn client_ip(app: &App, req: &axum::extract::Request) -> String {
+fn client_ip(app: &App, req: &http::request::Parts) -> String {
     if app.settings.trust_proxy
         && let Some(last) = req
-            .headers()
+            .headers
             .get_all("x-forwarded-for")
             .iter()
             .next_back()
@@ -1085,7 +1103,7 @@ fn client_ip(app: &App, req: &axum::extract::Request) -> String {
     {
         return last.to_string();
     }
-    req.extensions()
+    req.extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string())
 }
@@ -1128,15 +1146,61 @@ impl Outcome {
     }
 }
 
+/// What the pipeline knows of a request that its answer and log line
+/// need: the ids and the caller until the handler's context takes them,
+/// then the context (so that none of them is copied).
+struct Seen {
+    ids: Option<(String, Trace)>,
+    caller: Option<Caller>,
+    ctx: Option<Context>,
+}
+
+impl Seen {
+    fn request_id(&self) -> &str {
+        match (&self.ctx, &self.ids) {
+            (Some(c), _) => c.request_id(),
+            (None, Some((rid, _))) => rid,
+            (None, None) => "",
+        }
+    }
+
+    fn trace(&self) -> Option<&Trace> {
+        match (&self.ctx, &self.ids) {
+            (Some(c), _) => Some(c.trace()),
+            (None, ids) => ids.as_ref().map(|(_, t)| t),
+        }
+    }
+
+    fn subject(&self) -> Option<&str> {
+        match &self.ctx {
+            Some(c) => c.subject(),
+            None => self.caller.as_ref().map(|c| c.subject.as_str()),
+        }
+    }
+}
+
 async fn dispatch(app: Arc<App>, entry: Arc<Entry>, req: axum::extract::Request) -> Response {
     let start = Instant::now();
-    let rid = request_id(req.headers());
-    let trace = Trace::from_header(req.headers().get(TRACEPARENT).and_then(|v| v.to_str().ok()));
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
+    let (mut parts, body) = req.into_parts();
+    // The two headers of ours in one pass (each `get` hashes the name;
+    // a request has a few headers): their first values, as `get` gives.
+    let (mut client_id, mut traceparent) = (None, None);
+    for (name, value) in &parts.headers {
+        if *name == X_REQUEST_ID {
+            client_id = client_id.or(Some(value));
+        } else if *name == TRACEPARENT {
+            traceparent = traceparent.or(Some(value));
+        }
+    }
+    let rid = request_id_from(client_id);
+    let trace = Trace::from_header(traceparent.and_then(|v| v.to_str().ok()));
+    let mut seen = Seen {
+        ids: Some((rid, trace)),
+        caller: None,
+        ctx: None,
+    };
     let mut extra: Vec<(&'static str, String)> = Vec::new();
-    let mut subject = None;
-    let outcome = match pipeline(&app, &entry, req, &rid, &trace, &mut extra, &mut subject).await {
+    let outcome = match pipeline(&app, &entry, &mut parts, body, &mut seen, &mut extra).await {
         Ok(o) => o,
         Err(p) => Outcome::problem(p),
     };
@@ -1157,7 +1221,7 @@ async fn dispatch(app: Arc<App>, entry: Arc<Entry>, req: axum::extract::Request)
             h.insert(*k, v);
         }
     }
-    if let Ok(v) = HeaderValue::from_str(&rid) {
+    if let Ok(v) = HeaderValue::from_str(seen.request_id()) {
         h.insert(X_REQUEST_ID, v);
     }
     if let Some(secs) = spec.cache_seconds
@@ -1176,52 +1240,51 @@ async fn dispatch(app: Arc<App>, entry: Arc<Entry>, req: axum::extract::Request)
         h.insert("deprecation", HeaderValue::from_static("true"));
     }
     let elapsed = start.elapsed();
-    app.metrics.record(
-        spec.operation,
-        spec.method,
-        spec.path,
-        outcome.status,
-        elapsed.as_secs_f64(),
-    );
+    app.metrics
+        .record_route(&entry.metrics, outcome.status, elapsed.as_secs_f64());
+    let trace = seen.trace();
     crate::logging::RequestLine {
-        request_id: &rid,
-        trace_id: &trace.trace_id,
-        span_id: &trace.span_id,
-        method: method.as_str(),
-        path: &path,
+        request_id: seen.request_id(),
+        trace_id: trace.map_or("", |t| &t.trace_id),
+        span_id: trace.map_or("", |t| &t.span_id),
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
         route: spec.path,
         operation: spec.operation,
         status: outcome.status,
-        caller: subject.as_deref().unwrap_or("-"),
+        caller: seen.subject().unwrap_or("-"),
         latency_ms: elapsed.as_secs_f64() * 1000.0,
     }
     .log();
     r
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Everything between the request's ids and its answer's headers, metrics
+/// and log line (see the module's documentation for the order). The
+/// request's head stays with the caller ([`dispatch`] logs its method and
+/// path); its headers move into the [`Request`] the handler gets.
 async fn pipeline(
     app: &Arc<App>,
     entry: &Arc<Entry>,
-    req: axum::extract::Request,
-    rid: &str,
-    trace: &Trace,
+    parts: &mut http::request::Parts,
+    body: Body,
+    seen: &mut Seen,
     extra: &mut Vec<(&'static str, String)>,
-    subject: &mut Option<String>,
 ) -> Result<Outcome, Problem> {
     let spec = entry.spec;
     // Only rate limits and idempotency keys need the client's address.
     let ip = if entry.limiter.is_some() || spec.idempotent {
-        client_ip(app, &req)
+        client_ip(app, parts)
     } else {
         String::new()
     };
     // 1. who is calling
-    let caller: Option<Caller> = if spec.auth == RouteAuth::None {
+    seen.caller = if spec.auth == RouteAuth::None {
         None
     } else {
-        app.auth.authenticate(req.headers())?
+        app.auth.authenticate(&parts.headers)?
     };
+    let caller = seen.caller.as_ref();
     if caller.is_none()
         && (spec.auth == RouteAuth::Required
             || (spec.auth == RouteAuth::Optional && spec.permission.is_some()))
@@ -1236,15 +1299,13 @@ async fn pipeline(
         ))
         .with_header("www-authenticate", crate::auth::challenge(app.spec.auth)));
     }
-    *subject = caller.as_ref().map(|c| c.subject.clone());
+    // (a reference-counted copy of the header)
     let authorization = caller
-        .as_ref()
         .filter(|_| app.spec.auth == crate::spec::AuthKind::Jwt)
-        .and_then(|_| req.headers().get(http::header::AUTHORIZATION))
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+        .and_then(|_| parts.headers.get(http::header::AUTHORIZATION))
+        .cloned();
     // 2. may it
-    let access = match &caller {
+    let access = match caller {
         Some(c) => crate::auth::access(app.spec, spec, c).ok_or_else(|| {
             Problem::forbidden(format!(
                 "no role of the caller grants `{}`",
@@ -1261,7 +1322,7 @@ async fn pipeline(
     }
     // 3. pricing plan
     if !app.spec.plans.is_empty()
-        && let Some(c) = &caller
+        && let Some(c) = caller
     {
         let plan = c
             .plan
@@ -1286,11 +1347,10 @@ async fn pipeline(
     }
     // 4. rate limit
     if let Some(l) = &entry.limiter {
-        extra.extend(l.check(l.key(caller.as_ref(), &ip))?);
+        extra.extend(l.check(l.key(caller, &ip))?);
     }
     // 5. decode
-    let (mut parts, body) = req.into_parts();
-    let path_params = match axum::RequestPartsExt::extract::<RawPathParams>(&mut parts).await {
+    let path_params = match axum::RequestPartsExt::extract::<RawPathParams>(parts).await {
         Ok(p) => p
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -1313,7 +1373,7 @@ async fn pipeline(
     let mut request = Request {
         path: path_params,
         query,
-        headers: parts.headers,
+        headers: std::mem::take(&mut parts.headers),
         body: None,
         body_violations: Vec::new(),
         raw: None,
@@ -1327,7 +1387,7 @@ async fn pipeline(
         && let Ok(mut v) = serde_json::from_slice::<Value>(&bytes)
     {
         crate::logging::redact(&mut v, spec.sensitive);
-        tracing::info!(request_id = %rid, body = %v, "request body");
+        tracing::info!(request_id = %seen.request_id(), body = %v, "request body");
     }
     // 6. idempotency
     let idem_key = if spec.idempotent {
@@ -1346,15 +1406,18 @@ async fn pipeline(
         let scope = format!(
             "{}:{}",
             spec.operation,
-            subject
-                .as_deref()
-                .map_or_else(|| format!("ip:{ip}"), |s| format!("user:{s}"))
+            seen.caller
+                .as_ref()
+                .map_or_else(|| format!("ip:{ip}"), |c| format!("user:{}", c.subject))
         );
         let target = parts.uri.path_and_query().map_or("", |p| p.as_str());
-        match app
-            .idempotency
-            .claim(&scope, key, &[target.as_bytes(), &bytes])
-            .await?
+        // (boxed, as every await off the common path: the request's future
+        // would otherwise be as large as the largest of them)
+        match Box::pin(
+            app.idempotency
+                .claim(&scope, key, &[target.as_bytes(), &bytes]),
+        )
+        .await?
         {
             Claim::Replay(stored) => {
                 extra.push(("idempotent-replayed", "true".into()));
@@ -1369,7 +1432,7 @@ async fn pipeline(
                 // Not in memory: an answer committed before a restart?
                 if let Some(store) = &app.store {
                     let fp = crate::idempotency::fingerprint(&[target.as_bytes(), &bytes]);
-                    match crate::durable::keys::answer(store, &scope, key).await? {
+                    match Box::pin(crate::durable::keys::answer(store, &scope, key)).await? {
                         Some(a) if a.fingerprint == fp => {
                             let stored = Stored {
                                 status: a.status,
@@ -1398,12 +1461,17 @@ async fn pipeline(
             }
         }
     }
-    // 7. the handler, under its timeout
+    // 7. the handler, under its timeout; the context takes the ids and the
+    // caller (only this takes them, so they are there)
+    let (request_id, trace) = seen
+        .ids
+        .take()
+        .unwrap_or_else(|| (String::new(), Trace::from_header(None)));
     let ctx = Context::new(ContextParts {
         operation: spec.operation,
-        request_id: rid.to_string(),
-        trace: trace.clone(),
-        caller,
+        request_id,
+        trace,
+        caller: seen.caller.take(),
         authorization,
         access,
         events: app.sink.clone(),
@@ -1414,28 +1482,36 @@ async fn pipeline(
     // Whatever happens from here on (an error, a timeout, a panic, a
     // refused output), the operation's transaction is rolled back unless
     // it is committed below.
+    seen.ctx = Some(ctx.clone());
     let mut unit = Unit(ctx.work().cloned());
     let timeout = spec
         .timeout_ms
         .map_or(app.settings.request_timeout, Duration::from_millis);
-    let handler = entry.handler.clone();
     // A panicking handler is a 500 answer, not a connection closed without
-    // one (and the idempotency key it held is released).
-    let run = std::panic::AssertUnwindSafe(async { handler(ctx.clone(), request).await });
-    let result =
-        match tokio::time::timeout(timeout, futures_util::FutureExt::catch_unwind(run)).await {
+    // one (and the idempotency key it held is released): while its future
+    // is made, and while it runs. (Made first, so that the request is
+    // moved into it rather than kept beside it in this future.)
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        (entry.handler)(ctx.clone(), request)
+    }));
+    let panicked = |panic: Box<dyn std::any::Any + Send>| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Problem::internal(format!("{} panicked: {message}", spec.operation))
+    };
+    let result = match run {
+        Err(panic) => Err(panicked(panic)),
+        Ok(run) => match within(
+            timeout,
+            futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(run)),
+        )
+        .await
+        {
             Ok(Ok(r)) => r,
-            Ok(Err(panic)) => {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                Err(Problem::internal(format!(
-                    "{} panicked: {message}",
-                    spec.operation
-                )))
-            }
+            Ok(Err(panic)) => Err(panicked(panic)),
             Err(_) => Err(
                 Problem::new(504, "timeout", "The operation timed out").with_detail(format!(
                     "{} did not finish within {} ms",
@@ -1443,7 +1519,8 @@ async fn pipeline(
                     timeout.as_millis()
                 )),
             ),
-        };
+        },
+    };
     let outcome = match result {
         Ok(mut reply) => {
             // 8. ownership of what goes out
@@ -1483,11 +1560,15 @@ async fn pipeline(
                 if let Some((scope, key, fp)) = &remember
                     && (200..300).contains(&reply.status)
                 {
-                    work.tx()
-                        .await?
-                        .remember_answer(scope, key, fp, reply.status, &body)?;
+                    Box::pin(work.tx()).await?.remember_answer(
+                        scope,
+                        key,
+                        fp,
+                        reply.status,
+                        &body,
+                    )?;
                 }
-                work.commit().await?;
+                Box::pin(work.commit()).await?;
             }
             Outcome {
                 status: reply.status,
@@ -1509,6 +1590,57 @@ async fn pipeline(
         });
     }
     Ok(outcome)
+}
+
+/// `fut` under a timeout of `limit` from now, as `tokio::time::timeout`
+/// (which also polls the future before its timer), except that the timer
+/// is only set when that first poll does not finish it: most handlers
+/// answer without waiting, and registering and dropping a timer entry is
+/// work they would do for nothing. The deadline is the same either way.
+async fn within<F: Future>(
+    limit: Duration,
+    fut: F,
+) -> Result<F::Output, tokio::time::error::Elapsed> {
+    let deadline = tokio::time::Instant::now().checked_add(limit);
+    let mut fut = std::pin::pin!(fut);
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx))).await;
+    if let std::task::Poll::Ready(out) = first {
+        return Ok(out);
+    }
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, fut).await,
+        // too far to count: never
+        None => Ok(fut.await),
+    }
+}
+
+#[cfg(test)]
+mod within_tests {
+    use super::within;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_timeout_as_tokio_counts_it() {
+        // done at once: no timer, even with no time at all
+        assert_eq!(within(Duration::ZERO, async { 1 }).await.ok(), Some(1));
+        // waits, and finishes in time
+        let late = async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            2
+        };
+        assert_eq!(within(Duration::from_secs(5), late).await.ok(), Some(2));
+        // waits too long
+        let never = std::future::pending::<()>();
+        let started = std::time::Instant::now();
+        assert!(within(Duration::from_millis(50), never).await.is_err());
+        assert!(started.elapsed() >= Duration::from_millis(50));
+        // a limit past the clock's range never elapses
+        let soon = async {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            3
+        };
+        assert_eq!(within(Duration::MAX, soon).await.ok(), Some(3));
+    }
 }
 
 /// The unit of work of a request, rolled back when dropped uncommitted.
@@ -1536,14 +1668,17 @@ fn decode_body(
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let essence = content_type.split(';').next().unwrap_or("").trim();
-    let json = essence.is_empty()
-        || essence.eq_ignore_ascii_case("application/json")
-        || essence
-            .len()
-            .checked_sub(5)
-            .and_then(|i| essence.get(i..))
-            .is_some_and(|end| end.eq_ignore_ascii_case("+json"));
+    // (the usual spelling first, without taking the value apart)
+    let json = content_type == "application/json" || {
+        let essence = content_type.split(';').next().unwrap_or("").trim();
+        essence.is_empty()
+            || essence.eq_ignore_ascii_case("application/json")
+            || essence
+                .len()
+                .checked_sub(5)
+                .and_then(|i| essence.get(i..))
+                .is_some_and(|end| end.eq_ignore_ascii_case("+json"))
+    };
     if bytes.is_empty() {
         if required {
             request.body_violations.push(crate::validate::Violation {

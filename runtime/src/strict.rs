@@ -72,6 +72,11 @@ impl Format {
 
     /// Whether `s` is in this format, by the body validator's own rules.
     pub fn check(self, s: &str) -> bool {
+        // The common case without the validator; everything else is the
+        // validator's to judge.
+        if self == Format::Email && plain_email(s) {
+            return true;
+        }
         static VALIDATORS: OnceLock<Vec<Option<jsonschema::Validator>>> = OnceLock::new();
         let all = VALIDATORS.get_or_init(|| {
             Format::ALL
@@ -92,6 +97,58 @@ impl Format {
             .and_then(Option::as_ref)
             .is_none_or(|v| with_string(s, |value| v.is_valid(value)))
     }
+}
+
+/// Whether `s` is an address of the common form that the validator's
+/// `email` format accepts: `local@domain`, ASCII, the local part dot-atoms
+/// of RFC 5322 `atext` (at most 64 bytes), the domain at most 253 bytes of
+/// dot-separated labels of 1 to 63 letters, digits and hyphens that start
+/// and end with a letter or digit and have no `--` in the third and fourth
+/// places (so no punycode to decode). A subset of what the validator
+/// accepts (jsonschema's `is_valid_email`: `email_address` parses the
+/// address, then the domain is checked as a host name), so `true` needs no
+/// second opinion; `false` only means "ask the validator"
+/// ([`Format::check`]). A test holds the two together.
+fn plain_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    // one pass over each part, a byte at a time
+    let mut last = b'.';
+    for &b in local.as_bytes() {
+        let ok = if b == b'.' {
+            last != b'.'
+        } else {
+            b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b)
+        };
+        if !ok {
+            return false;
+        }
+        last = b;
+    }
+    if local.is_empty() || local.len() > 64 || last == b'.' {
+        return false;
+    }
+    // labels: letters, digits and hyphens, 1 to 63 of them, a letter or
+    // digit first and last, no `--` in the third and fourth places
+    let (mut len, mut last) = (0usize, b'.');
+    for &b in domain.as_bytes() {
+        if b == b'.' {
+            if len == 0 || last == b'-' {
+                return false;
+            }
+            len = 0;
+        } else if b.is_ascii_alphanumeric() || (b == b'-' && len > 0) {
+            len += 1;
+            if len > 63 || (len == 4 && b == b'-' && last == b'-') {
+                return false;
+            }
+        } else {
+            return false;
+        }
+        last = b;
+    }
+    domain.len() <= 253 && len > 0 && last != b'-'
 }
 
 /// `f` on `s` as a JSON string, in a buffer this thread reuses (the
@@ -257,6 +314,127 @@ mod tests {
         assert!(!Format::DateTime.check("2024-02-29 10:00:00Z"));
         assert!(Format::Email.check("ada@example.com"));
         assert!(!Format::Email.check("ada"));
+    }
+
+    /// The validator alone, without [`plain_email`].
+    fn validator_email(s: &str) -> bool {
+        static EMAIL: OnceLock<Option<jsonschema::Validator>> = OnceLock::new();
+        EMAIL
+            .get_or_init(|| {
+                validator(&serde_json::json!({
+                    "$schema": "https://json-schema.org/draft/2020-12/schema",
+                    "format": "email",
+                }))
+                .ok()
+            })
+            .as_ref()
+            .is_some_and(|v| v.is_valid(&Value::String(s.to_string())))
+    }
+
+    /// [`plain_email`] as its documentation says it, part by part.
+    fn plain_email_as_documented(s: &str) -> bool {
+        let atext = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b);
+        let label = |l: &[u8]| {
+            (1..=63).contains(&l.len())
+                && l.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+                && l.first().is_some_and(u8::is_ascii_alphanumeric)
+                && l.last().is_some_and(u8::is_ascii_alphanumeric)
+                && l.get(2..4) != Some(b"--".as_slice())
+        };
+        let Some((local, domain)) = s.split_once('@') else {
+            return false;
+        };
+        local.len() <= 64
+            && local
+                .as_bytes()
+                .split(|b| *b == b'.')
+                .all(|a| !a.is_empty() && a.iter().all(|b| atext(*b)))
+            && domain.len() <= 253
+            && domain.as_bytes().split(|b| *b == b'.').all(label)
+    }
+
+    #[test]
+    fn plain_emails_are_emails_to_the_validator() {
+        let long_label = "a".repeat(63);
+        let long_domain = format!("{long_label}.{long_label}.{long_label}.{}", "b".repeat(61));
+        let cases = [
+            "ada@example.com".to_string(),
+            "a.b+c-d_e!#$%&'*/=?^`{|}~@x.y".into(),
+            "A1@B2".into(),
+            "a@b-c.d".into(),
+            format!("{}@x.y", "l".repeat(64)),
+            format!("{}@x.y", "l".repeat(65)),
+            format!("a@{long_domain}"),
+            format!("a@{long_domain}c"),
+            format!("a@{}.com", "c".repeat(64)),
+            "a@xn--bcher-kva.example".into(),
+            "a@ab--cd.example".into(),
+            "a@xn--zz.example".into(),
+            "a@-a.b".into(),
+            "a@a-.b".into(),
+            "a@a..b".into(),
+            "a@a.b.".into(),
+            "a@.a".into(),
+            ".a@b".into(),
+            "a.@b".into(),
+            "a..b@c".into(),
+            "a@b@c".into(),
+            "@b".into(),
+            "a@".into(),
+            "a b@c".into(),
+            "\"a\"@b".into(),
+            "a@[127.0.0.1]".into(),
+            "a@[IPv6:::1]".into(),
+            "Ada <ada@example.com>".into(),
+            "é@example.com".into(),
+            "a@exämple.com".into(),
+            "a@b_c.d".into(),
+            "a@123.456".into(),
+        ];
+        for s in &cases {
+            assert_eq!(plain_email(s), plain_email_as_documented(s), "{s}");
+            if plain_email(s) {
+                assert!(validator_email(s), "{s}: plain but refused");
+            }
+            assert_eq!(Format::Email.check(s), validator_email(s), "{s}");
+        }
+        assert!(plain_email("ada@example.com") && plain_email("a.b+c-d_e!#$%&'*/=?^`{|}~@x.y"));
+        // Random strings over the characters that matter: wherever the
+        // fast path says yes, so does the validator.
+        // (mostly letters and digits, with every character that matters)
+        let alphabet = b"aaaaaaaaZZZZ00009999..--@_+!~\"<> []:\\x\x7f";
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let (mut plain, mut tried) = (0, 0);
+        while tried < 50_000 {
+            let mut part = |n: u64| -> Vec<u8> {
+                let len = 1 + (next() % n) as usize;
+                (0..len)
+                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                    .collect()
+            };
+            let mut bytes = part(8);
+            bytes.push(b'@');
+            bytes.extend(part(10));
+            let Ok(s) = String::from_utf8(bytes) else {
+                continue;
+            };
+            tried += 1;
+            assert_eq!(plain_email(&s), plain_email_as_documented(&s), "{s}");
+            if plain_email(&s) {
+                plain += 1;
+                assert!(validator_email(&s), "{s}: plain but refused");
+            }
+        }
+        assert!(
+            plain > 1000,
+            "the random strings hardly tested the fast path ({plain})"
+        );
     }
 
     #[test]

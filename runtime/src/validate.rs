@@ -185,9 +185,13 @@ impl Bound for i64 {
         } else if bound < -TWO_63 {
             Some(Ordering::Greater)
         } else {
-            // |bound| < 2^63, so its integral part is an exact i64
-            let whole = bound.trunc() as i64;
-            Some(self.cmp(&whole).then(0.0.partial_cmp(&bound.fract())?))
+            // |bound| < 2^63, so its integral part is an exact i64 (`as`
+            // truncates towards zero), and the fraction is exact too: below
+            // 2^53 `whole` is exact as an f64, above it there is none.
+            // (Not `trunc` and `fract`: they are calls into libm.)
+            let whole = bound as i64;
+            let fraction = bound - whole as f64;
+            Some(self.cmp(&whole).then(0.0.partial_cmp(&fraction)?))
         }
     }
 }
@@ -281,11 +285,18 @@ pub fn unique<T: PartialEq>(out: &mut Violations, at: &At<'_>, values: &[T]) {
     }
 }
 
-/// A `pattern:` compiled once, on first use, by the JSON Schema validator
-/// (ECMA-262 semantics, as the body schemas and the OpenAPI document say:
-/// `\d` is an ASCII digit), so the typed checks and the schema agree.
+/// A `pattern:` compiled once, on first use, as the JSON Schema validator
+/// compiles it (ECMA-262 semantics, as the body schemas and the OpenAPI
+/// document say: `\d` is an ASCII digit), so the typed checks and the
+/// schema agree: jsonschema's translation to Rust syntax
+/// (`jsonschema_regex::to_rust_regex`), then `fancy-regex` with the
+/// validator's default limits (none). Matching calls that engine directly,
+/// without a JSON value and the validator around it; if it reports an
+/// error (or panics, as the validator guards against), or the pattern does
+/// not translate, the validator itself decides.
 pub struct Pattern {
     source: &'static str,
+    engine: OnceLock<Option<fancy_regex::Regex>>,
     validator: OnceLock<Option<jsonschema::Validator>>,
 }
 
@@ -294,12 +305,28 @@ impl Pattern {
     pub const fn new(source: &'static str) -> Self {
         Pattern {
             source,
+            engine: OnceLock::new(),
             validator: OnceLock::new(),
         }
     }
 
     /// Whether the value matches (JSON Schema semantics: a search, not anchored).
     pub fn matches(&self, value: &str) -> bool {
+        let engine = self.engine.get_or_init(|| {
+            let translated = jsonschema_regex::to_rust_regex(self.source).ok()?;
+            fancy_regex::Regex::new(&translated).ok()
+        });
+        if let Some(re) = engine
+            && let Ok(Ok(found)) =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| re.is_match(value)))
+        {
+            return found;
+        }
+        self.by_validator(value)
+    }
+
+    /// What the validator says (also what [`Pattern::matches`] must agree with).
+    fn by_validator(&self, value: &str) -> bool {
         self.validator
             .get_or_init(|| {
                 crate::strict::validator(&serde_json::json!({
@@ -415,6 +442,70 @@ mod tests {
         // Arabic-Indic digits: `\d` in Rust's regex, not in ECMA-262
         assert!(!p.matches("\u{0664}\u{0662}"));
         assert!(Pattern::new("[A-Z]").matches("xYz"));
+    }
+
+    #[test]
+    fn patterns_match_as_the_validator_matches() {
+        let patterns = [
+            "^[A-Z0-9-]{4,32}$",
+            "^[A-Z]{2}$",
+            "^\\d+$",
+            "\\w+@\\w+",
+            "^\\S*$",
+            "^abc",
+            "^abc$",
+            "^(red|green|blue)$",
+            "colou?r",
+            "^[^\\s]+$",
+            "^\\p{L}+$",
+            "^.{2,3}$",
+            "a|b$",
+            "^[\\u0041-\\u005A]+$",
+            "^\\cJ$",
+            "(?=a)a",
+            "^(a)\\1$",
+        ];
+        let values = [
+            "",
+            "GB",
+            "gb",
+            "G",
+            "GBR",
+            "TSHIRT-BLK-M",
+            "MUG",
+            "a-b",
+            "42",
+            "\u{0664}\u{0662}",
+            "x@y",
+            "a b",
+            "abc",
+            "abcd",
+            "xabc",
+            "red",
+            "reds",
+            "color",
+            "colour",
+            "é",
+            "日本",
+            "ab\n",
+            "\n",
+            "aa",
+            "ba",
+            "A\u{1F600}",
+            "\u{00a0}",
+            "\u{2028}",
+            "Z",
+        ];
+        for source in patterns {
+            let p = Pattern::new(source);
+            for value in values {
+                assert_eq!(
+                    p.matches(value),
+                    p.by_validator(value),
+                    "{source} on {value:?}"
+                );
+            }
+        }
     }
 
     #[test]

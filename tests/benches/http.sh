@@ -49,9 +49,10 @@ fi
 
 # 1. svcc, the generated crate and the baseline, all in release; the
 # workspace's lockfile pins the same dependency versions for both servers.
+# (svcc too is built under $CARGO_TARGET_DIR.)
 cargo build --release -q -p svcc
 rm -rf "$bench/gen"
-"$repo/target/release/svcc" build --project "$bench" >/dev/null
+"$CARGO_TARGET_DIR/release/svcc" build --project "$bench" >/dev/null
 cp "$repo/Cargo.lock" "$bench/gen/rust/Cargo.lock"
 cp "$repo/Cargo.lock" "$bench/plain/Cargo.lock"
 cargo build --release -q --manifest-path "$bench/gen/rust/Cargo.toml"
@@ -137,12 +138,16 @@ for r in $(seq "$rounds"); do
   done
   order=("${order[@]:1}" "${order[0]}")
 done
+echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$work/results" <<'PY'
 import statistics, sys
 runs = {}
 for line in open(sys.argv[1]):
     name, rps, p50, p99, n, errors, cpu = line.split()
     runs.setdefault(name, []).append((float(rps), int(p99) / 1000, int(errors), float(cpu)))
+# Within a round the servers ran minutes apart at most: the ratio of each
+# round is less exposed to the machine's load changing than the ratio of
+# the medians.
 med = {}
 for name, rs in runs.items():
     med[name] = [statistics.median(r[i] for r in rs) for i in (0, 1, 3)]
@@ -152,4 +157,9 @@ for name in runs:
     if name != "plain":
         print(f"{name} / plain: throughput {med[name][0] / med['plain'][0]:.1%} "
               f"(target: at least 85%), CPU per request {med[name][2] / med['plain'][2]:.2f}x")
+        ratios = sorted(a[0] / b[0] for a, b in zip(runs[name], runs["plain"]))
+        cpu = sorted(a[3] / b[3] for a, b in zip(runs[name], runs["plain"]))
+        print(f"{name} / plain round by round: throughput median {statistics.median(ratios):.1%} "
+              f"({ratios[0]:.1%} to {ratios[-1]:.1%}), CPU per request median "
+              f"{statistics.median(cpu):.2f}x ({cpu[0]:.2f}x to {cpu[-1]:.2f}x)")
 PY

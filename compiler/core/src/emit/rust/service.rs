@@ -716,7 +716,7 @@ pub fn service_items(
                 pub static ROUTE: rt::RouteSpec = #spec;
 
                 /// Decodes and validates the request, runs the handler, encodes the answer.
-                pub(crate) async fn route<H: #trait_id>(h: &H, ctx: rt::Context, #req_binding: rt::Request) -> Result<rt::Reply, rt::Problem> {
+                pub(crate) async fn route<H: #trait_id>(h: std::sync::Arc<H>, ctx: rt::Context, #req_binding: rt::Request) -> Result<rt::Reply, rt::Problem> {
                     let mut v = rt::Violations::new();
                     #allow_unused_v
                     #(#decode)*
@@ -733,10 +733,7 @@ pub fn service_items(
         registrations.push(quote! {
             let service = {
                 let h = handlers.clone();
-                service.route(&#module::ROUTE, move |ctx, req| {
-                    let h = h.clone();
-                    async move { #module::route(&*h, ctx, req).await }
-                })
+                service.route(&#module::ROUTE, move |ctx, req| #module::route(h.clone(), ctx, req))
             };
         });
     }

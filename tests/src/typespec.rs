@@ -14,7 +14,8 @@
 //! svcc adds RFC 9457 problems on its own (400 where there is input to
 //! check, 404 where the path has a parameter, 500 everywhere); the TypeSpec
 //! side declares the same responses, so both documents describe the same
-//! API. No auth on either side. svcc writes one document per service (one
+//! API. No auth on either side; the same summaries (svcc's default,
+//! `METHOD /path`) and the same local server on both. svcc writes one document per service (one
 //! service per resource), TypeSpec one document for its service namespace.
 
 /// One generated file: path relative to the project root, and contents.
@@ -76,6 +77,8 @@ using Http;
 
 /** The API of `svcc-vs-typespec` */
 @service(#{ title: "Benchmark API" })
+@server("http://127.0.0.1:8080", "local (svcc-runtime)")
+@useAuth(NoAuth)
 namespace Bench;
 
 @format("uuid")
@@ -157,14 +160,14 @@ interface Items{i} {{
     for op in operations(ops) {
         out.push_str(&match op {
             Op::Create => format!(
-                "  @post createItem{i}(@body body: Item{i}): {{\n    @statusCode statusCode: 201;\n    @body body: Item{i};\n  }} | BadRequest | {errors};\n"
+                "  @summary(\"POST /items{i}\")\n  @post createItem{i}(@body body: Item{i}): {{\n    @statusCode statusCode: 201;\n    @body body: Item{i};\n  }} | BadRequest | {errors};\n"
             ),
             Op::Read => format!(
-                "  @get readItem{i}(@path id: uuid): Item{i} | BadRequest | NotFound | {errors};\n"
+                "  @summary(\"GET /items{i}/{{id}}\")\n  @get readItem{i}(@path id: uuid): Item{i} | BadRequest | NotFound | {errors};\n"
             ),
-            Op::List => format!("  @get listItem{i}(): Item{i}[] | {errors};\n"),
+            Op::List => format!("  @summary(\"GET /items{i}\")\n  @get listItem{i}(): Item{i}[] | {errors};\n"),
             Op::Action(k) => format!(
-                "  @post @route(\"{{id}}/action{k}\") action{k}Item{i}(@path id: uuid, @body body: Item{i}): Item{i} | BadRequest | NotFound | {errors};\n"
+                "  @summary(\"POST /items{i}/{{id}}/action{k}\")\n  @post @route(\"{{id}}/action{k}\") action{k}Item{i}(@path id: uuid, @body body: Item{i}): Item{i} | BadRequest | NotFound | {errors};\n"
             ),
         });
     }

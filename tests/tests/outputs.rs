@@ -80,22 +80,43 @@ fn builds_are_deterministic() {
     }
 }
 
-/// Writes the examples' OpenAPI documents into a temporary folder.
+/// The OpenAPI documents of every example, and of two services of the
+/// TypeSpec comparison's project (services without `auth`, which the
+/// examples do not have), written to files.
 fn written() -> (tempfile::TempDir, Vec<PathBuf>) {
     let dir = tempfile::tempdir().unwrap();
     let mut paths = Vec::new();
+    let mut write = |name: String, contents: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, contents).unwrap();
+        paths.push(path);
+    };
     for example in EXAMPLES {
         for f in artifacts(example, DocFormat::Yaml)
             .1
             .iter()
             .filter(|f| f.target == "openapi")
         {
-            let path = dir
-                .path()
-                .join(format!("{example}-{}", f.path.replace('/', "-")));
-            std::fs::write(&path, &f.contents).unwrap();
-            paths.push(path);
+            write(
+                format!("{example}-{}", f.path.replace('/', "-")),
+                &f.contents,
+            );
         }
+    }
+    let project = tempfile::tempdir().unwrap();
+    svcc_tests::typespec::write(project.path(), &svcc_tests::typespec::generate(2, 10).0).unwrap();
+    let analysis = svcc::workspace::check(project.path()).unwrap();
+    let options = Options {
+        targets: vec!["openapi".into()],
+        openapi_format: DocFormat::Yaml,
+        wrangler_toml: false,
+        handler_files: Vec::new(),
+    };
+    for f in build(&analysis.model, &analysis.config, &options) {
+        write(
+            format!("typespec-{}", f.path.replace('/', "-")),
+            &f.contents,
+        );
     }
     (dir, paths)
 }

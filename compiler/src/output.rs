@@ -114,18 +114,28 @@ pub fn plan(out: &Path, artifacts: &[Artifact], targets: &[String]) -> Plan {
     plan
 }
 
-/// A fingerprint of a build's inputs: the svcc version, the options, and
-/// every file read. Stable across runs of the same svcc binary.
+/// A fingerprint of a build's inputs: the svcc binary (its version, and
+/// its size and modification time, so that a rebuilt or upgraded svcc with
+/// other emitters regenerates instead of saying "up to date"), the
+/// options, and every file read. Stable across runs of the same binary.
 pub fn fingerprint(options: &str, inputs: &[(&str, &[u8])]) -> String {
     use std::hash::{Hash, Hasher};
     let mut h = std::hash::DefaultHasher::new();
     env!("CARGO_PKG_VERSION").hash(&mut h);
+    binary_identity().hash(&mut h);
     options.hash(&mut h);
     for (name, bytes) in inputs {
         name.hash(&mut h);
         bytes.hash(&mut h);
     }
     format!("{:016x}", h.finish())
+}
+
+/// The running svcc executable's size and modification time, when the
+/// system tells them (if not, the version alone stands for the binary).
+fn binary_identity() -> Option<(u64, std::time::SystemTime)> {
+    let meta = std::fs::metadata(std::env::current_exe().ok()?).ok()?;
+    Some((meta.len(), meta.modified().ok()?))
 }
 
 /// The no-op rebuild: nothing was read that the last build did not read,

@@ -108,6 +108,39 @@ fn a_rebuild_rewrites_nothing_and_output_is_byte_identical() {
 }
 
 #[test]
+fn another_svcc_binary_does_not_take_the_no_op_path() {
+    // A rebuilt or upgraded svcc may emit other output: its first build
+    // regenerates (and rewrites nothing when the output is the same).
+    let dir = project();
+    let bin = tempfile::tempdir().unwrap();
+    let copy = bin.path().join("svcc");
+    std::fs::copy(env!("CARGO_BIN_EXE_svcc"), &copy).unwrap();
+    let run = |exe: &Path| {
+        let out = std::process::Command::new(exe)
+            .arg("build")
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stderr(&out)
+    };
+    run(&copy);
+    assert!(run(&copy).contains("is up to date: nothing changed"));
+    // the same file rebuilt later: another modification time
+    let later =
+        std::fs::metadata(&copy).unwrap().modified().unwrap() + std::time::Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(&copy)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    let out = run(&copy);
+    assert!(out.contains("0 written, 3 unchanged"), "{out}");
+    assert!(run(&copy).contains("is up to date: nothing changed"));
+}
+
+#[test]
 fn a_deleted_or_edited_output_is_rebuilt() {
     let dir = project();
     svcc(dir.path(), &["build"]);

@@ -337,14 +337,23 @@ impl Authenticator {
                 v.leeway = 0;
                 v.validate_exp = true;
                 v.validate_nbf = true;
-                v.set_required_spec_claims(&["exp", "sub"]);
+                // A configured issuer or audience is required, not only
+                // compared when present: jsonwebtoken checks `iss` and
+                // `aud` only on tokens that carry them unless they are
+                // listed here.
+                let mut required = vec!["exp", "sub"];
                 match &config.jwt_audience {
-                    Some(aud) => v.set_audience(&[aud]),
+                    Some(aud) => {
+                        v.set_audience(&[aud]);
+                        required.push("aud");
+                    }
                     None => v.validate_aud = false,
                 }
                 if let Some(iss) = &config.jwt_issuer {
                     v.set_issuer(&[iss]);
+                    required.push("iss");
                 }
+                v.set_required_spec_claims(&required);
                 a.jwt = Some((key, v));
             }
             AuthKind::ApiKey => {
@@ -397,12 +406,16 @@ impl Authenticator {
                 };
                 let data = jsonwebtoken::decode::<Claims>(token, key, validation).map_err(|e| {
                     use jsonwebtoken::errors::ErrorKind;
+                    if let ErrorKind::MissingRequiredClaim(claim) = e.kind() {
+                        let why =
+                            format!("the token lacks the `{claim}` claim this server requires");
+                        return refuse(&why, "Bearer error=\"invalid_token\"");
+                    }
                     let why = match e.kind() {
                         ErrorKind::ExpiredSignature => "the token has expired",
                         ErrorKind::ImmatureSignature => "the token is not valid yet",
                         ErrorKind::InvalidSignature => "the token's signature is not valid",
                         ErrorKind::InvalidAlgorithm => "the token is signed with another algorithm",
-                        ErrorKind::MissingRequiredClaim(_) => "the token lacks `sub` or `exp`",
                         ErrorKind::InvalidIssuer => "the token is from another issuer",
                         ErrorKind::InvalidAudience => "the token is meant for another audience",
                         _ => "the token is not valid",
@@ -542,6 +555,10 @@ pub fn access(spec: &ServiceSpec, route: &RouteSpec, caller: &Caller) -> Option<
 
 #[derive(Serialize)]
 struct MintClaims<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iss: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aud: Option<&'a str>,
     sub: &'a str,
     roles: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -550,8 +567,28 @@ struct MintClaims<'a> {
     exp: u64,
 }
 
-/// Mints an HS256 token signed with `secret` (the `token` subcommand
-/// passes the configured secret or [`DEV_SECRET`]).
+/// The `iss` and `aud` a minted token carries: the ones the server
+/// requires (`SVCC_JWT_ISSUER`, `SVCC_JWT_AUDIENCE`), so that what the
+/// `token` subcommand and a service's own calls mint is accepted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Registered {
+    /// The `iss` claim.
+    pub issuer: Option<String>,
+    /// The `aud` claim.
+    pub audience: Option<String>,
+}
+
+impl Registered {
+    /// What `config` requires of a token.
+    pub fn of(config: &AuthConfig) -> Self {
+        Registered {
+            issuer: config.jwt_issuer.clone(),
+            audience: config.jwt_audience.clone(),
+        }
+    }
+}
+
+/// Mints an HS256 token signed with `secret`, with no `iss` or `aud`.
 pub fn mint(
     secret: &str,
     subject: &str,
@@ -559,8 +596,31 @@ pub fn mint(
     plan: Option<&str>,
     ttl_seconds: u64,
 ) -> Result<String, String> {
+    mint_with(
+        secret,
+        &Registered::default(),
+        subject,
+        roles,
+        plan,
+        ttl_seconds,
+    )
+}
+
+/// Mints an HS256 token signed with `secret` carrying `registered`'s
+/// claims (the `token` subcommand passes the configured secret or
+/// [`DEV_SECRET`], and the server's issuer and audience).
+pub fn mint_with(
+    secret: &str,
+    registered: &Registered,
+    subject: &str,
+    roles: &[String],
+    plan: Option<&str>,
+    ttl_seconds: u64,
+) -> Result<String, String> {
     let now = jiff::Timestamp::now().as_second().max(0) as u64;
     let claims = MintClaims {
+        iss: registered.issuer.as_deref(),
+        aud: registered.audience.as_deref(),
         sub: subject,
         roles,
         plan,

@@ -27,8 +27,10 @@ enum Command {
     Serve,
     /// Print a JWT for calling the service during development, signed with
     /// SVCC_JWT_SECRET or, without one, the development secret that a
-    /// server on 127.0.0.1 accepts. (A server that verifies with a public
-    /// key accepts only tokens of the identity provider holding the private one.)
+    /// server on 127.0.0.1 accepts, with the SVCC_JWT_ISSUER and
+    /// SVCC_JWT_AUDIENCE the server requires. (A server that verifies with a
+    /// public key accepts only tokens of the identity provider holding the
+    /// private one.)
     Token {
         /// The subject (the caller's id; owner checks compare it).
         #[arg(long)]
@@ -185,7 +187,12 @@ pub fn main(service: Service) -> ExitCode {
                 }
                 None => crate::auth::DEV_SECRET.to_string(),
             };
-            match crate::auth::mint(&secret, &sub, &roles, plan.as_deref(), ttl) {
+            // and the issuer and audience it requires
+            let registered = crate::auth::Registered {
+                issuer: var("SVCC_JWT_ISSUER"),
+                audience: var("SVCC_JWT_AUDIENCE"),
+            };
+            match crate::auth::mint_with(&secret, &registered, &sub, &roles, plan.as_deref(), ttl) {
                 Ok(t) => {
                     println!("{t}");
                     ExitCode::SUCCESS

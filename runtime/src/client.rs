@@ -46,6 +46,8 @@ pub enum Credential {
         secret: String,
         /// The subject (derived from the service's name).
         subject: String,
+        /// The issuer and audience the services require.
+        registered: crate::auth::Registered,
         /// The token in use and when it was minted.
         cached: Mutex<Option<(String, Instant)>>,
     },
@@ -57,10 +59,12 @@ pub enum Credential {
 const MINTED_TTL: Duration = Duration::from_secs(3600);
 
 impl Credential {
-    /// A minting credential for `service`.
-    pub fn mint(secret: String, service: &str) -> Self {
+    /// A minting credential for `service`, its tokens carrying
+    /// `registered`'s issuer and audience.
+    pub fn mint(secret: String, registered: crate::auth::Registered, service: &str) -> Self {
         Credential::Mint {
             secret,
+            registered,
             subject: service_subject(service).to_string(),
             cached: Mutex::new(None),
         }
@@ -88,6 +92,7 @@ impl Credential {
                 Credential::Mint {
                     secret,
                     subject,
+                    registered,
                     cached,
                 },
                 AuthKind::Jwt,
@@ -98,8 +103,9 @@ impl Credential {
                 {
                     return Ok(Some((name, bearer(token.clone()))));
                 }
-                let token = crate::auth::mint(
+                let token = crate::auth::mint_with(
                     secret,
+                    registered,
                     subject,
                     &[crate::sagas::SERVICE_ROLE.to_string()],
                     None,
@@ -449,13 +455,19 @@ mod credential_tests {
 
     #[test]
     fn a_minted_token_is_for_the_service_role_and_reused() {
-        let c = Credential::mint("s3cret".into(), "OrderService");
+        let registered = crate::auth::Registered {
+            issuer: Some("https://id.example".into()),
+            audience: None,
+        };
+        let c = Credential::mint("s3cret".into(), registered, "OrderService");
         let (name, value) = c.header(AuthKind::Jwt).unwrap().unwrap();
         assert_eq!(name, "authorization");
         let token = value.strip_prefix("Bearer ").unwrap();
         let claims = crate::auth::peek(token).unwrap();
         assert_eq!(claims["roles"], serde_json::json!(["service"]));
         assert_eq!(claims["sub"], service_subject("OrderService").to_string());
+        assert_eq!(claims["iss"], "https://id.example");
+        assert!(claims.get("aud").is_none(), "{claims}");
         assert_eq!(c.header(AuthKind::Jwt).unwrap().unwrap().1, value);
         assert!(c.header(AuthKind::ApiKey).is_err());
         assert!(!c.can_reach(AuthKind::ApiKey));

@@ -674,21 +674,18 @@ impl Service {
 }
 
 /// Who this service calls others as: `SVCC_SERVICE_TOKEN`, else a token
-/// minted with its HS256 secret (the development secret on loopback); none
-/// when it verifies with a public key, an issuer or an audience and no
-/// token is given.
+/// minted with its HS256 secret (the development secret on loopback) and
+/// the issuer and audience it requires; none when it verifies with a
+/// public key and no token is given.
 fn credential(name: &str, settings: &Settings) -> crate::client::Credential {
-    use crate::auth::JwtKey;
+    use crate::auth::{JwtKey, Registered};
     use crate::client::Credential;
+    let registered = Registered::of(&settings.auth);
     match (&settings.service_token, &settings.auth.jwt_key) {
         (Some(token), _) => Credential::Fixed(token.clone()),
-        (None, Some(JwtKey::Secret(secret)))
-            if settings.auth.jwt_issuer.is_none() && settings.auth.jwt_audience.is_none() =>
-        {
-            Credential::mint(secret.clone(), name)
-        }
+        (None, Some(JwtKey::Secret(secret))) => Credential::mint(secret.clone(), registered, name),
         (None, None) if settings.host.is_loopback() => {
-            Credential::mint(crate::auth::DEV_SECRET.to_string(), name)
+            Credential::mint(crate::auth::DEV_SECRET.to_string(), registered, name)
         }
         _ => Credential::None,
     }
@@ -1320,9 +1317,11 @@ async fn pipeline(
             spec.operation
         )));
     }
-    // 3. pricing plan
+    // 3. pricing plan (for customers: another service of the project,
+    // calling with the role `service` and no plan, is not metered)
     if !app.spec.plans.is_empty()
         && let Some(c) = caller
+        && !(c.plan.is_none() && c.roles.iter().any(|r| r == crate::sagas::SERVICE_ROLE))
     {
         let plan = c
             .plan

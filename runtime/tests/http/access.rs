@@ -162,4 +162,17 @@ async fn pricing_plans() {
         403,
     )
     .await;
+    // Another service of the project (the role `service`, no plan) is
+    // not metered; with a plan, it is.
+    let service = |plan: Option<&str>| {
+        let mut c = json!({"sub": "svc", "roles": ["user", "service"], "exp": now() + 3600});
+        if let Some(p) = plan {
+            c["plan"] = json!(p);
+        }
+        sign_hs256(&c, SECRET)
+    };
+    for _ in 0..4 {
+        json(s.get("/b", Some(&service(None))).await, 200).await;
+    }
+    problem(s.get("/b", Some(&service(Some("free")))).await, 403).await;
 }

@@ -6,7 +6,7 @@ use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use svcc_runtime::auth::{ApiKey, DEV_SECRET, JwtKey};
+use svcc_runtime::auth::{ApiKey, DEV_SECRET, JwtKey, Registered, mint, mint_with};
 use svcc_runtime::server::Settings;
 
 const RSA_PRIVATE: &str = include_str!("../keys/rsa-private.pem");
@@ -162,6 +162,7 @@ async fn issuer_and_audience_are_checked_when_configured() {
     let mut set = settings();
     set.auth.jwt_issuer = Some("https://id.example".into());
     set.auth.jwt_audience = Some("shop".into());
+    let registered = Registered::of(&set.auth);
     let s = shop_with(set).await;
     let with = |iss: &str, aud: &str| {
         sign_hs256(
@@ -189,13 +190,32 @@ async fn issuer_and_audience_are_checked_when_configured() {
     )
     .await;
     assert!(p["detail"].as_str().unwrap().contains("audience"), "{p}");
+    // what the `token` subcommand and a service's own calls mint carries
+    // the configured issuer and audience, and is accepted
+    let minted = mint_with(SECRET, &registered, "alice", &["admin".into()], None, 60).unwrap();
+    json(s.get("/orders/1", Some(&minted)).await, 200).await;
+    // a configured issuer or audience is required, not only compared
+    let bare = mint(SECRET, "alice", &["admin".into()], None, 60).unwrap();
+    problem(s.get("/orders/1", Some(&bare)).await, 401).await;
+    for (claims, missing) in [
+        (json!({"aud": "shop"}), "iss"),
+        (json!({"iss": "https://id.example"}), "aud"),
+    ] {
+        let mut c = claims;
+        c["sub"] = json!("alice");
+        c["roles"] = json!(["admin"]);
+        c["exp"] = json!(now() + 60);
+        let p = problem(s.get("/orders/1", Some(&sign_hs256(&c, SECRET))).await, 401).await;
+        let detail = p["detail"].as_str().unwrap();
+        assert!(detail.contains(&format!("`{missing}`")), "{p}");
+    }
 }
 
 #[tokio::test]
 async fn development_secret_on_loopback_only() {
     // No key configured: a loopback server accepts what `token` mints.
     let s = shop_with(Settings::default()).await;
-    let dev = svcc_runtime::auth::mint(DEV_SECRET, "alice", &["admin".into()], None, 60).unwrap();
+    let dev = mint(DEV_SECRET, "alice", &["admin".into()], None, 60).unwrap();
     json(s.get("/orders/1", Some(&dev)).await, 200).await;
     problem(
         s.get("/orders/1", Some(&token("alice", &["admin"]))).await,

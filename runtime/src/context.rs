@@ -152,7 +152,7 @@ impl Context {
         let payload =
             serde_json::to_value(payload).map_err(|e| Problem::internal(e.to_string()))?;
         let e = OutgoingEvent {
-            id: uuid::Uuid::new_v4(),
+            id: uuid::Uuid::now_v7(),
             event,
             source: self.inner.operation,
             request_id: self.inner.request_id.clone(),

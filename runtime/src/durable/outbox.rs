@@ -56,7 +56,7 @@ impl Tx {
     /// Appends an event; it becomes visible to the dispatcher when (and
     /// only if) the transaction commits. Returns its id.
     pub fn append(&self, event: NewEvent<'_>) -> Result<uuid::Uuid, Problem> {
-        self.append_with_id(uuid::Uuid::new_v4(), event)
+        self.append_with_id(uuid::Uuid::now_v7(), event)
     }
 
     /// [`Tx::append`] with a chosen id (an `OutgoingEvent`'s).

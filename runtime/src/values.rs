@@ -50,6 +50,32 @@ impl std::ops::Add for Decimal {
     }
 }
 
+impl std::ops::Sub for Decimal {
+    type Output = Decimal;
+    fn sub(self, o: Decimal) -> Decimal {
+        Decimal(self.0 - o.0)
+    }
+}
+
+impl std::ops::Neg for Decimal {
+    type Output = Decimal;
+    fn neg(self) -> Decimal {
+        Decimal(-self.0)
+    }
+}
+
+impl std::ops::AddAssign for Decimal {
+    fn add_assign(&mut self, o: Decimal) {
+        self.0 += o.0;
+    }
+}
+
+impl std::ops::SubAssign for Decimal {
+    fn sub_assign(&mut self, o: Decimal) {
+        self.0 -= o.0;
+    }
+}
+
 impl std::ops::Mul for Decimal {
     type Output = Decimal;
     fn mul(self, o: Decimal) -> Decimal {
@@ -118,5 +144,16 @@ mod tests {
         assert!(serde_json::from_str::<Decimal>("0.1").is_err());
         assert!(serde_json::from_str::<Decimal>("\" 0.1\"").is_err());
         assert!(serde_json::from_str::<Decimal>("\"+1\"").is_err());
+    }
+
+    #[test]
+    fn decimals_subtract_exactly() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap_or_default();
+        assert_eq!((d("0.30") - d("0.10")).to_string(), "0.20");
+        assert_eq!((-d("1.5")).to_string(), "-1.5");
+        let mut total = d("10.00");
+        total -= d("2.50");
+        total += d("0.25");
+        assert_eq!(total.to_string(), "7.75");
     }
 }

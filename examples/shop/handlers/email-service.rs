@@ -147,7 +147,7 @@ fn suppressed(
         .optional()?;
     // Written from the type, so it reads back (else: no reason known).
     Ok(reason.map(|r| {
-        <RecipientSuppressedReason as rt::FromParam>::from_param(&r)
+        r.parse::<RecipientSuppressedReason>()
             .unwrap_or(RecipientSuppressedReason::HardBounce)
     }))
 }

@@ -887,6 +887,13 @@ fn enumeration(name: &str, description: Option<&str>, values: &[String]) -> Toke
             }
         }
 
+        impl std::str::FromStr for #id {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                <Self as rt::FromParam>::from_param(s)
+            }
+        }
+
         impl rt::Validate for #id {
             fn validate_at(&self, _at: &rt::At<'_>, _out: &mut rt::Violations) {}
         }

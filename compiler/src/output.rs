@@ -36,6 +36,10 @@ struct Manifest {
     /// Seeds the build expects to exist (the user's files; never removed).
     #[serde(default)]
     seeds: Vec<String>,
+    /// The warnings the build printed (without colour), printed again by
+    /// a no-op rebuild, as cargo replays a cached crate's warnings.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    warnings: String,
 }
 
 /// What a build would do.
@@ -139,26 +143,31 @@ fn binary_identity() -> Option<(u64, std::time::SystemTime)> {
 }
 
 /// The no-op rebuild: nothing was read that the last build did not read,
-/// and every file it wrote is still there with its size.
-pub fn up_to_date(out: &Path, inputs: &str) -> bool {
+/// and every file it wrote is still there with its size. `Some` with the
+/// warnings that build printed when it is so.
+pub fn up_to_date(out: &Path, inputs: &str) -> Option<String> {
     let previous = read_manifest(out);
-    previous.inputs == inputs
+    let fresh = previous.inputs == inputs
         && !previous.files.is_empty()
         && previous.seeds.iter().all(|path| out.join(path).exists())
         && previous.files.keys().all(|path| {
             let size = std::fs::metadata(out.join(path)).map(|m| m.len()).ok();
             size.is_some() && size == previous.sizes.get(path).copied()
-        })
+        });
+    fresh.then_some(previous.warnings)
 }
 
-/// Carries the plan out, recording the inputs' fingerprint.
+/// Carries the plan out, recording the inputs' fingerprint and the
+/// warnings the build printed.
 pub fn apply(
     out: &Path,
     plan: &mut Plan,
     artifacts: &[Artifact],
     inputs: &str,
+    warnings: &str,
 ) -> std::io::Result<()> {
     plan.manifest.inputs = inputs.to_string();
+    plan.manifest.warnings = warnings.to_string();
     let wanted: std::collections::HashSet<&str> = plan.write.iter().map(String::as_str).collect();
     let to_write: Vec<&Artifact> = artifacts
         .iter()

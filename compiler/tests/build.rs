@@ -108,6 +108,37 @@ fn a_rebuild_rewrites_nothing_and_output_is_byte_identical() {
 }
 
 #[test]
+fn a_no_op_rebuild_prints_the_warnings_again() {
+    let dir = project();
+    write(
+        dir.path(),
+        "manifests/orders.yaml",
+        &ORDERS.replace(
+            "types:\n",
+            "types:\n  Unused:\n    fields:\n      a: string\n",
+        ),
+    );
+    let first = stderr(&svcc(dir.path(), &["build"]));
+    assert!(first.contains("W0002"), "{first}");
+    let again = stderr(&svcc(dir.path(), &["build"]));
+    assert!(again.contains("is up to date"), "{again}");
+    let warning = |text: &str| {
+        text.lines()
+            .find(|l| l.contains("W0002"))
+            .map(str::to_string)
+    };
+    assert_eq!(warning(&again), warning(&first));
+    // fixed, the warning is gone from the next builds, no-op ones too
+    write(dir.path(), "manifests/orders.yaml", ORDERS);
+    assert!(!stderr(&svcc(dir.path(), &["build"])).contains("W0002"));
+    let clean = stderr(&svcc(dir.path(), &["build"]));
+    assert!(
+        clean.contains("is up to date") && !clean.contains("W0002"),
+        "{clean}"
+    );
+}
+
+#[test]
 fn another_svcc_binary_does_not_take_the_no_op_path() {
     // A rebuilt or upgraded svcc may emit other output: its first build
     // regenerates (and rewrites nothing when the output is the same).

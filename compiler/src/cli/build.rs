@@ -41,8 +41,9 @@ pub fn run(
     let settings_out = ws.settings().out;
     if !check_only {
         let out = ws.root.join(&settings_out);
-        if output::up_to_date(&out, &fingerprint) {
+        if let Some(warnings) = output::up_to_date(&out, &fingerprint) {
             clock.mark("fingerprint");
+            let _ = std::io::stderr().write_all(warnings.as_bytes());
             if timings {
                 eprint!("{}", clock.report());
             }
@@ -57,12 +58,19 @@ pub fn run(
         Ok(a) => a,
         Err(e) => return fatal(&e.0),
     };
-    if !analysis.diagnostics.is_empty() {
-        let text = render::human(
-            &analysis.sources,
-            &analysis.diagnostics,
-            use_colour(ColorChoice::Auto),
-        );
+    // `replay` (without colour) is what a no-op rebuild prints again; only
+    // warnings get as far as being recorded
+    let replay = if analysis.diagnostics.is_empty() {
+        String::new()
+    } else {
+        render::human(&analysis.sources, &analysis.diagnostics, false)
+    };
+    if !replay.is_empty() {
+        let text = if use_colour(ColorChoice::Auto) {
+            render::human(&analysis.sources, &analysis.diagnostics, true)
+        } else {
+            replay.clone()
+        };
         let _ = std::io::stderr().write_all(text.as_bytes());
     }
     if analysis
@@ -135,7 +143,7 @@ pub fn run(
     }
     clock.mark("compare");
     let mut plan = plan;
-    if let Err(e) = output::apply(&out, &mut plan, &artifacts, &fingerprint) {
+    if let Err(e) = output::apply(&out, &mut plan, &artifacts, &fingerprint, &replay) {
         return fatal(&format!("could not write to `{}`: {e}", out.display()));
     }
     clock.mark("write");

@@ -20,6 +20,21 @@ pub struct Decimal(pub rust_decimal::Decimal);
 impl Decimal {
     /// Zero.
     pub const ZERO: Decimal = Decimal(rust_decimal::Decimal::ZERO);
+
+    /// `self + o`, or `None` past 28 significant digits (where `+` panics).
+    pub fn checked_add(self, o: Decimal) -> Option<Decimal> {
+        self.0.checked_add(o.0).map(Decimal)
+    }
+
+    /// `self - o`, or `None` past 28 significant digits (where `-` panics).
+    pub fn checked_sub(self, o: Decimal) -> Option<Decimal> {
+        self.0.checked_sub(o.0).map(Decimal)
+    }
+
+    /// `self * o`, or `None` past 28 significant digits (where `*` panics).
+    pub fn checked_mul(self, o: Decimal) -> Option<Decimal> {
+        self.0.checked_mul(o.0).map(Decimal)
+    }
 }
 
 impl fmt::Display for Decimal {
@@ -155,5 +170,10 @@ mod tests {
         total -= d("2.50");
         total += d("0.25");
         assert_eq!(total.to_string(), "7.75");
+        let max = Decimal(rust_decimal::Decimal::MAX);
+        assert_eq!(max.checked_add(d("1")), None);
+        assert_eq!(max.checked_mul(d("2")), None);
+        assert_eq!((-max).checked_sub(d("1")), None);
+        assert_eq!(d("2.5").checked_mul(d("4")), Some(d("10.0")));
     }
 }

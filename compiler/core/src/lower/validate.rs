@@ -246,6 +246,9 @@ fn expect_string(node: &Node, value: &Value, out: &mut Diagnostics) -> bool {
         (Value::Duration, NodeKind::Int(n)) => {
             d.help(format!("add a unit: `{n}s`, `{n}m` or `{n}ms`"))
         }
+        (Value::Rate, NodeKind::Int(n)) => {
+            d.help(format!("add a period: `{n}/min`, `{n}/h` or `{n}/day`"))
+        }
         (Value::Type, NodeKind::Seq(items)) => match items.first().and_then(Node::as_str) {
             Some(t) if items.len() == 1 => d.help(format!("a list type is written `list<{t}>`")),
             _ => d.help("write the type as a string, like `list<OrderItem>`"),

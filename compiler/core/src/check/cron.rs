@@ -313,6 +313,7 @@ fn parse_cron(text: &str, fields: &[Tok<'_>]) -> Result<String, ScheduleError> {
     check_day_of_month(day_of_month)?;
     check_list(Field::Month, month)?;
     check_day_of_week(day_of_week)?;
+    check_some_day_exists(day_of_month, month, day_of_week)?;
     let cron = fields.iter().map(|f| f.text).collect::<Vec<_>>().join(" ");
     second_opinion(&cron, text)?;
     Ok(cron)
@@ -791,6 +792,102 @@ fn alone_error(item: Tok<'_>, field: Field, forms: &str) -> ScheduleError {
          for the other values",
         field.label()
     ))
+}
+
+// ---------------------------------------------------------------------------
+// Dates that do not exist
+// ---------------------------------------------------------------------------
+
+/// The most days each month has (February 29 in leap years).
+const MONTH_DAYS: [u64; 12] = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/// Month names in full, for messages.
+const MONTH_FULL_NAMES: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// Refuses a schedule that can never fire because none of its days exists in
+/// any of its months (`0 0 31 2 *`, `0 0 31 APR,JUN *`). Cloudflare takes such
+/// a trigger and never runs it. A restricted day-of-week is matched on its
+/// own (either day field), so the schedule fires on those days and passes.
+fn check_some_day_exists(
+    day_of_month: Tok<'_>,
+    month: Tok<'_>,
+    day_of_week: Tok<'_>,
+) -> Result<(), ScheduleError> {
+    if day_of_week.text != "*" || is_day_of_month_special(day_of_month.text) {
+        return Ok(());
+    }
+    let (Some(days), Some(months)) = (
+        expand(Field::DayOfMonth, day_of_month),
+        expand(Field::Month, month),
+    ) else {
+        return Ok(());
+    };
+    let first_day = days.iter().copied().min().unwrap_or(1);
+    let fits = |m: &u64| {
+        MONTH_DAYS
+            .get(*m as usize - 1)
+            .is_some_and(|n| first_day <= *n)
+    };
+    if months.iter().any(fits) {
+        return Ok(());
+    }
+    let names: Vec<&str> = months
+        .iter()
+        .filter_map(|m| MONTH_FULL_NAMES.get(*m as usize - 1).copied())
+        .collect();
+    let which = match names.as_slice() {
+        [one] => format!("{one} has"),
+        [rest @ .., last] => format!("{} and {last} have", rest.join(", ")),
+        [] => return Ok(()),
+    };
+    let day = if days.len() == 1 {
+        format!("no day {first_day}")
+    } else {
+        format!("none of the days {}", day_of_month.text)
+    };
+    Err(ScheduleError::span(
+        day_of_month.start,
+        month.end(),
+        format!("it never fires: {which} {day}"),
+    )
+    .help("write `L` for the last day of the month"))
+}
+
+/// The values a checked field list matches, ascending; `None` for forms other
+/// than numbers, names, ranges and steps.
+fn expand(field: Field, tok: Tok<'_>) -> Option<std::collections::BTreeSet<u64>> {
+    let (min, max) = field.bounds();
+    let mut out = std::collections::BTreeSet::new();
+    for item in tok.split(',') {
+        let (base, step) = match item.split_once('/') {
+            Some((base, step)) => (base, step.text.parse::<u64>().ok()?),
+            None => (item, 1),
+        };
+        let (low, high) = match base.split_once('-') {
+            _ if base.text == "*" => (min, max),
+            Some((low, high)) => (value(field, low).ok()?, value(field, high).ok()?),
+            None if step > 1 => (value(field, base).ok()?, max),
+            None => {
+                let v = value(field, base).ok()?;
+                (v, v)
+            }
+        };
+        out.extend((low..=high).step_by(usize::try_from(step.max(1)).ok()?));
+    }
+    Some(out)
 }
 
 // ---------------------------------------------------------------------------
@@ -1716,6 +1813,44 @@ mod tests {
             "`every 9999999999999999d` cannot be written as one cron line: \
              9999999999999999 days does not repeat evenly through months of 28-31 days",
         );
+    }
+
+    // --- dates that do not exist ------------------------------------------------
+
+    #[test]
+    fn a_day_no_month_has_never_fires() {
+        let help = assert_rejected(
+            "0 0 31 2 *",
+            "31 2",
+            4,
+            "it never fires: February has no day 31",
+        );
+        assert_eq!(
+            help.as_deref(),
+            Some("write `L` for the last day of the month")
+        );
+        assert_rejected(
+            "0 0 30,31 FEB *",
+            "30,31 FEB",
+            4,
+            "it never fires: February has none of the days 30,31",
+        );
+        assert_rejected(
+            "0 0 31 4,6,9-11/2 *",
+            "31 4,6,9-11/2",
+            4,
+            "it never fires: April, June, September and November have no day 31",
+        );
+    }
+
+    #[test]
+    fn a_day_some_month_has_fires() {
+        assert_cron("0 0 29 2 *", "0 0 29 2 *"); // leap years
+        assert_cron("0 0 31 2,3 *", "0 0 31 2,3 *");
+        assert_cron("0 0 30,31 2-4 *", "0 0 30,31 2-4 *");
+        assert_cron("0 0 31 2 MON", "0 0 31 2 MON"); // Mondays in February
+        assert_cron("0 0 L 2 *", "0 0 L 2 *");
+        assert_cron("0 0 31 */2 *", "0 0 31 */2 *");
     }
 
     // --- empty input and the second opinion ----------------------------------

@@ -45,6 +45,7 @@ fn check_saga(model: &Model, saga: &Saga, operations: &[String], out: &mut Diagn
         check_step(model, &scope, step, operations, out);
     }
     end_events(saga, out);
+    end_payloads(model, saga, input, out);
     self_trigger(model, saga, out);
 }
 
@@ -393,6 +394,37 @@ fn end_events(saga: &Saga, out: &mut Diagnostics) {
                 });
             out.push(d.help(help));
         }
+    }
+}
+
+/// A saga publishes its input: each event it declares must carry a type the
+/// input is (the input's own type or one it extends).
+fn end_payloads(model: &Model, saga: &Saga, input: Option<Ty<'_>>, out: &mut Diagnostics) {
+    let Some(input) = input else { return };
+    if model.incomplete {
+        return;
+    }
+    for publish in &saga.publishes {
+        let Some(declared) = &publish.payload else {
+            continue;
+        };
+        if assignable(model, input, Ty::Expr(declared)) {
+            continue;
+        }
+        let (event, input_type) = (&publish.event.value.0, input.display());
+        out.push(
+            Diagnostic::error(
+                Code::E0414,
+                declared.span,
+                format!(
+                    "`{event}` carries `{}`, but saga `{}` publishes it with its input (`{input_type}`)",
+                    declared.display(),
+                    saga.name.value,
+                ),
+            )
+            .label(format!("not the saga's input type `{input_type}`"))
+            .help(format!("declare `{event}: {input_type}`")),
+        );
     }
 }
 

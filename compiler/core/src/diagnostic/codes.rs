@@ -122,6 +122,7 @@ codes! {
     E0411 => "invalid step input reference",
     E0412 => "malformed step",
     E0413 => "step operation cannot find what it acts on",
+    E0414 => "saga event does not carry the saga's input",
     // E0500-E0599: pricing
     E0500 => "pricing for an unknown service",
     E0501 => "unknown plan feature",

@@ -75,11 +75,13 @@ fn read_manifest(out: &Path) -> Manifest {
 /// Compares the artifacts with the output folder.
 pub fn plan(out: &Path, artifacts: &[Artifact], targets: &[String]) -> Plan {
     let previous = read_manifest(out);
+    let present = existing(out, artifacts);
     let mut plan = Plan::default();
     for a in artifacts {
         let path = out.join(&a.path);
+        let exists = present.contains(&path);
         if a.seed {
-            if path.exists() {
+            if exists {
                 plan.kept.push(a.path.clone());
             } else {
                 plan.write.push(a.path.clone());
@@ -87,7 +89,12 @@ pub fn plan(out: &Path, artifacts: &[Artifact], targets: &[String]) -> Plan {
             plan.manifest.seeds.push(a.path.clone());
             continue;
         }
-        match std::fs::read(&path) {
+        let on_disk = if exists {
+            std::fs::read(&path)
+        } else {
+            Err(std::io::ErrorKind::NotFound.into())
+        };
+        match on_disk {
             Ok(existing) if existing == a.contents => plan.unchanged.push(a.path.clone()),
             Ok(_) if !previous.files.contains_key(&a.path) => plan.foreign.push(a.path.clone()),
             _ => plan.write.push(a.path.clone()),
@@ -116,6 +123,28 @@ pub fn plan(out: &Path, artifacts: &[Artifact], targets: &[String]) -> Plan {
         }
     }
     plan
+}
+
+/// The entries of the folders the artifacts go to, each folder listed once
+/// (a missing one lists nothing): one directory read instead of a failed
+/// open per new file, which is what a first build would do.
+fn existing(out: &Path, artifacts: &[Artifact]) -> std::collections::HashSet<PathBuf> {
+    folders(out, artifacts.iter().map(|a| a.path.as_str()))
+        .iter()
+        .filter_map(|folder| std::fs::read_dir(folder).ok())
+        .flatten()
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .collect()
+}
+
+/// The distinct folders of `paths` under `out`.
+fn folders<'a>(
+    out: &Path,
+    paths: impl Iterator<Item = &'a str>,
+) -> std::collections::BTreeSet<PathBuf> {
+    paths
+        .filter_map(|p| out.join(p).parent().map(Path::to_path_buf))
+        .collect()
 }
 
 /// A fingerprint of a build's inputs: the svcc binary (its version, and
@@ -173,6 +202,7 @@ pub fn apply(
         .iter()
         .filter(|a| wanted.contains(a.path.as_str()))
         .collect();
+    std::fs::create_dir_all(out)?;
     write_all(out, &to_write)?;
     for path in &plan.remove {
         let full = out.join(path);
@@ -188,8 +218,12 @@ pub fn apply(
     Ok(())
 }
 
-/// Writes the files on all cores (each write is atomic on its own).
+/// Writes the files on all cores (each write is atomic on its own), their
+/// folders made first, once each.
 fn write_all(out: &Path, files: &[&Artifact]) -> std::io::Result<()> {
+    folders(out, files.iter().map(|a| a.path.as_str()))
+        .iter()
+        .try_for_each(std::fs::create_dir_all)?;
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
@@ -216,11 +250,9 @@ fn write_all(out: &Path, files: &[&Artifact]) -> std::io::Result<()> {
     })
 }
 
-/// Writes `bytes` to a temporary file beside `path`, then renames it.
+/// Writes `bytes` to a temporary file beside `path` (whose folder exists),
+/// then renames it.
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
     let mut tmp: PathBuf = path.to_path_buf();
     let name = path
         .file_name()

@@ -116,11 +116,16 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// Reads at most one byte more than the limit, so a huge file is refused
 /// without reading it all.
 fn read_limited(name: String, path: &Path) -> SourceInput {
-    let mut bytes = Vec::new();
-    let result = std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_FILE_BYTES as u64 + 1).read_to_end(&mut bytes));
+    let limit = MAX_FILE_BYTES as u64 + 1;
+    let result = std::fs::File::open(path).and_then(|f| {
+        // sized from the file's length: `Take` hides it from `read_to_end`,
+        // which would otherwise read in a doubling series of small reads
+        let len = f.metadata().map_or(0, |m| m.len()).min(limit);
+        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0) + 1);
+        f.take(limit).read_to_end(&mut bytes).map(|_| bytes)
+    });
     match result {
-        Ok(_) => SourceInput::new(name, bytes),
+        Ok(bytes) => SourceInput::new(name, bytes),
         Err(e) => SourceInput {
             name,
             bytes: Vec::new(),
@@ -144,9 +149,16 @@ pub fn check_staged(
     let config = ws.settings();
     let manifests = ws.read_manifests(&config.manifests)?;
     stage("read");
-    Ok(svcc_core::check_project_staged(
-        Some(&ws.config),
-        &manifests,
-        stage,
-    ))
+    Ok(check_read(&ws, &manifests, stage))
+}
+
+/// The check of manifests already read (`svcc build` reads them once, for
+/// its fingerprint and its check), calling `stage(name)` as each of the
+/// core's stages ends.
+pub fn check_read(
+    ws: &Workspace,
+    manifests: &[SourceInput],
+    stage: &mut dyn FnMut(&'static str),
+) -> svcc_core::Analysis {
+    svcc_core::check_project_staged(Some(&ws.config), manifests, stage)
 }

@@ -34,11 +34,14 @@ pub fn run(
     let handler_files = handler_files(&ws);
     let option_text =
         format!("{targets_wanted:?} {format:?} {wrangler_format:?} {handler_files:?}");
-    let fingerprint = match inputs_fingerprint(&ws, &option_text) {
-        Ok(f) => f,
+    let settings = ws.settings();
+    let manifests = match ws.read_manifests(&settings.manifests) {
+        Ok(m) => m,
         Err(e) => return fatal(&e.0),
     };
-    let settings_out = ws.settings().out;
+    clock.mark("read");
+    let fingerprint = inputs_fingerprint(&ws, &manifests, &option_text);
+    let settings_out = settings.out;
     if !check_only {
         let out = ws.root.join(&settings_out);
         if let Some(warnings) = output::up_to_date(&out, &fingerprint) {
@@ -54,10 +57,7 @@ pub fn run(
             return 0;
         }
     }
-    let analysis = match crate::workspace::check_staged(&ws.root, &mut |stage| clock.mark(stage)) {
-        Ok(a) => a,
-        Err(e) => return fatal(&e.0),
-    };
+    let analysis = crate::workspace::check_read(&ws, &manifests, &mut |stage| clock.mark(stage));
     // `replay` (without colour) is what a no-op rebuild prints again; only
     // warnings get as far as being recorded
     let replay = if analysis.diagnostics.is_empty() {
@@ -258,10 +258,9 @@ impl Timings {
 /// Fingerprint of svcc.toml, every manifest and the options.
 fn inputs_fingerprint(
     ws: &crate::workspace::Workspace,
+    manifests: &[svcc_core::SourceInput],
     options: &str,
-) -> Result<String, crate::workspace::OpenError> {
-    let config = ws.settings();
-    let manifests = ws.read_manifests(&config.manifests)?;
+) -> String {
     let mut inputs: Vec<(&str, &[u8])> =
         vec![(crate::workspace::PROJECT_FILE, ws.config.bytes.as_slice())];
     inputs.extend(
@@ -269,5 +268,5 @@ fn inputs_fingerprint(
             .iter()
             .map(|m| (m.name.as_str(), m.bytes.as_slice())),
     );
-    Ok(output::fingerprint(options, &inputs))
+    output::fingerprint(options, &inputs)
 }

@@ -81,6 +81,9 @@ pub struct Event<T> {
     pub name: String,
     /// The publisher's payload.
     pub payload: T,
+    /// The W3C trace of the request (or delivery) that published it: the
+    /// handler's context continues it.
+    pub trace_id: Option<String>,
 }
 
 impl Event<Value> {
@@ -98,6 +101,7 @@ impl Event<Value> {
             id: self.id,
             name: self.name,
             payload,
+            trace_id: self.trace_id,
         })
     }
 }

@@ -395,6 +395,22 @@ impl Trace {
         }
     }
 
+    /// A new span in the trace `trace_id`: work done later for the request
+    /// that caused it (an event's delivery, a saga's steps), which keeps
+    /// only the trace's id, not the span that published. A missing or
+    /// malformed id starts a new trace.
+    pub fn continuing(trace_id: Option<&str>) -> Self {
+        match trace_id {
+            Some(id) if is_hex(id, 32) => Trace {
+                trace_id: id.to_string(),
+                span_id: random_hex(8),
+                parent_id: None,
+                sampled: true,
+            },
+            _ => Self::from_header(None),
+        }
+    }
+
     /// The header to send on outbound calls (our span as the parent).
     pub fn header(&self) -> String {
         format!(
@@ -580,6 +596,24 @@ mod tests {
         ));
         assert_ne!(bad.trace_id, "00000000000000000000000000000000");
         assert_eq!(bad.trace_id.len(), 32);
+    }
+
+    #[test]
+    fn stored_work_continues_its_trace_in_a_span_of_its_own() {
+        let id = "4bf92f3577b34da6a3ce929d0e0e4736";
+        let (a, b) = (Trace::continuing(Some(id)), Trace::continuing(Some(id)));
+        assert_eq!((a.trace_id.as_str(), b.trace_id.as_str()), (id, id));
+        assert_ne!(a.span_id, b.span_id);
+        assert_eq!(a.parent_id, None);
+        for bad in [
+            None,
+            Some(""),
+            Some("4BF92F3577B34DA6A3CE929D0E0E4736"),
+            Some("00-4bf9"),
+        ] {
+            let t = Trace::continuing(bad);
+            assert!(is_hex(&t.trace_id, 32) && t.trace_id != id, "{bad:?}");
+        }
     }
 
     #[test]

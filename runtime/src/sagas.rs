@@ -71,8 +71,9 @@ pub type TransitionFn = Arc<
 >;
 
 /// Builds the context of an in-process step: the operation's name, the
-/// request id (the step's idempotency key) and the unit of work.
-pub type ContextFn = Arc<dyn Fn(&'static str, String, &Arc<Work>) -> Context + Send + Sync>;
+/// request id (the step's idempotency key), its trace (the saga's) and the
+/// unit of work.
+pub type ContextFn = Arc<dyn Fn(&'static str, String, Trace, &Arc<Work>) -> Context + Send + Sync>;
 
 /// The value at `path` in a saga's state (`["input", "total", "amount"]`),
 /// or `null` where a segment is missing.
@@ -272,7 +273,8 @@ async fn local_transition(
     let id = id_of(&call.input, op)?;
     let work = Arc::new(Work::new(store));
     let mut guard = Abort(Some(work.clone()));
-    let ctx = context(op.operation, call.idempotency_key.clone(), &work);
+    let trace = Trace::continuing(call.trace_id.as_deref());
+    let ctx = context(op.operation, call.idempotency_key.clone(), trace, &work);
     let out = f(ctx, id).await?;
     let body = serde_json::to_vec(&out)
         .map_err(|e| StepError::permanent(format!("cannot encode the answer: {e}")))?;
@@ -365,7 +367,10 @@ async fn remote(
         .request(method, url)
         .header("idempotency-key", &call.idempotency_key)
         .header("x-request-id", &call.idempotency_key)
-        .header("traceparent", Trace::from_header(None).header());
+        .header(
+            "traceparent",
+            Trace::continuing(call.trace_id.as_deref()).header(),
+        );
     if let Some((name, value)) = credential
         .header(op.auth)
         .map_err(|e| StepError::permanent(format!("{name}: {e}")))?

@@ -714,8 +714,8 @@ fn saga_binder(
         credential,
         transitions,
         store: store.clone(),
-        context: Arc::new(move |operation, key, work| {
-            background_context(&ctx_app, operation, key, work)
+        context: Arc::new(move |operation, key, trace, work| {
+            background_context(&ctx_app, operation, key, trace, work)
         }),
         http: reqwest::Client::new(),
     }
@@ -887,7 +887,9 @@ fn scheduler(
         let (app, store) = (app.clone(), store.clone());
         scheduler.add(job, move |run| {
             let work = Arc::new(Work::new(store.clone()));
-            let ctx = background_context(&app, spec.name, run.idempotency_key.clone(), &work);
+            let trace = Trace::from_header(None);
+            let ctx =
+                background_context(&app, spec.name, run.idempotency_key.clone(), trace, &work);
             let handler = handler.clone();
             async move {
                 let mut unit = Unit(Some(work));
@@ -902,18 +904,20 @@ fn scheduler(
     Ok(scheduler)
 }
 
-/// The context of work no caller asked for (an event delivery, a job run):
-/// full access, a trace of its own, and its unit of work.
+/// The context of work no caller asked for (an event delivery, a job run,
+/// a saga's step): full access, a span in `trace` (the trace of the request
+/// that caused it, where there is one), and its unit of work.
 fn background_context(
     app: &App,
     operation: &'static str,
     request_id: String,
+    trace: Trace,
     work: &Arc<Work>,
 ) -> Context {
     Context::new(ContextParts {
         operation,
         request_id,
-        trace: Trace::from_header(None),
+        trace,
         caller: None,
         authorization: None,
         access: Access::Full,
@@ -942,7 +946,9 @@ fn dispatcher(
             RetryPolicy::from_spec(spec.retry, spec.dead_letter),
             move |tx, event| {
                 let work = Arc::new(Work::within(store.clone(), tx));
-                let ctx = background_context(&app, spec.handler, event.id.to_string(), &work);
+                let trace = Trace::continuing(event.trace_id.as_deref());
+                let ctx =
+                    background_context(&app, spec.handler, event.id.to_string(), trace, &work);
                 let handler = handler.clone();
                 async move {
                     handler(ctx, event).await?;

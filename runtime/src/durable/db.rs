@@ -201,6 +201,8 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (scope, key)
     ) WITHOUT ROWID;
     CREATE INDEX idempotency_created ON idempotency (created);",
+    // 6: a saga's trace (its trigger's), continued by its steps and events
+    "ALTER TABLE sagas ADD COLUMN trace_id TEXT;",
 ];
 
 /// The schema version this runtime writes.

@@ -37,7 +37,7 @@
 //! transaction on the same store (use the one it is given).
 
 use super::db::{Store, Tx, now_ms};
-use super::outbox::{EventRow, read_event_row};
+use super::outbox::{EVENT_BY_ID, EventRow, read_event_row};
 use crate::Problem;
 use crate::events::Event;
 use futures_util::future::BoxFuture;
@@ -445,10 +445,9 @@ impl Dispatcher {
             return Ok(());
         }
         let row: Option<EventRow> = tx.with_conn(|c| {
-            c.prepare_cached("SELECT seq, event_id, name, entity_key, payload, created FROM outbox WHERE event_id = ?1")?.query_row(params![due.event_id],
-                read_event_row,
-            )
-            .optional()
+            c.prepare_cached(EVENT_BY_ID)?
+                .query_row(params![due.event_id], read_event_row)
+                .optional()
         })?;
         let Some(event) = row.map(EventRow::into_event).transpose()? else {
             // The outbox row is gone (pruned): nothing to deliver.
@@ -470,6 +469,7 @@ impl Dispatcher {
                 id: event.id,
                 name: event.name.clone(),
                 payload: event.payload.clone(),
+                trace_id: event.trace_id.clone(),
             },
         );
         // Polled here, not spawned on a task of its own: a task costs a

@@ -50,6 +50,8 @@ pub struct StoredEvent {
     pub payload: Value,
     /// When it was appended (ms since the epoch).
     pub created: i64,
+    /// The trace of the request that published it.
+    pub trace_id: Option<String>,
 }
 
 impl Tx {
@@ -104,14 +106,16 @@ impl Tx {
     pub fn event(&self, id: uuid::Uuid) -> Result<Option<StoredEvent>, Problem> {
         let row = self.with_conn(|c| {
             use rusqlite::OptionalExtension;
-            c.prepare_cached("SELECT seq, event_id, name, entity_key, payload, created FROM outbox WHERE event_id = ?1")?.query_row(params![id.to_string()],
-                read_event_row,
-            )
-            .optional()
+            c.prepare_cached(EVENT_BY_ID)?
+                .query_row(params![id.to_string()], read_event_row)
+                .optional()
         })?;
         row.map(|r| r.into_event()).transpose()
     }
 }
+
+/// An outbox row by its event id, as [`read_event_row`] reads it.
+pub(crate) const EVENT_BY_ID: &str = "SELECT seq, event_id, name, entity_key, payload, created, trace_id FROM outbox WHERE event_id = ?1";
 
 /// A raw outbox row.
 pub(crate) struct EventRow {
@@ -121,6 +125,7 @@ pub(crate) struct EventRow {
     entity_key: Option<String>,
     payload: String,
     created: i64,
+    trace_id: Option<String>,
 }
 
 pub(crate) fn read_event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
@@ -131,6 +136,7 @@ pub(crate) fn read_event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow
         entity_key: r.get(3)?,
         payload: r.get(4)?,
         created: r.get(5)?,
+        trace_id: r.get(6)?,
     })
 }
 
@@ -144,6 +150,7 @@ impl EventRow {
             payload: serde_json::from_str(&self.payload)
                 .map_err(|e| Problem::internal(format!("outbox payload: {e}")))?,
             created: self.created,
+            trace_id: self.trace_id,
         })
     }
 }
@@ -153,7 +160,7 @@ pub async fn list_events(store: &super::Store) -> Result<Vec<StoredEvent>, Probl
     let rows = store
         .read(|c| {
             let mut stmt = c.prepare(
-                "SELECT seq, event_id, name, entity_key, payload, created FROM outbox ORDER BY seq",
+                "SELECT seq, event_id, name, entity_key, payload, created, trace_id FROM outbox ORDER BY seq",
             )?;
             let rows = stmt.query_map([], read_event_row)?;
             rows.collect::<rusqlite::Result<Vec<_>>>()

@@ -189,6 +189,8 @@ pub struct StepCall {
     pub step: String,
     /// 1 for the first attempt.
     pub attempt: u32,
+    /// The saga's W3C trace (its trigger's), for the calls the step makes.
+    pub trace_id: Option<String>,
     /// `<saga id>/<step>` for the action, `<saga id>/<step>/compensate` for
     /// the compensation: the same for every attempt and after a crash.
     pub idempotency_key: String,
@@ -531,6 +533,9 @@ pub struct SagaRecord {
     pub updated: i64,
     /// When it ended.
     pub ended: Option<i64>,
+    /// The W3C trace it belongs to: its trigger's, continued by its steps
+    /// and the event it ends with.
+    pub trace_id: Option<String>,
     /// Its steps in order.
     pub steps: Vec<StepRecord>,
 }
@@ -618,7 +623,7 @@ fn read_step(r: &rusqlite::Row<'_>) -> rusqlite::Result<StepRecord> {
 fn load(c: &rusqlite::Connection, id: &str) -> rusqlite::Result<Option<SagaRecord>> {
     let saga = c
         .prepare_cached(
-            "SELECT id, name, trigger_event, status, input, error, created, updated, ended
+            "SELECT id, name, trigger_event, status, input, error, created, updated, ended, trace_id
              FROM sagas WHERE id = ?1",
         )?
         .query_row(params![id], |r| {
@@ -632,6 +637,7 @@ fn load(c: &rusqlite::Connection, id: &str) -> rusqlite::Result<Option<SagaRecor
                 created: r.get(6)?,
                 updated: r.get(7)?,
                 ended: r.get(8)?,
+                trace_id: r.get(9)?,
                 steps: Vec::new(),
             })
         })
@@ -843,8 +849,9 @@ impl Coordinator {
         tx.with_conn(|c| {
             let n = c
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO sagas (id, name, trigger_event, input, status, created, updated)
-                     VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?5)",
+                    "INSERT OR IGNORE INTO sagas (id, name, trigger_event, input, status, created, updated, trace_id)
+                     VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?5,
+                             (SELECT trace_id FROM outbox WHERE event_id = ?3))",
                 )?
                 .execute(params![id.to_string(), saga, trigger_event.to_string(), input_text, now])?;
             if n == 1 {
@@ -1174,6 +1181,7 @@ impl Coordinator {
                 saga: spec.name.clone(),
                 step: name.to_string(),
                 attempt: attempts,
+                trace_id: record.trace_id.clone(),
                 idempotency_key: format!("{id}/{name}"),
                 input: input.clone(),
             });
@@ -1311,6 +1319,7 @@ impl Coordinator {
                     saga: spec.name.clone(),
                     step: name.to_string(),
                     attempt: attempts,
+                    trace_id: record.trace_id.clone(),
                     idempotency_key: format!("{id}/{name}/compensate"),
                     input: input.clone(),
                 });
@@ -1412,7 +1421,7 @@ impl Coordinator {
                         payload: &record.input,
                         source: Some(&record.name),
                         request_id: None,
-                        trace_id: None,
+                        trace_id: record.trace_id.as_deref(),
                     })?;
                 }
                 Ok(true)

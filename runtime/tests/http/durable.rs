@@ -129,7 +129,9 @@ fn settle() -> svcc_runtime::durable::SagaSpec {
         .step(
             StepSpec::new(
                 "hold",
-                Action::new(|call| async move { Ok(json!({ "held": call.input["id"] })) }),
+                Action::new(|call| async move {
+                    Ok(json!({ "held": call.input["id"], "trace": call.trace_id }))
+                }),
             )
             .compensate(Action::new(|call| async move {
                 Ok(json!({ "released": call.input["held"] }))
@@ -240,6 +242,83 @@ async fn a_committed_operation_keeps_its_writes_and_its_event_and_the_subscriber
         .filter(|n| n != "Order.settled")
         .collect();
     assert_eq!(names, ["Order.created", "Order.confirmed"]);
+}
+
+/// The W3C trace ids of the outbox events about order `id`, by event name,
+/// once `names` are all there.
+async fn traces_of(
+    db: &std::path::Path,
+    id: &str,
+    names: &[&str],
+) -> Vec<(String, Option<String>)> {
+    let store = Store::open(db).unwrap();
+    for _ in 0..100 {
+        let about: Vec<_> = outbox::list_events(&store)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.payload["id"] == id)
+            .collect();
+        if names.iter().all(|n| about.iter().any(|e| e.name == *n)) {
+            return about.into_iter().map(|e| (e.name, e.trace_id)).collect();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{names:?} of {id} never came");
+}
+
+#[tokio::test]
+async fn one_trace_runs_from_the_request_through_its_events_subscribers_and_saga() {
+    use svcc_runtime::durable::saga;
+    let dir = tempfile::tempdir().unwrap();
+    let (server, db) = start(&dir).await;
+    let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let r = server
+        .client
+        .post(server.url("/orders/t1"))
+        .header("traceparent", format!("00-{trace}-00f067aa0ba902b7-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = server
+        .client
+        .post(server.url("/orders/t2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    // the request's event, the subscriber's transition's event and the
+    // saga's end all carry the request's trace
+    let names = ["Order.created", "Order.confirmed", "Order.settled"];
+    let t1 = traces_of(&db, "t1", &names).await;
+    assert_eq!(t1.len(), 3, "{t1:?}");
+    for (name, got) in &t1 {
+        assert_eq!(got.as_deref(), Some(trace), "{name}");
+    }
+    // without a traceparent, the request starts a trace its work keeps
+    let t2 = traces_of(&db, "t2", &names).await;
+    let first = t2[0].1.clone().unwrap();
+    assert_ne!(first, trace);
+    assert!(
+        t2.iter().all(|(_, t)| t.as_deref() == Some(first.as_str())),
+        "{t2:?}"
+    );
+    server.stop().await.unwrap();
+    // the saga's record names its trace, and its steps were given it
+    let store = Store::open(&db).unwrap();
+    let created = outbox::list_events(&store)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.name == "Order.created" && e.payload["id"] == "t1")
+        .unwrap();
+    let record = saga::saga(&store, saga::saga_id("Settle", created.id))
+        .await
+        .unwrap();
+    assert_eq!(record.trace_id.as_deref(), Some(trace));
+    let hold = record.steps.iter().find(|s| s.name == "hold").unwrap();
+    assert_eq!(hold.output.as_ref().unwrap()["trace"], trace);
 }
 
 #[tokio::test]
@@ -411,7 +490,7 @@ async fn a_saga_starts_from_its_trigger_and_its_history_is_served() {
     }
     let ok = saga_status(&server, saga_of(&db, "s1").await, "completed").await;
     assert_eq!(ok["name"], "Settle");
-    assert_eq!(ok["steps"][0]["output"], json!({ "held": "s1" }));
+    assert_eq!(ok["steps"][0]["output"]["held"], "s1");
     assert_eq!(ok["steps"][1]["status"], "succeeded");
     let failed = saga_status(&server, saga_of(&db, "fail1").await, "compensated").await;
     assert_eq!(failed["steps"][1]["status"], "failed");

@@ -2,10 +2,11 @@
 //! cycles, a lint for deep chains, and health checks that name real
 //! dependencies.
 
+use super::cycles::{Digraph, Named};
 use crate::ast::Service;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, suggest};
 use crate::resolve::Model;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Chains of this many calls or more get W0004.
 pub const DEEP_CHAIN: usize = 3;
@@ -87,8 +88,14 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
         check_health(model, s, out);
         check_version(s, out);
     }
-    cycles(model, &graph, out);
-    deep_chains(model, &graph, out);
+    let calls = Named::new(
+        graph.keys().copied(),
+        graph
+            .iter()
+            .flat_map(|(&from, tos)| tos.iter().map(move |&to| (from, to))),
+    );
+    cycles(model, &calls, out);
+    deep_chains(model, &calls, out);
 }
 
 /// The span of the service (or operation) part of `Service.operation`,
@@ -182,37 +189,12 @@ pub fn is_semver(v: &str) -> bool {
         })
 }
 
-fn cycles(model: &Model, graph: &BTreeMap<&str, BTreeSet<&str>>, out: &mut Diagnostics) {
-    let mut reported: HashSet<Vec<&str>> = HashSet::new();
-    for &start in graph.keys() {
-        let mut path = vec![start];
-        find_cycle(graph, start, &mut path, &mut |cycle| {
-            let mut key = cycle.to_vec();
-            key.sort_unstable();
-            if !reported.insert(key) {
-                return;
-            }
-            report_cycle(model, cycle, out);
-        });
-    }
-}
-
-fn find_cycle<'g>(
-    graph: &BTreeMap<&'g str, BTreeSet<&'g str>>,
-    start: &'g str,
-    path: &mut Vec<&'g str>,
-    report: &mut dyn FnMut(&[&'g str]),
-) {
-    let Some(&current) = path.last() else { return };
-    for &next in graph.get(current).into_iter().flatten() {
-        if next == start {
-            report(path);
-        } else if !path.contains(&next) && next > start {
-            // only explore cycles whose smallest member is `start`: each cycle once
-            path.push(next);
-            find_cycle(graph, start, path, report);
-            path.pop();
-        }
+/// E0321: each group of services that call each other in cycles, once,
+/// with a shortest cycle through its first service.
+fn cycles(model: &Model, calls: &Named<'_>, out: &mut Diagnostics) {
+    for cycle in calls.graph.cycles() {
+        let path = calls.names_of(&cycle.path);
+        report_cycle(model, &path, &calls.names_of(&cycle.members), out);
     }
 }
 
@@ -225,7 +207,7 @@ fn call_span(model: &Model, from: &str, to: &str) -> Option<crate::source::Span>
         .map(|c| c.span)
 }
 
-fn report_cycle(model: &Model, cycle: &[&str], out: &mut Diagnostics) {
+fn report_cycle(model: &Model, cycle: &[&str], members: &[&str], out: &mut Diagnostics) {
     let mut names: Vec<&str> = cycle.to_vec();
     names.push(cycle[0]);
     let Some(first) = call_span(model, cycle[0], cycle.get(1).copied().unwrap_or(cycle[0])) else {
@@ -243,47 +225,35 @@ fn report_cycle(model: &Model, cycle: &[&str], out: &mut Diagnostics) {
             d = d.secondary(span, format!("`{}` calls `{}`", pair[0], pair[1]));
         }
     }
+    if members.len() > cycle.len() {
+        d = d.note(format!(
+            "{} services call each other in cycles ({}); this is one of the cycles among them, and svcc reports the next once it is broken",
+            members.len(),
+            members.join(", ")
+        ));
+    }
     out.push(d);
 }
 
-/// The longest chain of calls starting at `from` (cycles cut).
-fn longest_chain<'g>(
-    graph: &BTreeMap<&'g str, BTreeSet<&'g str>>,
-    from: &'g str,
-    seen: &mut Vec<&'g str>,
-) -> Vec<&'g str> {
-    if seen.contains(&from) || seen.len() > 64 {
-        return Vec::new();
-    }
-    seen.push(from);
-    let mut best: Vec<&str> = Vec::new();
-    for &next in graph.get(from).into_iter().flatten() {
-        let chain = longest_chain(graph, next, seen);
-        if chain.len() > best.len() {
-            best = chain;
+/// W0004: the longest chain of calls from each service (leaving the
+/// cycles E0321 reports), when it is deep.
+fn deep_chains(model: &Model, calls: &Named<'_>, out: &mut Diagnostics) {
+    let best = calls.graph.longest_chains();
+    for (i, &service) in calls.names.iter().enumerate() {
+        if best[i].0 <= DEEP_CHAIN {
+            continue;
         }
-    }
-    seen.pop();
-    let mut chain = vec![from];
-    chain.extend(best);
-    chain
-}
-
-fn deep_chains(model: &Model, graph: &BTreeMap<&str, BTreeSet<&str>>, out: &mut Diagnostics) {
-    for &service in graph.keys() {
-        let chain = longest_chain(graph, service, &mut Vec::new());
-        if chain.len() > DEEP_CHAIN {
-            let Some(span) = chain
-                .get(1)
-                .and_then(|next| call_span(model, service, next))
-            else {
-                continue;
-            };
-            out.push(
-                Diagnostic::error(Code::W0004, span, format!("`{service}` depends on a chain of {} synchronous calls: {}", chain.len() - 1, chain.join(" -> ")))
-                    .label("first call of the chain")
-                    .help("every link adds latency and a way to fail; publish an event instead, or keep a copy of the data you need"),
-            );
-        }
+        let chain = calls.names_of(&Digraph::chain(&best, i));
+        let Some(span) = chain
+            .get(1)
+            .and_then(|next| call_span(model, service, next))
+        else {
+            continue;
+        };
+        out.push(
+            Diagnostic::error(Code::W0004, span, format!("`{service}` depends on a chain of {} synchronous calls: {}", chain.len() - 1, chain.join(" -> ")))
+                .label("first call of the chain")
+                .help("every link adds latency and a way to fail; publish an event instead, or keep a copy of the data you need"),
+        );
     }
 }

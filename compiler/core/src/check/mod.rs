@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod calls;
 pub mod cron;
+mod cycles;
 mod deployments;
 mod events;
 mod flow;

@@ -2,13 +2,14 @@
 //! chains that can outlast their route's timeout, and retries with nowhere
 //! to go when they run out.
 
+use super::cycles::Named;
 use super::flow::signature;
 use crate::ast::{Retry, Service};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::resolve::Model;
 use crate::source::Span;
 use crate::syntax::duration::Duration;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// Cloudflare Workers stop a request after this long (wall time, paid plan).
 pub const CLOUDFLARE_LIMIT_MS: u64 = 30_000;
@@ -16,8 +17,9 @@ pub const CLOUDFLARE_LIMIT_MS: u64 = 30_000;
 /// Runs the whole-system lints.
 pub fn check(model: &Model, out: &mut Diagnostics) {
     event_cycles(model, out);
+    let calls = call_graph(model);
     for service in &model.ast.services {
-        call_budget(model, service, out);
+        call_budget(model, &calls, service, out);
         for sub in &service.subscribes {
             let retries = sub
                 .retry
@@ -104,60 +106,53 @@ fn event_graph(model: &Model) -> BTreeMap<String, Vec<Edge>> {
     graph
 }
 
-/// W0008: each simple cycle once, found from its smallest event.
+/// W0008: each group of events that lead to each other in cycles, once,
+/// with a shortest cycle through its first event.
 fn event_cycles(model: &Model, out: &mut Diagnostics) {
     let graph = event_graph(model);
-    let mut reported: BTreeSet<Vec<String>> = BTreeSet::new();
-    for start in graph.keys() {
-        let mut path: Vec<(&str, &Edge)> = Vec::new();
-        walk(&graph, start, start, &mut path, &mut |cycle| {
-            let mut key: Vec<String> = cycle.iter().map(|(e, _)| (*e).to_string()).collect();
-            key.sort();
-            if !reported.insert(key) {
-                return;
-            }
-            let steps: Vec<String> = cycle
-                .iter()
-                .map(|(event, edge)| format!("`{event}` -> {} -> `{}`", edge.via, edge.to))
-                .collect();
-            let (_, first) = cycle[0];
-            let mut d = Diagnostic::error(Code::W0008, first.span, format!("events form a cycle: {}", steps.join(", ")))
-                .label("the cycle starts here")
-                .help("a cycle of events can run forever (an event storm); break it, or make sure a handler stops it on a condition");
-            for (_, edge) in &cycle[1..] {
-                d = d.secondary(edge.span, format!("then {}", edge.via));
-            }
-            out.push(d);
-        });
-    }
-}
-
-/// A path through the event graph: each event with the edge taken from it.
-type EventPath<'g> = [(&'g str, &'g Edge)];
-
-fn walk<'g>(
-    graph: &'g BTreeMap<String, Vec<Edge>>,
-    start: &'g str,
-    current: &'g str,
-    path: &mut Vec<(&'g str, &'g Edge)>,
-    report: &mut dyn FnMut(&EventPath<'g>),
-) {
-    if path.len() > 32 {
-        return;
-    }
-    for edge in graph.get(current).into_iter().flatten() {
-        if edge.to == start {
-            path.push((current, edge));
-            report(path);
-            path.pop();
-        } else if edge.to.as_str() > start
-            && !path.iter().any(|(e, _)| *e == edge.to)
-            && edge.to != current
-        {
-            path.push((current, edge));
-            walk(graph, start, &edge.to, path, report);
-            path.pop();
+    let events = Named::new(
+        graph.keys().map(String::as_str),
+        graph
+            .iter()
+            .flat_map(|(from, edges)| edges.iter().map(move |e| (from.as_str(), e.to.as_str()))),
+    );
+    let names = &events.names;
+    for found in events.graph.cycles() {
+        // each hop through the first edge that takes it
+        let hops: Option<Vec<(&str, &Edge)>> = found
+            .path
+            .iter()
+            .zip(found.path.iter().cycle().skip(1))
+            .map(|(&from, &to)| {
+                let edge = graph.get(names[from])?.iter().find(|e| e.to == names[to])?;
+                Some((names[from], edge))
+            })
+            .collect();
+        let Some(cycle) = hops else { continue };
+        let steps: Vec<String> = cycle
+            .iter()
+            .map(|(event, edge)| format!("`{event}` -> {} -> `{}`", edge.via, edge.to))
+            .collect();
+        let (_, first) = cycle[0];
+        let mut d = Diagnostic::error(Code::W0008, first.span, format!("events form a cycle: {}", steps.join(", ")))
+            .label("the cycle starts here")
+            .help("a cycle of events can run forever (an event storm); break it, or make sure a handler stops it on a condition");
+        for (_, edge) in &cycle[1..] {
+            d = d.secondary(edge.span, format!("then {}", edge.via));
         }
+        if found.members.len() > cycle.len() {
+            let members: Vec<String> = found
+                .members
+                .iter()
+                .map(|&i| format!("`{}`", names[i]))
+                .collect();
+            d = d.note(format!(
+                "{} events lead to each other in cycles ({}); this is one of the cycles among them",
+                members.len(),
+                members.join(", ")
+            ));
+        }
+        out.push(d);
     }
 }
 
@@ -211,55 +206,61 @@ pub fn ms(millis: u64) -> String {
 
 /// W0009: the service's synchronous calls, each at its worst, against each
 /// route's timeout (or Cloudflare's limit).
-/// The worst case of a service's synchronous calls, level by level: its own
-/// calls (each attempt running to the timeout, plus the waits between
-/// attempts), plus the same for each service it calls, down the chain.
-/// Returns the total and one line of arithmetic per level.
-fn chain_cost(model: &Model, service: &Service, seen: &mut Vec<String>) -> (u64, Vec<String>) {
-    if seen.contains(&service.name.value) || seen.len() > 16 || service.calls.is_empty() {
+/// The worst case of a service's synchronous calls: its own calls (each
+/// attempt running to the timeout, plus the waits between attempts), plus
+/// the same for every service it reaches through calls, each once.
+/// Returns the total and one line of arithmetic per service.
+fn chain_cost(model: &Model, calls: &Named<'_>, service: &Service) -> (u64, Vec<String>) {
+    let Some(from) = calls.index(&service.name.value) else {
         return (0, Vec::new());
-    }
-    seen.push(service.name.value.clone());
-    let mut total = 0;
+    };
+    let mut total: u64 = 0;
     let mut lines = Vec::new();
-    if let Some(res) = &service.resilience
-        && let Some(timeout) = &res.timeout
-    {
-        let (one, arithmetic) = call_cost(timeout.value, res.retry.as_ref());
-        let calls = service.calls.len() as u64;
-        total = one.saturating_mul(calls);
-        let line = if calls > 1 {
-            format!("{calls} calls x ({arithmetic})")
+    for node in calls.graph.reachable(from) {
+        let Some(s) = model.service(calls.names[node]) else {
+            continue;
+        };
+        let Some(timeout) = s.resilience.as_ref().and_then(|r| r.timeout.as_ref()) else {
+            continue;
+        };
+        if s.calls.is_empty() {
+            continue;
+        }
+        let retry = s.resilience.as_ref().and_then(|r| r.retry.as_ref());
+        let (one, arithmetic) = call_cost(timeout.value, retry);
+        let count = s.calls.len() as u64;
+        let own = one.saturating_mul(count);
+        total = total.saturating_add(own);
+        let line = if count > 1 {
+            format!("{count} calls x ({arithmetic})")
         } else {
             arithmetic
         };
-        lines.push(format!("{}: {line} = {}", service.name.value, ms(total)));
+        lines.push(format!("{}: {line} = {}", s.name.value, ms(own)));
     }
-    let mut callees: Vec<&str> = service
-        .calls
-        .iter()
-        .map(|c| c.value.service.as_str())
-        .collect();
-    callees.sort_unstable();
-    callees.dedup();
-    for callee in callees {
-        if let Some(next) = model.service(callee) {
-            let (cost, more) = chain_cost(model, next, seen);
-            total = total.saturating_add(cost);
-            lines.extend(more);
-        }
-    }
-    seen.pop();
     (total, lines)
+}
+
+/// The services and their synchronous calls to other services.
+fn call_graph(model: &Model) -> Named<'_> {
+    Named::new(
+        model.ast.services.iter().map(|s| s.name.value.as_str()),
+        model.ast.services.iter().flat_map(|s| {
+            s.calls
+                .iter()
+                .filter(|c| c.value.service != s.name.value)
+                .map(|c| (s.name.value.as_str(), c.value.service.as_str()))
+        }),
+    )
 }
 
 /// W0009: the chain's worst case against each route's timeout (or
 /// Cloudflare's limit when a route sets none).
-fn call_budget(model: &Model, service: &Service, out: &mut Diagnostics) {
+fn call_budget(model: &Model, calls: &Named<'_>, service: &Service, out: &mut Diagnostics) {
     let Some(first_call) = service.calls.first() else {
         return;
     };
-    let (total, lines) = chain_cost(model, service, &mut Vec::new());
+    let (total, lines) = chain_cost(model, calls, service);
     if total == 0 {
         return;
     }

@@ -410,18 +410,30 @@ fn check_route(route: &Spanned<String>, out: &mut Diagnostics) {
     if route_ok(&route.value) {
         return;
     }
-    let fixed = route
-        .value
-        .split_once("://")
-        .map(|(_, rest)| rest.to_string());
+    let fixed = route.value.split_once("://");
     let d = Diagnostic::error(
         Code::E0607,
         route.span,
         format!("`{}` is not a Cloudflare route pattern", route.value),
     )
     .label("expected `host/path`, like `api.example.com/orders/*`");
+    let (_, path) = route
+        .value
+        .split_once("://")
+        .map_or(route.value.as_str(), |(_, r)| r)
+        .split_once('/')
+        .unwrap_or(("", ""));
     out.push(match fixed {
-        Some(f) if route_ok(&f) => d.help(format!("routes have no scheme: write `{f}`")),
+        Some((scheme, f)) if route_ok(f) => d.help(format!(
+            "a route's scheme is `http://` or `https://` (or none), not `{scheme}://`: write `{f}`"
+        )),
+        _ if path.contains('?') => d.help(format!(
+            "a route has no query string; end the path with `*` to match any: `{}*`",
+            route.value.split('?').next().unwrap_or_default().trim_end_matches('*')
+        )),
+        _ if path.trim_end_matches('*').contains('*') => d.help(
+            "a `*` may only end the path (and start the host): match the whole path below it, like `/orders/*`",
+        ),
         _ => d.help("a route is a host with a dot (optionally starting with `*`), then an optional path that may end in `*`"),
     });
 }

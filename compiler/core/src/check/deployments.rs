@@ -410,20 +410,16 @@ fn check_route(route: &Spanned<String>, out: &mut Diagnostics) {
     if route_ok(&route.value) {
         return;
     }
-    let fixed = route.value.split_once("://");
+    let scheme = route.value.split_once("://");
+    let rest = scheme.map_or(route.value.as_str(), |(_, rest)| rest);
+    let path = rest.split_once('/').map_or("", |(_, path)| path);
     let d = Diagnostic::error(
         Code::E0607,
         route.span,
         format!("`{}` is not a Cloudflare route pattern", route.value),
     )
     .label("expected `host/path`, like `api.example.com/orders/*`");
-    let (_, path) = route
-        .value
-        .split_once("://")
-        .map_or(route.value.as_str(), |(_, r)| r)
-        .split_once('/')
-        .unwrap_or(("", ""));
-    out.push(match fixed {
+    out.push(match scheme {
         Some((scheme, f)) if route_ok(f) => d.help(format!(
             "a route's scheme is `http://` or `https://` (or none), not `{scheme}://`: write `{f}`"
         )),

@@ -471,43 +471,6 @@ impl<'m> Types<'m> {
         out
     }
 
-    /// Whether the type at `target` contains the type at `holder` by value
-    /// (directly or through optional fields), so a field of it needs a Box.
-    fn contains(&self, target: usize, holder: usize, seen: &mut BTreeSet<usize>) -> bool {
-        if target == holder {
-            return true;
-        }
-        if !seen.insert(target) {
-            return false;
-        }
-        let Some(def) = self.model.ast.types.get(target) else {
-            return false;
-        };
-        let direct = |e: &TypeExpr| -> Option<usize> {
-            match &e.required().kind {
-                TypeExprKind::Named { name, library } => self.model.type_index(name, *library),
-                _ => None,
-            }
-        };
-        match &def.body {
-            TypeBody::Object { .. } => self
-                .model
-                .all_fields(def)
-                .iter()
-                .filter_map(|(f, _)| f.ty.as_ref().and_then(direct))
-                .collect::<Vec<_>>()
-                .into_iter()
-                .any(|i| self.contains(i, holder, seen)),
-            TypeBody::OneOf { variants, .. } => variants
-                .iter()
-                .filter_map(|(_, e)| direct(e))
-                .collect::<Vec<_>>()
-                .into_iter()
-                .any(|i| self.contains(i, holder, seen)),
-            _ => false,
-        }
-    }
-
     fn object(
         &mut self,
         name: &str,
@@ -521,6 +484,15 @@ impl<'m> Types<'m> {
         let mut checks = Vec::new();
         let mut debug_fields = Vec::new();
         let mut used = BTreeSet::new();
+        // every declaration of each field name in the type and its
+        // ancestors, looked up by name (once per type, not once per field)
+        let mut declared: std::collections::HashMap<&str, Vec<&Field>> =
+            std::collections::HashMap::new();
+        if let Some(def) = self.model.ast.types.get(index) {
+            for a in declarations(self.model, def) {
+                declared.entry(a.name.value.as_str()).or_default().push(a);
+            }
+        }
         for f in fields {
             let c = &f.constraints;
             if (mode == Mode::Request && c.read_only) || (mode == Mode::Response && c.write_only) {
@@ -536,10 +508,11 @@ impl<'m> Types<'m> {
             debug_fields.push((json_name.to_string(), field_id.clone(), c.sensitive));
             let context = format!("{}{}", name.trim_end_matches("Input"), pascal(json_name));
             let mut rust_ty = self.rust_type(ty, mode, &context);
-            // a type that holds itself by value needs a Box
+            // a type that holds itself by value needs a Box: this field's
+            // type holds this type back (this type holds it through the field)
             if let TypeExprKind::Named { name: n, library } = &ty.required().kind
                 && let Some(target) = self.model.type_index(n, *library)
-                && self.contains(target, index, &mut BTreeSet::new())
+                && self.model.held_in_cycle(target, index)
             {
                 let inner = self.rust_type(ty.required(), mode, &context);
                 rust_ty = if ty.is_optional() {
@@ -635,9 +608,7 @@ impl<'m> Types<'m> {
             // (the schema is `allOf: [parent, own]`)
             let own = body.to_string();
             let mut seen = vec![own];
-            let def = self.model.ast.types.get(index);
-            let all = def.map(|d| declarations(self.model, d)).unwrap_or_default();
-            for a in all.into_iter().filter(|a| a.name.value == json_name) {
+            for &a in declared.get(json_name).into_iter().flatten() {
                 if std::ptr::eq(a, *f) {
                     continue;
                 }
@@ -754,21 +725,14 @@ impl<'m> Types<'m> {
 /// Every field declaration of an object type and its ancestors,
 /// redeclared ones included (`Model::all_fields` keeps the last).
 fn declarations<'m>(model: &'m Model, def: &'m crate::ast::TypeDef) -> Vec<&'m Field> {
-    let mut out = Vec::new();
-    let mut chain: Vec<&crate::ast::TypeDef> = Vec::new();
-    let mut current = Some(def);
-    while let Some(d) = current {
-        if chain.iter().any(|c| std::ptr::eq(*c, d)) {
-            break;
-        }
-        chain.push(d);
-        current = None;
-        if let TypeBody::Object { extends, fields } = &d.body {
-            out.extend(fields.iter());
-            current = extends.as_ref().and_then(|p| model.named(p));
-        }
-    }
-    out
+    model
+        .extends_chain(def)
+        .into_iter()
+        .flat_map(|d| match &d.body {
+            TypeBody::Object { fields, .. } => fields.as_slice(),
+            _ => &[],
+        })
+        .collect()
 }
 
 /// The type inside lists, sets, maps and options.

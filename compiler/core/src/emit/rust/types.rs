@@ -193,49 +193,14 @@ impl<'m> Types<'m> {
     /// UUID...): the checks see its canonical text, the schema the text
     /// as sent. Those bodies are checked against the schema first.
     pub fn exact(&self, expr: &TypeExpr) -> bool {
-        self.exact_in(expr, &mut BTreeSet::new())
-    }
-
-    fn exact_in(&self, expr: &TypeExpr, seen: &mut BTreeSet<usize>) -> bool {
-        match &expr.kind {
-            TypeExprKind::List(t)
-            | TypeExprKind::Set(t)
-            | TypeExprKind::Map(t)
-            | TypeExprKind::Optional(t) => self.exact_in(t, seen),
-            TypeExprKind::Named { name, library } => {
-                let Some(index) = self.model.type_index(name, *library) else {
-                    return true;
-                };
-                if !seen.insert(index) {
-                    return true;
-                }
-                let Some(def) = self.model.ast.types.get(index) else {
-                    return true;
-                };
-                match &def.body {
-                    TypeBody::Object { .. } => {
-                        declarations(self.model, def).iter().all(|f| {
-                            f.ty.as_ref().is_none_or(|t| {
-                                let c = &f.constraints;
-                                let text_checks = c.pattern.is_some()
-                                    || c.min_length.is_some()
-                                    || c.max_length.is_some();
-                                let parsed = matches!(
-                                    innermost(t),
-                                    TypeExprKind::Primitive(p) if p.is_stringy() && !matches!(p, Primitive::String | Primitive::Email | Primitive::Uri | Primitive::Time | Primitive::Duration)
-                                );
-                                !(text_checks && parsed) && self.exact_in(t, seen)
-                            })
-                        })
-                    }
-                    TypeBody::OneOf { variants, .. } => {
-                        variants.iter().all(|(_, e)| self.exact_in(e, seen))
-                    }
-                    _ => true,
-                }
+        // once per model for every type, not a walk per route
+        let mut exact = true;
+        crate::resolve::visit_named(expr, &mut |name, library, _| {
+            if let Some(index) = self.model.type_index(name, library) {
+                exact &= !self.model.checks_parsed_text(index);
             }
-            _ => true,
-        }
+        });
+        exact
     }
 
     fn pattern(&mut self, source: &str) -> syn::Ident {
@@ -411,8 +376,9 @@ impl<'m> Types<'m> {
     }
 
     /// Emits every registered type (and those they need), then the inline
-    /// enums, patterns and default functions: the types half of `generated.rs`.
-    pub fn finish(mut self) -> TokenStream {
+    /// enums, patterns and default functions: the types half of
+    /// `generated.rs`, one item (or pattern, or function) per part.
+    pub fn finish(mut self) -> Vec<TokenStream> {
         while let Some((index, mode)) = self.pending.pop_first() {
             if !self.done.insert((index, mode)) {
                 continue;
@@ -453,21 +419,16 @@ impl<'m> Types<'m> {
             let item = enumeration(&name, None, &values);
             self.items.insert(name, item);
         }
-        let mut out = TokenStream::new();
-        for item in self.items.values() {
-            out.extend(item.clone());
-        }
+        let mut out: Vec<TokenStream> = std::mem::take(&mut self.items).into_values().collect();
         for (source, i) in &self.patterns {
             let id = format_ident!("PATTERN_{}", i);
             let d = format!(" `{source}`");
-            out.extend(quote! {
+            out.push(quote! {
                 #[doc = #d]
                 static #id: rt::Pattern = rt::Pattern::new(#source);
             });
         }
-        for f in self.defaults.values() {
-            out.extend(f.clone());
-        }
+        out.extend(std::mem::take(&mut self.defaults).into_values());
         out
     }
 
@@ -733,17 +694,6 @@ fn declarations<'m>(model: &'m Model, def: &'m crate::ast::TypeDef) -> Vec<&'m F
             _ => &[],
         })
         .collect()
-}
-
-/// The type inside lists, sets, maps and options.
-fn innermost(expr: &TypeExpr) -> &TypeExprKind {
-    match &expr.kind {
-        TypeExprKind::List(t)
-        | TypeExprKind::Set(t)
-        | TypeExprKind::Map(t)
-        | TypeExprKind::Optional(t) => innermost(t),
-        k => k,
-    }
 }
 
 /// Names that generated modules define for themselves (`create_order::Input`,

@@ -2,11 +2,24 @@
 //!
 //! The core prints Rust with prettyplease (pure and deterministic, but not
 //! rustfmt's layout). At this edge, when `rustfmt` is on the PATH, every
-//! generated `.rs` file goes through it once more, in one process, with an
-//! empty configuration (edition 2024), so that `cargo fmt --check` in a
+//! generated `.rs` file goes through it once more, with an empty
+//! configuration (edition 2024), so that `cargo fmt --check` in a
 //! generated crate passes. Without rustfmt the prettyplease text is kept.
+//!
+//! Files go to rustfmt in batches, one process for many files: starting
+//! rustfmt costs about as much as formatting a generated crate's four files,
+//! and a project of 1,250 services has 5,000 of them (121 s of CPU with a
+//! process each). A batch is the files one after the other on stdin (so
+//! rustfmt does not follow `mod` declarations), each after a marker item of
+//! its own, and the output is cut at the markers. Formatting a top-level
+//! item does not depend on the items around it, so each piece is what
+//! rustfmt prints for that file alone; the leading `//!` lines (which
+//! only a file's start may hold, and which rustfmt leaves as they are) are
+//! kept aside and put back. Anything unexpected (rustfmt failing on the
+//! batch, markers missing or out of order) formats that batch's files one
+//! by one, as before.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use svcc_core::emit::Artifact;
 
@@ -20,6 +33,10 @@ pub enum Outcome {
     /// rustfmt is not installed or failed; the reason.
     Skipped(String),
 }
+
+/// Most bytes of source in one batch: rustfmt holds a whole input's syntax
+/// tree, and a batch should not wait long for its slowest file.
+const BATCH_BYTES: usize = 2 << 20;
 
 struct TempDir(PathBuf);
 
@@ -54,22 +71,33 @@ pub fn format(artifacts: &mut [Artifact]) -> Outcome {
     if let Err(e) = std::fs::write(&config, "edition = \"2024\"\n") {
         return Outcome::Skipped(e.to_string());
     }
-    // one rustfmt per file, through stdin (so it does not follow `mod`
-    // declarations), spread over the cores
+    let batches = batches(artifacts, &indexes);
+    // the batches spread over the cores, largest first
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(8);
-    let chunk = indexes.len().div_ceil(threads);
-    let results: Vec<Result<(usize, Vec<u8>), String>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = indexes
-            .chunks(chunk.max(1))
-            .map(|part| {
+        .min(8)
+        .min(batches.len());
+    let mut shares: Vec<Vec<&Vec<usize>>> = vec![Vec::new(); threads.max(1)];
+    let mut loads = vec![0usize; shares.len()];
+    for batch in &batches {
+        let size: usize = batch.iter().map(|&i| artifacts[i].contents.len()).sum();
+        let least = (0..loads.len()).min_by_key(|&t| loads[t]).unwrap_or(0);
+        loads[least] += size;
+        shares[least].push(batch);
+    }
+    let results: Vec<Result<Vec<(usize, Vec<u8>)>, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = shares
+            .iter()
+            .map(|share| {
                 let artifacts = &*artifacts;
-                let config = &config;
-                let dir = &dir.0;
+                let rustfmt = Rustfmt {
+                    config: &config,
+                    dir: &dir.0,
+                };
                 scope.spawn(move || {
-                    part.iter()
-                        .map(|i| one(&artifacts[*i].contents, config, dir).map(|b| (*i, b)))
+                    share
+                        .iter()
+                        .map(|batch| rustfmt.batch(artifacts, batch))
                         .collect::<Vec<_>>()
                 })
             })
@@ -82,10 +110,10 @@ pub fn format(artifacts: &mut [Artifact]) -> Outcome {
             })
             .collect()
     });
-    let mut formatted = Vec::with_capacity(results.len());
+    let mut formatted = Vec::with_capacity(indexes.len());
     for r in results {
         match r {
-            Ok(pair) => formatted.push(pair),
+            Ok(pairs) => formatted.extend(pairs),
             Err(e) => return Outcome::Skipped(e),
         }
     }
@@ -95,30 +123,215 @@ pub fn format(artifacts: &mut [Artifact]) -> Outcome {
     Outcome::Formatted
 }
 
-fn one(source: &[u8], config: &std::path::Path, dir: &std::path::Path) -> Result<Vec<u8>, String> {
-    use std::io::Write;
-    let mut child = Command::new("rustfmt")
-        .arg("--config-path")
-        .arg(config)
-        .arg("--edition")
-        .arg("2024")
-        .arg("--emit")
-        .arg("stdout")
-        .current_dir(dir)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("rustfmt is not available ({e})"))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(source).map_err(|e| e.to_string())?;
+/// The `.rs` artifacts in batches of at most [`BATCH_BYTES`] (a larger file
+/// alone), in their order.
+fn batches(artifacts: &[Artifact], indexes: &[usize]) -> Vec<Vec<usize>> {
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    let mut size = 0;
+    for &i in indexes {
+        let len = artifacts[i].contents.len();
+        match out.last_mut() {
+            Some(batch) if size + len <= BATCH_BYTES => {
+                batch.push(i);
+                size += len;
+            }
+            _ => {
+                out.push(vec![i]);
+                size = len;
+            }
+        }
     }
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    if !out.status.success() || out.stdout.is_empty() {
-        return Err(format!(
-            "rustfmt failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
+    out
+}
+
+/// How rustfmt is run.
+#[derive(Clone, Copy)]
+struct Rustfmt<'a> {
+    config: &'a Path,
+    dir: &'a Path,
+}
+
+impl Rustfmt<'_> {
+    /// The formatted text of each file of `batch`.
+    fn batch(
+        &self,
+        artifacts: &[Artifact],
+        batch: &[usize],
+    ) -> Result<Vec<(usize, Vec<u8>)>, String> {
+        if batch.len() > 1
+            && let Some(texts) = batch
+                .iter()
+                .map(|&i| std::str::from_utf8(&artifacts[i].contents).ok())
+                .collect::<Option<Vec<&str>>>()
+            && let Some(formatted) = self.together(&texts)
+        {
+            return Ok(batch.iter().copied().zip(formatted).collect());
+        }
+        batch
+            .iter()
+            .map(|&i| self.one(&artifacts[i].contents).map(|b| (i, b)))
+            .collect()
     }
-    Ok(out.stdout)
+
+    /// The files formatted by one rustfmt, or `None` when that cannot be
+    /// done here (see the module's doc).
+    fn together(&self, texts: &[&str]) -> Option<Vec<Vec<u8>>> {
+        let tag = format!("__SVCC_RUSTFMT_FILE_{}_", std::process::id());
+        let mut input = String::with_capacity(texts.iter().map(|t| t.len() + 64).sum());
+        let mut heads = Vec::with_capacity(texts.len());
+        for (k, text) in texts.iter().enumerate() {
+            let (head, body) = split_head(text)?;
+            if body.trim().is_empty() || text.contains(&tag) {
+                return None;
+            }
+            heads.push(head);
+            input.push_str(&marker(&tag, k));
+            input.push_str(body);
+            if !body.ends_with('\n') {
+                input.push('\n');
+            }
+        }
+        let output = String::from_utf8(self.one(input.as_bytes()).ok()?).ok()?;
+        let pieces = cut(&output, &tag, texts.len())?;
+        Some(
+            heads
+                .into_iter()
+                .zip(pieces)
+                .map(|(head, piece)| {
+                    let mut file = head.to_string();
+                    file.push_str(piece.trim_matches('\n'));
+                    file.push('\n');
+                    file.into_bytes()
+                })
+                .collect(),
+        )
+    }
+
+    /// One input through one rustfmt, on stdin.
+    fn one(&self, source: &[u8]) -> Result<Vec<u8>, String> {
+        use std::io::Write;
+        let mut child = Command::new("rustfmt")
+            .arg("--config-path")
+            .arg(self.config)
+            .arg("--edition")
+            .arg("2024")
+            .arg("--emit")
+            .arg("stdout")
+            .current_dir(self.dir)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("rustfmt is not available ({e})"))?;
+        // written from a thread of its own: rustfmt may fill its output
+        // pipe before it has read all of a large input
+        let stdin = child.stdin.take();
+        let source = source.to_vec();
+        let writer = std::thread::spawn(move || {
+            stdin.map_or(Ok(()), |mut stdin| stdin.write_all(&source))
+        });
+        let out = child.wait_with_output().map_err(|e| e.to_string())?;
+        let written = writer
+            .join()
+            .map_err(|_| "writing to rustfmt failed".to_string())?;
+        if !out.status.success() || out.stdout.is_empty() {
+            return Err(format!(
+                "rustfmt failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        written.map_err(|e| e.to_string())?;
+        Ok(out.stdout)
+    }
+}
+
+/// The marker item before file `k` of a batch.
+fn marker(tag: &str, k: usize) -> String {
+    format!("const {tag}{k}: () = ();\n")
+}
+
+/// A file's leading `//!` lines with the blank line after them (kept as
+/// they are, as rustfmt keeps them), and the rest. `None` when the head is
+/// anything rustfmt might change: trailing spaces, tabs, or more than one
+/// blank line after it.
+fn split_head(text: &str) -> Option<(&str, &str)> {
+    let mut end = 0;
+    for line in text.split_inclusive('\n') {
+        if !line.starts_with("//!") {
+            break;
+        }
+        let content = line.trim_end_matches('\n');
+        if content.ends_with([' ', '\t']) || content.contains('\r') {
+            return None;
+        }
+        end += line.len();
+    }
+    if end == 0 {
+        return Some(("", text));
+    }
+    let rest = &text[end..];
+    if rest.starts_with("\n\n") {
+        return None;
+    }
+    if rest.starts_with('\n') {
+        end += 1;
+    }
+    Some(text.split_at(end))
+}
+
+/// The pieces of a formatted batch between its markers, which must all be
+/// there, each once, in order, on lines of their own.
+fn cut<'a>(output: &'a str, tag: &str, count: usize) -> Option<Vec<&'a str>> {
+    let mut pieces = Vec::with_capacity(count);
+    let mut rest = output;
+    for k in 0..count {
+        let m = marker(tag, k);
+        let at = rest.find(&m)?;
+        if k == 0 {
+            rest[..at].trim().is_empty().then_some(())?;
+        } else {
+            pieces.push(&rest[..at]);
+        }
+        if at > 0 && !rest[..at].ends_with('\n') {
+            return None;
+        }
+        rest = &rest[at + m.len()..];
+    }
+    if rest.contains(tag) {
+        return None;
+    }
+    pieces.push(rest);
+    Some(pieces)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_files_doc_head_is_kept_aside() {
+        assert_eq!(
+            split_head("//! a\n//! b\n\nuse x;\n"),
+            Some(("//! a\n//! b\n\n", "use x;\n"))
+        );
+        assert_eq!(split_head("//! a\nuse x;\n"), Some(("//! a\n", "use x;\n")));
+        assert_eq!(split_head("use x;\n"), Some(("", "use x;\n")));
+        assert_eq!(split_head("//! a \n\nuse x;\n"), None);
+        assert_eq!(split_head("//! a\n\n\nuse x;\n"), None);
+    }
+
+    #[test]
+    fn a_batch_is_cut_at_its_markers_only() {
+        let tag = "__T_";
+        let out = format!(
+            "{}fn a() {{}}\n\n{}fn b() {{}}\n",
+            marker(tag, 0),
+            marker(tag, 1)
+        );
+        assert_eq!(cut(&out, tag, 2), Some(vec!["fn a() {}\n\n", "fn b() {}\n"]));
+        // a missing or repeated marker: the batch is formatted file by file
+        assert_eq!(cut(&out, tag, 3), None);
+        let twice = format!("{out}{}", marker(tag, 1));
+        assert_eq!(cut(&twice, tag, 2), None);
+    }
 }

@@ -12,8 +12,8 @@
 //! can tell linear cost from quadratic (issues 23 and 24): [`one_service`]
 //! (one service of N operations and N/2 types, the shape of a large public
 //! API), [`one_type`] (one type of N fields), [`extends_chain`] (N types,
-//! each extending the one before) and [`long_scalar`] (one description of
-//! N bytes).
+//! each extending the one before), [`long_scalar`] (one description of
+//! N bytes) and [`long_unknown_name`] (a misspelt type name of N bytes).
 
 /// A small deterministic generator (xorshift64*), so the corpus is the same
 /// on every machine without a dependency.
@@ -355,12 +355,10 @@ pub fn extends_chain(types: usize) -> Vec<File> {
     ]
 }
 
-/// A service whose description is one scalar of about `bytes` bytes:
-/// words on one line, as a generated or pasted description would be.
-pub fn long_scalar(bytes: usize) -> Vec<File> {
-    let words = [
-        "service", "ledger", "entry", "account", "balance", "of", "the",
-    ];
+/// About `bytes` bytes of words on one line, as a generated or pasted
+/// description would be.
+fn words(bytes: usize) -> String {
+    let words = ["service", "ledger", "entry", "account", "balance", "of", "the"];
     let mut text = String::with_capacity(bytes + 16);
     let mut k = 0;
     while text.len() < bytes {
@@ -370,13 +368,44 @@ pub fn long_scalar(bytes: usize) -> Vec<File> {
         text.push_str(words[k % words.len()]);
         k += 1;
     }
+    text
+}
+
+/// A service whose description is one scalar of about `bytes` bytes, and
+/// a route whose summary is another.
+pub fn long_scalar(bytes: usize) -> Vec<File> {
+    let text = words(bytes);
     let service = format!(
-        "kind: Service\nname: LedgerService\ndescription: {text}\nroutes:\n  GET /entries:\n    operation: listEntries\n    output: list<string>\n"
+        "kind: Service\nname: LedgerService\ndescription: {text}\nroutes:\n  GET /entries:\n    operation: listEntries\n    summary: \"{text}\"\n    output: list<string>\n"
     );
     vec![
         project_toml("long-scalar", DOC_TARGETS),
         ("manifests/ledger.yaml".to_string(), service),
     ]
+}
+
+/// A project with one mistake: an output type whose name, of about
+/// `bytes` characters, names no type (E0200, with its did-you-mean).
+pub fn long_unknown_name(bytes: usize) -> Vec<File> {
+    let name: String = words(bytes)
+        .split(' ')
+        .map(capitalised)
+        .collect();
+    let service = format!(
+        "kind: Service\nname: LedgerService\ntypes:\n  Entry:\n    fields: {{ id: uuid }}\nroutes:\n  GET /entries:\n    operation: listEntries\n    output: list<{name}>\n"
+    );
+    vec![
+        project_toml("long-name", DOC_TARGETS),
+        ("manifests/ledger.yaml".to_string(), service),
+    ]
+}
+
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
 }
 
 /// Writes a corpus under `root`.

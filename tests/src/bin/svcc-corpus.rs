@@ -1,12 +1,13 @@
 //! `svcc-corpus DIR SERVICES [ROUTES] [--malformed K] [--seed S]`: writes a
 //! benchmark corpus (see `svcc_tests::corpus`) into DIR. One dimension of
 //! one project instead: `svcc-corpus DIR --one-service OPERATIONS`,
-//! `--one-type FIELDS`, `--extends-chain TYPES` or `--long-scalar BYTES`.
+//! `--one-type FIELDS`, `--extends-chain TYPES`, `--long-scalar BYTES` or
+//! `--long-unknown-name BYTES`.
 
 use std::process::ExitCode;
 use svcc_tests::corpus;
 
-const USAGE: &str = "usage: svcc-corpus DIR SERVICES [ROUTES] [--malformed K] [--seed S]\n       svcc-corpus DIR (--one-service OPERATIONS | --one-type FIELDS | --extends-chain TYPES | --long-scalar BYTES) [--seed S]";
+const USAGE: &str = "usage: svcc-corpus DIR SERVICES [ROUTES] [--malformed K] [--seed S]\n       svcc-corpus DIR (--one-service OPERATIONS | --one-type FIELDS | --extends-chain TYPES | --long-scalar BYTES | --long-unknown-name BYTES) [--seed S]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -29,6 +30,8 @@ fn main() -> ExitCode {
         corpus::extends_chain(n)
     } else if let Some(n) = flag("--long-scalar") {
         corpus::long_scalar(n)
+    } else if let Some(n) = flag("--long-unknown-name") {
+        corpus::long_unknown_name(n)
     } else {
         let number = |i: usize| args.get(i).and_then(|s| s.parse::<usize>().ok());
         let Some(services) = number(1) else {

@@ -319,12 +319,10 @@ fn the_reference_has_examples_that_run() {
 fn blocks() -> Vec<&'static Block> {
     fn walk(value: &'static Value, out: &mut Vec<&'static Block>) {
         match value {
-            Value::Block(b) => {
-                if !out.iter().any(|o| std::ptr::eq(*o, *b)) {
-                    out.push(b);
-                    for f in b.fields {
-                        walk(&f.value, out);
-                    }
+            Value::Block(b) if !out.iter().any(|o| std::ptr::eq(*o, *b)) => {
+                out.push(b);
+                for f in b.fields {
+                    walk(&f.value, out);
                 }
             }
             Value::List(v) => walk(v, out),

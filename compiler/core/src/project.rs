@@ -243,10 +243,14 @@ pub fn parse(sources: &mut SourceMap, name: &str, bytes: &[u8], out: &mut Diagno
         let path = rt.get("path").and_then(Node::as_str);
         let version = rt.get("version").and_then(Node::as_str);
         match (path, version) {
+            (Some(text), None) | (None, Some(text)) if control_char(text).is_some() => {
+                let c = control_char(text).map_or(0, u32::from);
+                out.push(control_error("`runtime`", c, rt.span));
+            }
             (Some(p), None) if !p.is_empty() && !p.contains('"') && !p.contains('\\') => {
                 config.runtime = RuntimeDep::Path(tidy_path(p));
             }
-            (None, Some(v)) if !v.is_empty() && !v.contains('"') => {
+            (None, Some(v)) if !v.is_empty() && !v.contains(['"', '\\']) => {
                 config.runtime = RuntimeDep::Version(v.to_string());
             }
             _ => out.push(project_error(
@@ -275,7 +279,7 @@ pub fn parse(sources: &mut SourceMap, name: &str, bytes: &[u8], out: &mut Diagno
 /// is written from these values, so only plain names and quote-free text
 /// are accepted.
 fn dependencies(node: Option<&Node>, out: &mut Diagnostics) -> Vec<(String, Dependency)> {
-    let plain = |t: &str| !t.is_empty() && !t.contains(['"', '\\', '\n', '\r']);
+    let plain = |t: &str| !t.is_empty() && !t.contains(['"', '\\']) && control_char(t).is_none();
     let mut deps = Vec::new();
     for e in node.and_then(Node::as_map).unwrap_or(&[]) {
         let name = &e.key.value;
@@ -297,6 +301,14 @@ fn dependencies(node: Option<&Node>, out: &mut Diagnostics) -> Vec<(String, Depe
             features: Vec::new(),
             no_default_features: false,
         };
+        if let Some(c) = strings(&e.value).find_map(control_char) {
+            out.push(control_error(
+                &format!("dependency `{name}`"),
+                u32::from(c),
+                e.value.span,
+            ));
+            continue;
+        }
         let ok = match &e.value.kind {
             NodeKind::Str(v) if plain(v) => {
                 dep.version = Some(v.clone());
@@ -347,6 +359,22 @@ fn dependencies(node: Option<&Node>, out: &mut Diagnostics) -> Vec<(String, Depe
     deps
 }
 
+/// The strings of a value and of the values inside it (one level of
+/// table and list, as a dependency has).
+fn strings(node: &Node) -> impl Iterator<Item = &str> {
+    let inner: Vec<&Node> = match &node.kind {
+        NodeKind::Map(entries) => entries.iter().map(|e| &e.value).collect(),
+        _ => vec![node],
+    };
+    inner
+        .into_iter()
+        .flat_map(|n| match &n.kind {
+            NodeKind::Seq(items) => items.iter().collect(),
+            _ => vec![n],
+        })
+        .filter_map(Node::as_str)
+}
+
 fn project_error(span: Span, message: &str, help: &str) -> Diagnostic {
     Diagnostic::error(Code::E0009, span, format!("svcc.toml: {message}"))
         .label("invalid")
@@ -360,6 +388,13 @@ pub fn relative_inside(path: &str) -> bool {
         && !path.contains('\\')
         && !path.contains(':')
         && path.split('/').all(|part| part != "..")
+}
+
+/// The first control character of `text` (NUL, DEL, an escape, a line
+/// break...): none of them belongs in a path, a name or a version that is
+/// copied into a generated file.
+pub fn control_char(text: &str) -> Option<char> {
+    text.chars().find(|c| c.is_control())
 }
 
 /// A path without its `.` and empty segments: `./gen/` and `gen/.` are
@@ -382,7 +417,9 @@ pub fn tidy_path(path: &str) -> String {
 /// `None` when it cannot be one (the reason is reported).
 fn folder_inside(key: &str, text: &str, span: Span, out: &mut Diagnostics) -> Option<String> {
     let clean = tidy_path(text);
-    let problem = if !relative_inside(text) {
+    let problem = if let Some(c) = control_char(text) {
+        control_error(&format!("`{key}`"), u32::from(c), span)
+    } else if !relative_inside(text) {
         project_error(
             span,
             &format!("`{key}` must be a relative path inside the project"),
@@ -399,6 +436,15 @@ fn folder_inside(key: &str, text: &str, span: Span, out: &mut Diagnostics) -> Op
     };
     out.push(problem);
     None
+}
+
+/// `what` (`` `out` ``, `` dependency `x` ``) holds the control character `c`.
+fn control_error(what: &str, c: u32, span: Span) -> Diagnostic {
+    project_error(
+        span,
+        &format!("{what} contains the control character U+{c:04X}"),
+        "remove it: control characters cannot be copied into generated files",
+    )
 }
 
 /// `out` equal to the manifests folder, inside it or holding it: the

@@ -114,22 +114,26 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 }
 
 /// Reads at most one byte more than the limit, so a huge file is refused
-/// without reading it all.
+/// without reading it all; its size on disk is kept for the diagnostic.
 fn read_limited(name: String, path: &Path) -> SourceInput {
     let limit = MAX_FILE_BYTES as u64 + 1;
+    let mut size = None;
     let result = std::fs::File::open(path).and_then(|f| {
         // sized from the file's length: `Take` hides it from `read_to_end`,
         // which would otherwise read in a doubling series of small reads
-        let len = f.metadata().map_or(0, |m| m.len()).min(limit);
-        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0) + 1);
+        let len = f.metadata().map_or(0, |m| m.len());
+        size = Some(len).filter(|&l| l >= limit);
+        let mut bytes = Vec::with_capacity(usize::try_from(len.min(limit)).unwrap_or(0) + 1);
         f.take(limit).read_to_end(&mut bytes).map(|_| bytes)
     });
     match result {
-        Ok(bytes) => SourceInput::new(name, bytes),
+        Ok(bytes) => SourceInput {
+            size,
+            ..SourceInput::new(name, bytes)
+        },
         Err(e) => SourceInput {
-            name,
-            bytes: Vec::new(),
             read_error: Some(e.to_string()),
+            ..SourceInput::new(name, Vec::new())
         },
     }
 }

@@ -24,8 +24,25 @@ const ORDERS: &str = "kind: Service\nname: OrderService\nversion: 1.0.0\ntypes:\
 
 const EDGE: &str = "kind: Deployment\nname: OrdersEdge\nservice: OrderService\ntarget: cloudflare\ncompatibilityDate: 2025-10-10\nenvironments:\n  production:\n    routes: [orders.example.com/*]\n";
 
+const VICTIM: &[u8] = b"outside the project: never touched\n";
+
 fn toml(build: &str) -> String {
     format!("[project]\nname = \"demo\"\nversion = \"0.1.0\"\n[build]\n{build}\n")
+}
+
+/// A project with one service, building `targets`, and a folder outside
+/// it holding `victim.txt`.
+fn project(targets: &str) -> (tempfile::TempDir, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "svcc.toml",
+        &toml(&format!("targets = [{targets}]")),
+    );
+    write(dir.path(), "manifests/orders.yaml", ORDERS);
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("victim.txt"), VICTIM).unwrap();
+    (dir, outside)
 }
 
 fn build(dir: &Path) -> Output {
@@ -53,6 +70,20 @@ fn tree(dir: &Path) -> Vec<String> {
     }
     out.sort();
     out
+}
+
+#[test]
+fn a_file_over_the_size_limit_reports_its_own_size_not_the_read_limit() {
+    let (dir, _outside) = project("\"openapi\"");
+    let big = std::fs::File::create(dir.path().join("manifests/dump.yaml")).unwrap();
+    big.set_len(20_000_000).unwrap(); // sparse: no 20 MB written
+    let out = svcc(dir.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("`manifests/dump.yaml` is larger than 16 MiB (20000000 bytes)"),
+        "{err}"
+    );
 }
 
 /// Builds a project with `out = "<out>"`, rust and wrangler targets, a

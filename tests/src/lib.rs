@@ -85,9 +85,8 @@ fn synthesised(bytes: &[u8]) -> Vec<SourceInput> {
     {
         if let Some(name) = name.as_str() {
             out.push(SourceInput {
-                name: name.to_string(),
-                bytes: Vec::new(),
                 read_error: Some("Permission denied (os error 13)".to_string()),
+                ..SourceInput::new(name, Vec::new())
             });
         }
     }

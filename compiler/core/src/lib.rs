@@ -41,6 +41,10 @@ pub struct SourceInput {
     pub bytes: Vec<u8>,
     /// Why the file could not be read, if it could not.
     pub read_error: Option<String>,
+    /// The file's size on disk when `bytes` holds only its beginning (a
+    /// file over the size limit is read no further than the limit); its
+    /// diagnostic gives this size.
+    pub size: Option<u64>,
 }
 
 impl SourceInput {
@@ -50,6 +54,7 @@ impl SourceInput {
             name: name.into(),
             bytes: bytes.into(),
             read_error: None,
+            size: None,
         }
     }
 }
@@ -116,7 +121,7 @@ pub fn check_project_staged(
             incomplete = true;
             continue;
         }
-        match load::decode(&mut sources, &file.name, &file.bytes, &mut out) {
+        match load::decode(&mut sources, &file.name, &file.bytes, file.size, &mut out) {
             Some(id) => decoded.push((id, format)),
             None => incomplete = true,
         }

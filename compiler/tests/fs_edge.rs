@@ -13,6 +13,7 @@
 mod common;
 
 use common::{svcc, write};
+use std::os::unix::fs::symlink;
 use std::path::Path;
 use std::process::Output;
 
@@ -70,6 +71,116 @@ fn tree(dir: &Path) -> Vec<String> {
     }
     out.sort();
     out
+}
+
+#[test]
+fn a_manifests_folder_linked_outside_the_project_is_refused() {
+    let (dir, outside) = project("\"openapi\"");
+    std::fs::remove_dir_all(dir.path().join("manifests")).unwrap();
+    write(outside.path(), "orders.yaml", ORDERS);
+    symlink(outside.path(), dir.path().join("manifests")).unwrap();
+    for args in [&["check"][..], &["build"]] {
+        let out = svcc(dir.path(), args);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("outside the project"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert!(!dir.path().join("gen").exists());
+    // a link that stays inside the project is followed
+    std::fs::remove_file(dir.path().join("manifests")).unwrap();
+    write(dir.path(), "specs/orders.yaml", ORDERS);
+    symlink("specs", dir.path().join("manifests")).unwrap();
+    let out = build(dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        dir.path()
+            .join("gen/openapi/order-service.openapi.yaml")
+            .is_file()
+    );
+}
+
+#[test]
+fn linked_manifest_files_are_left_out_with_a_warning_not_silently() {
+    let (dir, outside) = project("\"openapi\"");
+    let m = dir.path().join("manifests");
+    write(
+        outside.path(),
+        "billing.yaml",
+        "kind: Service\nname: BillingService\n",
+    );
+    symlink(outside.path().join("billing.yaml"), m.join("billing.yaml")).unwrap();
+    symlink("/dev/zero", m.join("zero.yaml")).unwrap();
+    symlink(m.join("loop-b.yaml"), m.join("loop-a.yaml")).unwrap();
+    symlink(m.join("loop-a.yaml"), m.join("loop-b.yaml")).unwrap();
+    symlink(m.join("gone.yaml"), m.join("dangling.yaml")).unwrap();
+    symlink(".", m.join("again")).unwrap();
+    symlink(outside.path(), m.join("shared")).unwrap();
+    // inside the project: followed, and read under the link's name
+    write(
+        dir.path(),
+        "common/inventory.yaml",
+        "kind: Service\nname: InventoryService\nroutes:\n  GET /stock:\n    operation: getStock\n    output: integer\n",
+    );
+    symlink(
+        dir.path().join("common/inventory.yaml"),
+        m.join("inventory.yaml"),
+    )
+    .unwrap();
+    let out = svcc(dir.path(), &["check", "--message-format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let left_out: Vec<(&str, &str)> = lines
+        .iter()
+        .filter(|d| d["code"] == "W0011")
+        .map(|d| (d["file"].as_str().unwrap(), d["message"].as_str().unwrap()))
+        .collect();
+    let files: Vec<&str> = left_out.iter().map(|(f, _)| *f).collect();
+    assert_eq!(
+        files,
+        [
+            "manifests/again",
+            "manifests/billing.yaml",
+            "manifests/dangling.yaml",
+            "manifests/loop-a.yaml",
+            "manifests/loop-b.yaml",
+            "manifests/shared",
+            "manifests/zero.yaml",
+        ],
+        "{left_out:#?}"
+    );
+    let why = |file: &str| left_out.iter().find(|(f, _)| *f == file).unwrap().1;
+    assert!(why("manifests/billing.yaml").contains("outside the project"));
+    assert!(why("manifests/zero.yaml").contains("not a regular file"));
+    assert!(why("manifests/dangling.yaml").contains("does not exist"));
+    assert!(why("manifests/again").contains("a loop"));
+    assert!(why("manifests/loop-a.yaml").contains("cannot be resolved"));
+    // the inside link was read: its service is built
+    let out = build(dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("W0011"), "{}", stderr(&out));
+    assert!(
+        dir.path()
+            .join("gen/openapi/inventory-service.openapi.yaml")
+            .is_file()
+    );
+    assert!(
+        !dir.path()
+            .join("gen/openapi/billing-service.openapi.yaml")
+            .exists()
+    );
+    // an empty file in place of a link left out is another input: no
+    // "up to date" (which would replay the old warnings)
+    std::fs::remove_file(m.join("dangling.yaml")).unwrap();
+    std::fs::write(m.join("dangling.yaml"), "").unwrap();
+    let again = stderr(&build(dir.path()));
+    assert!(!again.contains("up to date"), "{again}");
+    assert!(!again.contains("dangling.yaml"), "{again}");
 }
 
 #[test]

@@ -45,6 +45,9 @@ pub struct SourceInput {
     /// file over the size limit is read no further than the limit); its
     /// diagnostic gives this size.
     pub size: Option<u64>,
+    /// Why this entry, a symbolic link, was not followed: it is left out
+    /// of the project, with a warning (W0011).
+    pub not_followed: Option<String>,
 }
 
 impl SourceInput {
@@ -55,6 +58,7 @@ impl SourceInput {
             bytes: bytes.into(),
             read_error: None,
             size: None,
+            not_followed: None,
         }
     }
 }
@@ -113,11 +117,17 @@ pub fn check_project_staged(
     documents.extend(library.documents.into_iter().map(|d| (d, true)));
     let mut decoded = Vec::new();
     for file in manifests {
+        if let Some(reason) = &file.not_followed {
+            let why = load::NotRead::LeftOut(reason);
+            load::not_read(&mut sources, &file.name, why, &mut out);
+            continue;
+        }
         let Some(format) = load::Format::from_name(&file.name) else {
             continue;
         };
         if let Some(reason) = &file.read_error {
-            load::unreadable(&mut sources, &file.name, reason, &mut out);
+            let why = load::NotRead::Unreadable(reason);
+            load::not_read(&mut sources, &file.name, why, &mut out);
             incomplete = true;
             continue;
         }

@@ -263,10 +263,18 @@ fn inputs_fingerprint(
 ) -> String {
     let mut inputs: Vec<(&str, &[u8])> =
         vec![(crate::workspace::PROJECT_FILE, ws.config.bytes.as_slice())];
-    inputs.extend(
-        manifests
-            .iter()
-            .map(|m| (m.name.as_str(), m.bytes.as_slice())),
-    );
+    for m in manifests {
+        inputs.push((m.name.as_str(), m.bytes.as_slice()));
+        // what was not read counts too: a link left out, an unreadable
+        // file, a file cut at the size limit, each differs from a file
+        // with no bytes
+        let why = m.not_followed.as_deref().or(m.read_error.as_deref());
+        if let Some(why) = why {
+            inputs.push(("(not read)", why.as_bytes()));
+        }
+        if m.size.is_some() {
+            inputs.push(("(too large)", &[]));
+        }
+    }
     output::fingerprint(options, &inputs)
 }

@@ -174,18 +174,38 @@ fn printable(text: &str) -> String {
         .collect()
 }
 
-/// Records a file that exists but could not be read (E0010).
-pub fn unreadable(
-    sources: &mut SourceMap,
-    name: &str,
-    reason: &str,
-    diagnostics: &mut Diagnostics,
-) {
-    let message = format!("`{name}` could not be read: {reason}");
+/// Why a file of the manifests folder was not read.
+#[derive(Clone, Copy, Debug)]
+pub enum NotRead<'a> {
+    /// It exists but could not be read (E0010), for this reason.
+    Unreadable(&'a str),
+    /// It was left out (W0011): a symbolic link that leads outside the
+    /// project, nowhere, round in a loop or to something that is not a
+    /// file or folder, or a named pipe or a device; the reason says which.
+    /// The project is checked without it.
+    LeftOut(&'a str),
+}
+
+/// Records a file of the manifests folder that was not read.
+pub fn not_read(sources: &mut SourceMap, name: &str, why: NotRead, diagnostics: &mut Diagnostics) {
+    let (code, message, label, help) = match why {
+        NotRead::Unreadable(reason) => (
+            Code::E0010,
+            format!("`{name}` could not be read: {reason}"),
+            "unreadable",
+            "check the file's permissions",
+        ),
+        NotRead::LeftOut(reason) => (
+            Code::W0011,
+            format!("`{name}` is left out: {reason}"),
+            "not read",
+            "svcc reads only regular files inside the project folder: copy the manifest into the project, or point the link at one inside it",
+        ),
+    };
     diagnostics.push(
-        about_file(sources, name, Code::E0010, message)
-            .label("unreadable")
-            .help("check the file's permissions"),
+        about_file(sources, name, code, message)
+            .label(label)
+            .help(help),
     );
 }
 

@@ -5,8 +5,9 @@
 //! the target it belongs to. A build then:
 //! - writes a file only when its bytes differ (an unchanged file keeps its
 //!   mtime, so cargo and editors do not rebuild);
-//! - writes through a temporary file and a rename, so an interrupted build
-//!   never leaves a half-written file;
+//! - writes through a new temporary file with a random name (created with
+//!   `O_EXCL`: an existing name, a planted link say, is never followed)
+//!   and a rename, so an interrupted build never leaves a half-written file;
 //! - removes files it wrote before and no longer produces (for the targets
 //!   it builds), and nothing else;
 //! - refuses to replace a file it never wrote;
@@ -250,18 +251,36 @@ fn write_all(out: &Path, files: &[&Artifact]) -> std::io::Result<()> {
     })
 }
 
-/// Writes `bytes` to a temporary file beside `path` (whose folder exists),
-/// then renames it.
+/// What a temporary file is called: short, so that it fits wherever the
+/// file it stands for does.
+const TEMP_PREFIX: &str = ".svcc-tmp-";
+
+/// Writes `bytes` to a new temporary file beside `path` (whose folder
+/// exists), then renames it. The temporary file is created new (`O_EXCL`)
+/// under a random name by the `tempfile` crate, so no existing name, such
+/// as a link planted where a temporary file would go, is ever opened; it
+/// is deleted when the write or the rename fails.
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut tmp: PathBuf = path.to_path_buf();
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    tmp.set_file_name(format!(".{name}.svcc-tmp"));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
+    use std::io::Write;
+    let folder = path.parent().unwrap_or(Path::new("."));
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(TEMP_PREFIX).rand_bytes(8);
+    set_mode(&mut builder);
+    let mut tmp = builder.tempfile_in(folder)?;
+    tmp.write_all(bytes)?;
+    tmp.persist(path).map(drop).map_err(|e| e.error)
 }
+
+/// New files get the mode `std::fs::write` gives (0o666 less the umask)
+/// instead of the temporary file's 0o600.
+#[cfg(unix)]
+fn set_mode(builder: &mut tempfile::Builder<'_, '_>) {
+    use std::os::unix::fs::PermissionsExt;
+    builder.permissions(std::fs::Permissions::from_mode(0o666));
+}
+
+#[cfg(not(unix))]
+fn set_mode(_: &mut tempfile::Builder<'_, '_>) {}
 
 fn remove_empty_parents(root: &Path, file: &Path) {
     let mut dir = file.parent();

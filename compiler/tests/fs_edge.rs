@@ -46,6 +46,10 @@ fn project(targets: &str) -> (tempfile::TempDir, tempfile::TempDir) {
     (dir, outside)
 }
 
+fn victim_untouched(outside: &Path) {
+    assert_eq!(std::fs::read(outside.join("victim.txt")).unwrap(), VICTIM);
+}
+
 fn build(dir: &Path) -> Output {
     svcc(dir, &["build"])
 }
@@ -71,6 +75,35 @@ fn tree(dir: &Path) -> Vec<String> {
     }
     out.sort();
     out
+}
+
+#[test]
+fn a_link_planted_at_a_temp_file_name_is_never_followed() {
+    let (dir, outside) = project("\"openapi\"");
+    assert!(build(dir.path()).status.success());
+    // the name older versions of svcc wrote through, and a guess at others
+    for name in [
+        ".order-service.openapi.yaml.svcc-tmp",
+        ".svcc-tmp-order-service.openapi.yaml",
+    ] {
+        symlink(
+            outside.path().join("victim.txt"),
+            dir.path().join("gen/openapi").join(name),
+        )
+        .unwrap();
+    }
+    write(
+        dir.path(),
+        "manifests/orders.yaml",
+        &ORDERS.replace("version: 1.0.0", "version: 1.1.0"),
+    );
+    let out = build(dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("1 written"), "{}", stderr(&out));
+    victim_untouched(outside.path());
+    let doc =
+        std::fs::read_to_string(dir.path().join("gen/openapi/order-service.openapi.yaml")).unwrap();
+    assert!(doc.contains("version: 1.1.0"), "{doc}");
 }
 
 #[test]

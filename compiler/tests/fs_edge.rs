@@ -107,6 +107,142 @@ fn a_link_planted_at_a_temp_file_name_is_never_followed() {
 }
 
 #[test]
+fn a_stale_entry_through_a_linked_folder_deletes_nothing_outside() {
+    let (dir, outside) = project("\"openapi\"");
+    assert!(build(dir.path()).status.success());
+    symlink(outside.path(), dir.path().join("gen/link")).unwrap();
+    // a manifest (edited, or written by another tool) naming a file
+    // behind the link as svcc's own
+    let path = dir.path().join("gen/.svcc-manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    manifest["files"]["link/victim.txt"] = "openapi".into();
+    manifest["inputs"] = "".into();
+    std::fs::write(&path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+    let out = build(dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    victim_untouched(outside.path());
+    // forgotten: no longer svcc's
+    let manifest = std::fs::read_to_string(&path).unwrap();
+    assert!(!manifest.contains("link/victim.txt"), "{manifest}");
+}
+
+#[test]
+fn a_linked_output_folder_is_refused_before_anything_is_written() {
+    let (dir, outside) = project("\"openapi\", \"asyncapi\"");
+    symlink(outside.path(), dir.path().join("gen")).unwrap();
+    let out = build(dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("`gen`, a symbolic link"), "{err}");
+    assert_eq!(tree(outside.path()), ["victim.txt"]);
+    // `--check` reads nothing through it either
+    let out = svcc(dir.path(), &["build", "--check"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // a link to a folder inside the project is refused too: svcc writes
+    // only into real folders
+    std::fs::remove_file(dir.path().join("gen")).unwrap();
+    std::fs::create_dir(dir.path().join("real")).unwrap();
+    symlink("real", dir.path().join("gen")).unwrap();
+    assert_eq!(build(dir.path()).status.code(), Some(2));
+    assert!(tree(&dir.path().join("real")).is_empty());
+}
+
+#[test]
+fn a_linked_subfolder_of_the_output_folder_is_refused() {
+    let (dir, outside) = project("\"openapi\", \"asyncapi\"");
+    std::fs::create_dir(dir.path().join("gen")).unwrap();
+    symlink(outside.path(), dir.path().join("gen/openapi")).unwrap();
+    let out = build(dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("`gen/openapi` is a symbolic link"), "{err}");
+    assert!(err.contains("nothing was written"), "{err}");
+    assert_eq!(tree(outside.path()), ["victim.txt"]);
+    assert_eq!(tree(&dir.path().join("gen")), ["openapi"]);
+    // an output folder below a link: `out = "build/gen"`, `build -> outside`
+    let (dir, outside) = project("\"openapi\"");
+    write(
+        dir.path(),
+        "svcc.toml",
+        &toml("out = \"build/gen\"\ntargets = [\"openapi\"]"),
+    );
+    symlink(outside.path(), dir.path().join("build")).unwrap();
+    let out = build(dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("goes through `build`, a symbolic link"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(tree(outside.path()), ["victim.txt"]);
+}
+
+#[test]
+fn a_generated_file_replaced_by_a_link_is_refused_and_its_target_untouched() {
+    let (dir, outside) = project("\"openapi\"");
+    assert!(build(dir.path()).status.success());
+    let doc = dir.path().join("gen/openapi/order-service.openapi.yaml");
+    std::fs::remove_file(&doc).unwrap();
+    symlink(outside.path().join("victim.txt"), &doc).unwrap();
+    let out = build(dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("order-service.openapi.yaml` is a symbolic link"),
+        "{}",
+        stderr(&out)
+    );
+    victim_untouched(outside.path());
+    // a link to an endless device is never read (the build would hang)
+    std::fs::remove_file(&doc).unwrap();
+    symlink("/dev/zero", &doc).unwrap();
+    let out = build(dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn a_user_folder_where_a_generated_file_goes_is_reported_before_anything_is_written() {
+    let (dir, _outside) = project("\"openapi\", \"asyncapi\"");
+    std::fs::create_dir_all(
+        dir.path()
+            .join("gen/openapi/order-service.openapi.yaml/mine"),
+    )
+    .unwrap();
+    let out = build(dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "`gen/openapi/order-service.openapi.yaml` is a folder, where svcc writes a file"
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        tree(&dir.path().join("gen")),
+        [
+            "openapi",
+            "openapi/order-service.openapi.yaml",
+            "openapi/order-service.openapi.yaml/mine"
+        ],
+        "nothing written"
+    );
+    // a file where svcc needs a folder
+    std::fs::remove_dir_all(dir.path().join("gen")).unwrap();
+    write(dir.path(), "gen/asyncapi", "mine\n");
+    let out = build(dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("`gen/asyncapi` is a file, where svcc needs a folder"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(tree(&dir.path().join("gen")), ["asyncapi"]);
+    // moved away, the build goes through
+    std::fs::remove_file(dir.path().join("gen/asyncapi")).unwrap();
+    assert!(build(dir.path()).status.success());
+}
+
+#[test]
 fn a_manifests_folder_linked_outside_the_project_is_refused() {
     let (dir, outside) = project("\"openapi\"");
     std::fs::remove_dir_all(dir.path().join("manifests")).unwrap();

@@ -42,6 +42,11 @@ pub fn run(
     clock.mark("read");
     let fingerprint = inputs_fingerprint(&ws, &manifests, &option_text);
     let settings_out = settings.out;
+    // an output folder that is (or goes through) a link: refused before
+    // anything is read from it or written to it
+    if let Err(why) = output::check_folder(&ws.root, &settings_out) {
+        return fatal(&why);
+    }
     if !check_only {
         let out = ws.root.join(&settings_out);
         if let Some(warnings) = output::up_to_date(&out, &fingerprint) {
@@ -127,24 +132,19 @@ pub fn run(
         eprintln!("note: generated Rust is not rustfmt-formatted: {why}");
     }
     clock.mark("rustfmt");
-    let out = ws.root.join(&analysis.config.out);
-    let plan = output::plan(&out, &artifacts, &targets);
-    if !plan.foreign.is_empty() {
-        for f in &plan.foreign {
-            eprintln!(
-                "error: `{}` exists and was not written by svcc; move it away (svcc never replaces files it did not write)",
-                out.join(f).display()
-            );
-        }
-        return 2;
+    let out_rel = &analysis.config.out;
+    let out = ws.root.join(out_rel);
+    let plan = output::plan(&out, out_rel, &artifacts, &targets);
+    if !plan.foreign.is_empty() || !plan.blocked.is_empty() {
+        return report_in_the_way(&out, &plan);
     }
     if check_only {
-        return report_check(&analysis.config.out, &plan);
+        return report_check(out_rel, &plan);
     }
     clock.mark("compare");
     let mut plan = plan;
     if let Err(e) = output::apply(&out, &mut plan, &artifacts, &fingerprint, &replay) {
-        return fatal(&format!("could not write to `{}`: {e}", out.display()));
+        return fatal(&e);
     }
     clock.mark("write");
     if timings {
@@ -193,6 +193,22 @@ pub fn handler_files_in(
         .unwrap_or_default();
     found.sort();
     found
+}
+
+/// Files svcc never wrote, and links, folders or special files, where
+/// the build would write: reported before anything is written.
+fn report_in_the_way(out: &std::path::Path, plan: &output::Plan) -> u8 {
+    for f in &plan.foreign {
+        eprintln!(
+            "error: `{}` exists and was not written by svcc; move it away (svcc never replaces files it did not write)",
+            out.join(f).display()
+        );
+    }
+    for why in &plan.blocked {
+        eprintln!("error: {why}; move it away");
+    }
+    eprintln!("error: not building: nothing was written");
+    2
 }
 
 fn report_check(out: &str, plan: &output::Plan) -> u8 {

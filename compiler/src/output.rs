@@ -12,6 +12,10 @@
 //! - writes through a new temporary file with a random name (created with
 //!   `O_EXCL`: an existing name, a planted link say, is never followed)
 //!   and a rename, so an interrupted build never leaves a half-written file;
+//! - records what it is about to write in the manifest first, so a build
+//!   that fails half-way (a name the file system refuses, a full disk) or
+//!   is killed leaves files the next build knows as its own (and the
+//!   temporary files a killed build left are removed by the next);
 //! - removes files it wrote before and no longer produces (for the targets
 //!   it builds), and nothing else;
 //! - refuses to replace a file it never wrote;
@@ -39,7 +43,8 @@ const MAX_MANIFEST_BYTES: u64 = 256 * 1024 * 1024;
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct Manifest {
-    /// Fingerprint of everything the build read (see [`fingerprint`]).
+    /// Fingerprint of everything the build read (see [`fingerprint`]);
+    /// empty while a build is writing.
     #[serde(default)]
     inputs: String,
     /// Generated path -> target.
@@ -73,6 +78,10 @@ pub struct Plan {
     /// Seeds that exist already: the user's, left alone.
     pub kept: Vec<String>,
     manifest: Manifest,
+    /// Every file svcc knew as its own before this build.
+    previous: BTreeMap<String, String>,
+    /// Temporary files a killed build left behind: removed.
+    temps: Vec<String>,
 }
 
 impl Plan {
@@ -139,6 +148,8 @@ pub fn plan(out: &Path, shown: &str, artifacts: &[Artifact], targets: &[String])
     }
     stale(&mut plan, &previous, targets, &mut spots);
     plan.blocked = blocked.into_iter().collect();
+    plan.previous = previous.files;
+    plan.temps = spots.temps();
     plan
 }
 
@@ -246,7 +257,8 @@ fn binary_identity() -> Option<(u64, std::time::SystemTime)> {
 pub fn up_to_date(out: &Path, inputs: &str) -> Option<String> {
     let previous = read_manifest(out);
     let plain = |path: &str| std::fs::symlink_metadata(out.join(path)).ok();
-    let fresh = previous.inputs == inputs
+    let fresh = !previous.inputs.is_empty()
+        && previous.inputs == inputs
         && !previous.files.is_empty()
         && previous
             .seeds
@@ -259,29 +271,62 @@ pub fn up_to_date(out: &Path, inputs: &str) -> Option<String> {
     fresh.then_some(previous.warnings)
 }
 
+/// Why writing the output stopped half-way.
+#[derive(Debug)]
+pub struct WriteError {
+    /// What failed, with the path.
+    pub message: String,
+    /// Whether the manifest records what was being written (so that the
+    /// next build takes over the files written so far).
+    pub recorded: bool,
+}
+
 /// Carries the plan out, recording the inputs' fingerprint and the
-/// warnings the build printed; the error names what failed.
+/// warnings the build printed.
 pub fn apply(
     out: &Path,
     plan: &mut Plan,
     artifacts: &[Artifact],
     inputs: &str,
     warnings: &str,
-) -> Result<(), String> {
+) -> Result<(), WriteError> {
     let wanted: std::collections::HashSet<&str> = plan.write.iter().map(String::as_str).collect();
     let to_write: Vec<&Artifact> = artifacts
         .iter()
         .filter(|a| wanted.contains(a.path.as_str()))
         .collect();
+    let fail = |recorded: bool| move |message: String| WriteError { message, recorded };
     std::fs::create_dir_all(out)
-        .map_err(|e| format!("could not create `{}`: {e}", out.display()))?;
-    write::files(out, &to_write)?;
-    for path in &plan.remove {
-        write::remove(out, path)?;
+        .map_err(|e| fail(false)(format!("could not create `{}`: {e}", out.display())))?;
+    if !to_write.is_empty() {
+        // first, the record of every file this build may leave behind
+        save(out, &journal(plan)).map_err(fail(false))?;
+    }
+    write::files(out, &to_write).map_err(fail(!to_write.is_empty()))?;
+    for path in plan.remove.iter().chain(&plan.temps) {
+        write::remove(out, path).map_err(fail(!to_write.is_empty()))?;
     }
     plan.manifest.inputs = inputs.to_string();
     plan.manifest.warnings = warnings.to_string();
-    save(out, &plan.manifest)
+    save(out, &plan.manifest).map_err(fail(!to_write.is_empty()))
+}
+
+/// The manifest written before any file: every file svcc knew and every
+/// file it is about to write, and no fingerprint, so no later build takes
+/// a half-written output folder for an up-to-date one.
+fn journal(plan: &Plan) -> Manifest {
+    let mut files = plan.previous.clone();
+    files.extend(
+        plan.manifest
+            .files
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
+    Manifest {
+        files,
+        seeds: plan.manifest.seeds.clone(),
+        ..Manifest::default()
+    }
 }
 
 /// Writes the manifest, unless it already says exactly this.

@@ -77,6 +77,14 @@ fn tree(dir: &Path) -> Vec<String> {
     out
 }
 
+fn no_temp_files(dir: &Path) {
+    let temps: Vec<String> = tree(dir)
+        .into_iter()
+        .filter(|p| p.contains("svcc-tmp"))
+        .collect();
+    assert!(temps.is_empty(), "temporary files left: {temps:?}");
+}
+
 #[test]
 fn a_link_planted_at_a_temp_file_name_is_never_followed() {
     let (dir, outside) = project("\"openapi\"");
@@ -240,6 +248,69 @@ fn a_user_folder_where_a_generated_file_goes_is_reported_before_anything_is_writ
     // moved away, the build goes through
     std::fs::remove_file(dir.path().join("gen/asyncapi")).unwrap();
     assert!(build(dir.path()).status.success());
+}
+
+fn artifact(path: &str, contents: &str) -> svcc_core::emit::Artifact {
+    svcc_core::emit::Artifact {
+        target: "openapi",
+        path: path.to_string(),
+        contents: contents.as_bytes().to_vec(),
+        seed: false,
+    }
+}
+
+#[test]
+fn a_build_that_fails_half_way_is_taken_over_by_the_next() {
+    // A name the file system refuses (longer than 255 bytes) stops the
+    // write phase after other files were written. The next build, without
+    // it, must take those files over instead of calling them foreign.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("gen");
+    let targets = ["openapi".to_string()];
+    let long = format!("b/{}.yaml", "x".repeat(300));
+    let first = [
+        artifact("a/one.yaml", "one\n"),
+        artifact(&long, "long\n"),
+        artifact("c/two.yaml", "two\n"),
+    ];
+    let mut plan = svcc::output::plan(&out, "gen", &first, &targets);
+    assert!(plan.foreign.is_empty() && plan.blocked.is_empty());
+    let err = svcc::output::apply(&out, &mut plan, &first, "fp1", "").unwrap_err();
+    assert!(err.message.contains("File name too long"), "{err:?}");
+    assert!(err.recorded);
+    no_temp_files(&out);
+    assert!(
+        svcc::output::up_to_date(&out, "fp1").is_none(),
+        "a half-written folder is never up to date"
+    );
+    let second = [
+        artifact("a/one.yaml", "one, changed\n"),
+        artifact("c/two.yaml", "two, changed\n"),
+    ];
+    let mut plan = svcc::output::plan(&out, "gen", &second, &targets);
+    assert!(plan.foreign.is_empty(), "{:?}", plan.foreign);
+    svcc::output::apply(&out, &mut plan, &second, "fp2", "").unwrap();
+    assert_eq!(
+        std::fs::read_to_string(out.join("c/two.yaml")).unwrap(),
+        "two, changed\n"
+    );
+    no_temp_files(&out);
+    assert_eq!(
+        tree(&out),
+        [".svcc-manifest.json", "a", "a/one.yaml", "c", "c/two.yaml"]
+    );
+    assert!(svcc::output::up_to_date(&out, "fp2").is_some());
+    // a build killed between writing a temporary file and renaming it:
+    // the next build clears it away (a link of that name is left alone)
+    std::fs::write(out.join("a/.svcc-tmp-AbCdEfGh"), "half").unwrap();
+    std::fs::write(out.join("c/.two.yaml.svcc-tmp"), "older svcc").unwrap();
+    let third = [
+        artifact("a/one.yaml", "one, third\n"),
+        artifact("c/two.yaml", "two, changed\n"),
+    ];
+    let mut plan = svcc::output::plan(&out, "gen", &third, &targets);
+    svcc::output::apply(&out, &mut plan, &third, "fp3", "").unwrap();
+    no_temp_files(&out);
 }
 
 #[test]

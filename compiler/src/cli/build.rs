@@ -144,7 +144,14 @@ pub fn run(
     clock.mark("compare");
     let mut plan = plan;
     if let Err(e) = output::apply(&out, &mut plan, &artifacts, &fingerprint, &replay) {
-        return fatal(&e);
+        eprintln!("error: {}", e.message);
+        if e.recorded {
+            eprintln!(
+                "note: `{out_rel}/{}` records every file this build was writing: the next `svcc build` takes them over",
+                output::MANIFEST
+            );
+        }
+        return 2;
     }
     clock.mark("write");
     if timings {

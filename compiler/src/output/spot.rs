@@ -84,6 +84,28 @@ impl Spots {
         }
     }
 
+    /// The temporary files left in the folders looked at (by a build that
+    /// was killed, or by an older svcc: `.<name>.svcc-tmp`), as paths
+    /// below the output folder, sorted. Links are not listed.
+    pub fn temps(&self) -> Vec<String> {
+        let mut found: Vec<String> = self
+            .folders
+            .iter()
+            .filter_map(|(folder, state)| match state {
+                Folder::Listed(entries) => Some((folder, entries)),
+                _ => None,
+            })
+            .flat_map(|(folder, entries)| {
+                entries
+                    .iter()
+                    .filter(|(name, e)| is_temp(name) && e.file_type().is_ok_and(|t| t.is_file()))
+                    .map(move |(name, _)| join(folder, name))
+            })
+            .collect();
+        found.sort();
+        found
+    }
+
     /// The entry `name` of `folder` (looked at already): `None` when
     /// there is none, or the folder is missing; the reason when the folder
     /// is blocked.
@@ -175,4 +197,18 @@ pub fn check_folder(root: &Path, rel: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A temporary file's name: this svcc's (`super::write`) or an older one's.
+fn is_temp(name: &str) -> bool {
+    name.starts_with(super::write::TEMP_PREFIX)
+        || (name.starts_with('.') && name.ends_with(".svcc-tmp"))
+}
+
+fn join(folder: &str, name: &str) -> String {
+    if folder.is_empty() {
+        name.to_string()
+    } else {
+        format!("{folder}/{name}")
+    }
 }

@@ -14,7 +14,7 @@ use svcc_core::emit::Artifact;
 
 /// What a temporary file is called: short, so that it fits wherever the
 /// file it stands for does.
-const TEMP_PREFIX: &str = ".svcc-tmp-";
+pub const TEMP_PREFIX: &str = ".svcc-tmp-";
 
 /// Writes the files on all cores (each write is atomic on its own), their
 /// folders made first, once each. Stops at the first failure, naming it.
@@ -28,7 +28,10 @@ pub fn files(out: &Path, files: &[&Artifact]) -> Result<(), String> {
         std::fs::create_dir_all(&path)
             .map_err(|e| format!("could not create `{}`: {e}", path.display()))?;
     }
-    let one = |a: &&Artifact| atomic(&out.join(&a.path), &a.contents);
+    let one = |a: &&Artifact| {
+        let path = out.join(&a.path);
+        atomic(&path, &a.contents).inspect_err(|_| remove_empty_folders(out, &path))
+    };
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);

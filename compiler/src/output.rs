@@ -20,7 +20,9 @@
 //!   it builds), and nothing else;
 //! - refuses to replace a file it never wrote;
 //! - writes a seed (`handlers.rs`, `main.rs`) only when it is missing: from
-//!   then on the file is the user's, never replaced and never removed.
+//!   then on the file is the user's, never replaced and never removed;
+//! - writes programs (`deploy.sh`) executable, and sets the execute bits
+//!   again on an unchanged one that lost them.
 //!
 //! `--check` computes the same plan and writes nothing.
 
@@ -52,6 +54,9 @@ struct Manifest {
     /// Generated path -> size in bytes, to notice a deleted or edited output.
     #[serde(default)]
     sizes: BTreeMap<String, u64>,
+    /// Generated files that are programs, written with their execute bits.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    executable: Vec<String>,
     /// Seeds the build expects to exist (the user's files; never removed).
     #[serde(default)]
     seeds: Vec<String>,
@@ -68,6 +73,8 @@ pub struct Plan {
     pub write: Vec<String>,
     /// Files already up to date.
     pub unchanged: Vec<String>,
+    /// Unchanged programs whose execute bits are to be set again.
+    pub modes: Vec<String>,
     /// Files svcc wrote before and no longer produces.
     pub remove: Vec<String>,
     /// Files in the way that svcc never wrote.
@@ -91,6 +98,7 @@ impl Plan {
             && self.remove.is_empty()
             && self.foreign.is_empty()
             && self.blocked.is_empty()
+            && self.modes.is_empty()
     }
 }
 
@@ -125,6 +133,7 @@ pub fn plan(out: &Path, shown: &str, artifacts: &[Artifact], targets: &[String])
         }
         match compare(&out.join(&a.path), a, &spot) {
             Compared::Same => plan.unchanged.push(a.path.clone()),
+            Compared::SameButMode => plan.modes.push(a.path.clone()),
             Compared::Differs if !previous.files.contains_key(&a.path) => {
                 plan.foreign.push(a.path.clone());
             }
@@ -142,6 +151,9 @@ pub fn plan(out: &Path, shown: &str, artifacts: &[Artifact], targets: &[String])
         plan.manifest
             .sizes
             .insert(a.path.clone(), a.contents.len() as u64);
+        if a.executable {
+            plan.manifest.executable.push(a.path.clone());
+        }
     }
     if let Spot::Blocked(why) = manifest_spot(&mut spots, shown) {
         blocked.insert(why);
@@ -185,6 +197,8 @@ fn seed(
 enum Compared {
     Missing,
     Same,
+    /// Same bytes, but a program without its execute bits.
+    SameButMode,
     Differs,
     Link,
 }
@@ -200,6 +214,9 @@ fn compare(path: &Path, a: &Artifact, spot: &Spot) -> Compared {
         return Compared::Differs;
     }
     match std::fs::read(path) {
+        Ok(bytes) if bytes == a.contents && a.executable && !write::is_executable(meta) => {
+            Compared::SameButMode
+        }
         Ok(bytes) if bytes == a.contents => Compared::Same,
         _ => Compared::Differs,
     }
@@ -223,8 +240,12 @@ fn stale(plan: &mut Plan, previous: &Manifest, targets: &[String], spots: &mut S
             if let Some(size) = previous.sizes.get(path) {
                 plan.manifest.sizes.insert(path.clone(), *size);
             }
+            if previous.executable.contains(path) {
+                plan.manifest.executable.push(path.clone());
+            }
         }
     }
+    plan.manifest.executable.sort();
 }
 
 /// A fingerprint of a build's inputs: the svcc binary (its version, and
@@ -253,7 +274,8 @@ fn binary_identity() -> Option<(u64, std::time::SystemTime)> {
 
 /// The no-op rebuild: nothing was read that the last build did not read,
 /// and every file it wrote is still there (a plain file, not a link) with
-/// its size. `Some` with the warnings that build printed when it is so.
+/// its size and, for a program, its execute bits. `Some` with the
+/// warnings that build printed when it is so.
 pub fn up_to_date(out: &Path, inputs: &str) -> Option<String> {
     let previous = read_manifest(out);
     let plain = |path: &str| std::fs::symlink_metadata(out.join(path)).ok();
@@ -267,7 +289,11 @@ pub fn up_to_date(out: &Path, inputs: &str) -> Option<String> {
         && previous.files.keys().all(|path| {
             plain(path)
                 .is_some_and(|m| m.is_file() && Some(m.len()) == previous.sizes.get(path).copied())
-        });
+        })
+        && previous
+            .executable
+            .iter()
+            .all(|path| plain(path).is_some_and(|m| write::is_executable(&m)));
     fresh.then_some(previous.warnings)
 }
 
@@ -303,6 +329,9 @@ pub fn apply(
         save(out, &journal(plan)).map_err(fail(false))?;
     }
     write::files(out, &to_write).map_err(fail(!to_write.is_empty()))?;
+    for path in &plan.modes {
+        write::set_executable(&out.join(path)).map_err(fail(!to_write.is_empty()))?;
+    }
     for path in plan.remove.iter().chain(&plan.temps) {
         write::remove(out, path).map_err(fail(!to_write.is_empty()))?;
     }
@@ -339,5 +368,5 @@ fn save(out: &Path, manifest: &Manifest) -> Result<(), String> {
     if same {
         return Ok(());
     }
-    write::atomic(&path, text.as_bytes())
+    write::atomic(&path, text.as_bytes(), false)
 }

@@ -13,7 +13,7 @@
 mod common;
 
 use common::{svcc, write};
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::Path;
 use std::process::Output;
 
@@ -22,9 +22,7 @@ fn stderr(o: &Output) -> String {
 }
 
 const ORDERS: &str = "kind: Service\nname: OrderService\nversion: 1.0.0\ntypes:\n  Order:\n    fields:\n      id: { type: uuid, readOnly: true }\n      note: string?\nroutes:\n  GET /orders/{id}:\n    operation: getOrder\n    params: { id: uuid }\n    output: Order\n  POST /orders:\n    operation: createOrder\n    input: Order\n    output: Order\n";
-
 const EDGE: &str = "kind: Deployment\nname: OrdersEdge\nservice: OrderService\ntarget: cloudflare\ncompatibilityDate: 2025-10-10\nenvironments:\n  production:\n    routes: [orders.example.com/*]\n";
-
 const VICTIM: &[u8] = b"outside the project: never touched\n";
 
 fn toml(build: &str) -> String {
@@ -256,6 +254,7 @@ fn artifact(path: &str, contents: &str) -> svcc_core::emit::Artifact {
         path: path.to_string(),
         contents: contents.as_bytes().to_vec(),
         seed: false,
+        executable: false,
     }
 }
 
@@ -502,4 +501,41 @@ fn dot_segments_in_out_give_the_same_relative_paths() {
     let nested = outputs_with("a/b");
     assert!(outputs_with("a/./b") == nested);
     assert!(outputs_with("./a//b/.") == nested);
+}
+
+#[test]
+fn generated_scripts_are_executable_and_get_their_mode_back() {
+    let (dir, _outside) = project("\"wrangler\"");
+    write(dir.path(), "manifests/edge.yaml", EDGE);
+    let out = build(dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let script = dir.path().join("gen/wrangler/orders-edge/deploy.sh");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode();
+    assert_eq!(mode(&script) & 0o100, 0o100, "{:o}", mode(&script));
+    let config = dir.path().join("gen/wrangler/orders-edge/wrangler.jsonc");
+    assert_eq!(mode(&config) & 0o111, 0, "only programs are executable");
+    // the mode lost (a checkout, an archive): the next build sets it again
+    // without rewriting the file, even with nothing else changed
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let before = std::fs::metadata(&script).unwrap().modified().unwrap();
+    let check = svcc(dir.path(), &["build", "--check"]);
+    assert_eq!(check.status.code(), Some(1), "{}", stderr(&check));
+    assert!(
+        stderr(&check).contains("would chmod +x"),
+        "{}",
+        stderr(&check)
+    );
+    let out = build(dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("set the execute bits of 1 unchanged program(s)"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(mode(&script) & 0o777, 0o755);
+    assert_eq!(
+        std::fs::metadata(&script).unwrap().modified().unwrap(),
+        before
+    );
+    assert!(stderr(&build(dir.path())).contains("up to date"));
 }

@@ -165,6 +165,12 @@ pub fn run(
         plan.unchanged.len(),
         plan.remove.len()
     );
+    if !plan.modes.is_empty() {
+        eprintln!(
+            "set the execute bits of {} unchanged program(s) again (deploy.sh)",
+            plan.modes.len()
+        );
+    }
     if !plan.kept.is_empty() {
         eprintln!(
             "kept {} file(s) that are yours (handlers.rs, main.rs): never overwritten",
@@ -225,6 +231,9 @@ fn report_check(out: &str, plan: &output::Plan) -> u8 {
     }
     for f in &plan.write {
         eprintln!("would write   {out}/{f}");
+    }
+    for f in &plan.modes {
+        eprintln!("would chmod +x {out}/{f}");
     }
     for f in &plan.remove {
         eprintln!("would remove  {out}/{f}");

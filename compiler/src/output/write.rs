@@ -1,5 +1,5 @@
 //! The writes themselves: each file through a temporary file of its own
-//! and a rename, in parallel; removals.
+//! and a rename, in parallel; removals; execute bits.
 //!
 //! A temporary file is created new (`O_EXCL`) under a random name by the
 //! `tempfile` crate, so no existing name, such as a link planted where a
@@ -30,7 +30,7 @@ pub fn files(out: &Path, files: &[&Artifact]) -> Result<(), String> {
     }
     let one = |a: &&Artifact| {
         let path = out.join(&a.path);
-        atomic(&path, &a.contents).inspect_err(|_| remove_empty_folders(out, &path))
+        atomic(&path, &a.contents, a.executable).inspect_err(|_| remove_empty_folders(out, &path))
     };
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -52,27 +52,64 @@ pub fn files(out: &Path, files: &[&Artifact]) -> Result<(), String> {
 
 /// Writes `bytes` to a new temporary file beside `path` (whose folder
 /// exists), then renames it to `path`.
-pub fn atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+pub fn atomic(path: &Path, bytes: &[u8], executable: bool) -> Result<(), String> {
     let failed = |e: std::io::Error| format!("could not write `{}`: {e}", path.display());
     let folder = path.parent().unwrap_or(Path::new("."));
     let mut builder = tempfile::Builder::new();
     builder.prefix(TEMP_PREFIX).rand_bytes(8);
-    set_mode(&mut builder);
+    set_mode(&mut builder, executable);
     let mut tmp = builder.tempfile_in(folder).map_err(failed)?;
     tmp.write_all(bytes).map_err(failed)?;
     tmp.persist(path).map(drop).map_err(|e| failed(e.error))
 }
 
-/// New files get the mode `std::fs::write` gives (0o666 less the umask)
-/// instead of the temporary file's 0o600.
+/// New files get the mode `std::fs::write` gives (0o666, or 0o777 for a
+/// program, less the umask) instead of the temporary file's 0o600.
 #[cfg(unix)]
-fn set_mode(builder: &mut tempfile::Builder<'_, '_>) {
+fn set_mode(builder: &mut tempfile::Builder<'_, '_>, executable: bool) {
     use std::os::unix::fs::PermissionsExt;
-    builder.permissions(std::fs::Permissions::from_mode(0o666));
+    let mode = if executable { 0o777 } else { 0o666 };
+    builder.permissions(std::fs::Permissions::from_mode(mode));
 }
 
 #[cfg(not(unix))]
-fn set_mode(_: &mut tempfile::Builder<'_, '_>) {}
+fn set_mode(_: &mut tempfile::Builder<'_, '_>, _: bool) {}
+
+/// Whether a file's execute bits are set (always, where there are none).
+pub fn is_executable(meta: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        true
+    }
+}
+
+/// Sets the execute bits of an unchanged program wherever its read bits
+/// are (`chmod +x` as the umask would leave it).
+pub fn set_executable(path: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let failed =
+            |e: std::io::Error| format!("could not set the mode of `{}`: {e}", path.display());
+        let mode = std::fs::symlink_metadata(path)
+            .map_err(failed)?
+            .permissions()
+            .mode();
+        let mode = mode | ((mode & 0o444) >> 2);
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(failed)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(())
+    }
+}
 
 /// Removes the stale file `rel` (a plain file below real folders, as the
 /// plan found), then the folders it leaves empty, up to `out`.

@@ -70,8 +70,6 @@ pub struct Components<'m> {
     pending: BTreeSet<(usize, Mode)>,
     /// Finished components by name.
     pub schemas: BTreeMap<String, Value>,
-    /// `directional` per type, computed once.
-    directional: std::collections::HashMap<usize, bool>,
 }
 
 impl<'m> Components<'m> {
@@ -81,7 +79,6 @@ impl<'m> Components<'m> {
             model,
             pending: BTreeSet::new(),
             schemas: BTreeMap::new(),
-            directional: std::collections::HashMap::new(),
         }
     }
 
@@ -109,55 +106,10 @@ impl<'m> Components<'m> {
         }
     }
 
-    /// Whether requests and responses see the type differently: it has
-    /// `readOnly` or `writeOnly` fields, itself or in a type it holds.
-    fn directional(&self, index: usize, seen: &mut BTreeSet<usize>) -> bool {
-        if !seen.insert(index) {
-            return false;
-        }
-        let Some(def) = self.model.ast.types.get(index) else {
-            return false;
-        };
-        match &def.body {
-            TypeBody::Object { .. } => self.model.all_fields(def).iter().any(|(f, _)| {
-                f.constraints.read_only
-                    || f.constraints.write_only
-                    || f.ty
-                        .as_ref()
-                        .is_some_and(|t| self.expr_directional(t, seen))
-            }),
-            TypeBody::OneOf { variants, .. } => {
-                variants.iter().any(|(_, t)| self.expr_directional(t, seen))
-            }
-            TypeBody::Enum(_) | TypeBody::Invalid => false,
-        }
-    }
-
-    fn expr_directional(&self, expr: &TypeExpr, seen: &mut BTreeSet<usize>) -> bool {
-        match &expr.kind {
-            TypeExprKind::Named { name, library } => self
-                .model
-                .type_index(name, *library)
-                .is_some_and(|i| self.directional(i, seen)),
-            TypeExprKind::List(t)
-            | TypeExprKind::Set(t)
-            | TypeExprKind::Map(t)
-            | TypeExprKind::Optional(t) => self.expr_directional(t, seen),
-            _ => false,
-        }
-    }
-
     /// Whether requests and responses see the type at `index` differently
-    /// (computed once per type).
+    /// (computed once per model: [`Model::directional`]).
     pub fn is_directional(&mut self, index: usize) -> bool {
-        match self.directional.get(&index) {
-            Some(d) => *d,
-            None => {
-                let d = self.directional(index, &mut BTreeSet::new());
-                self.directional.insert(index, d);
-                d
-            }
-        }
+        self.model.directional(index)
     }
 
     /// The mode whose component describes the type: `Request` only for a

@@ -1,8 +1,8 @@
 //! Checks of scheduled jobs: schedules as Cloudflare Cron Triggers read them.
 
-use super::cron;
 use crate::ast::Service;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::syntax::cron;
 use std::collections::HashMap;
 
 /// Results per schedule text: projects repeat the same few schedules, and

@@ -6,7 +6,6 @@
 
 pub mod auth;
 pub mod calls;
-pub mod cron;
 mod cycles;
 mod deployments;
 mod events;

@@ -14,10 +14,10 @@
 //! in a comment and in `deploy.sh`'s checks.
 
 use crate::ast::{Deployment, Service};
-use crate::check::cron::{Schedule, parse_schedule};
 use crate::load::Node;
 use crate::lower::validate::to_kebab;
 use crate::resolve::Model;
+use crate::syntax::cron::parse_schedule;
 use serde_json::{Map, Value, json};
 
 /// The queue an event travels on: `Order.created` -> `order-created`.
@@ -186,10 +186,7 @@ fn crons(service: &Service) -> Vec<String> {
                 .as_str()
                 .and_then(|s| parse_schedule(s).ok())
         })
-        .map(|s| match s {
-            Schedule::Cron(c) => c,
-            Schedule::Macro { cron, .. } | Schedule::Every { cron, .. } => cron,
-        })
+        .map(|s| s.cron().to_string())
         .collect();
     out.sort();
     out.dedup();

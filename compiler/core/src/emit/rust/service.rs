@@ -786,10 +786,16 @@ pub fn service_items(
             fn #m(&self, ctx: rt::Context) -> impl Future<Output = Result<(), rt::Problem>> + Send;
         });
         let name = job.name.value.as_str();
+        let cron = job
+            .schedule
+            .as_ref()
+            .and_then(|n| crate::syntax::cron::parse_schedule(n.as_str()?).ok())
+            .map(|s| s.cron().to_string())
+            .unwrap_or_default();
         let timeout = opt_u64(job.timeout.as_ref().map(|t| t.value.millis));
-        jobs.push(
-            quote! { rt::JobSpec { name: #name, schedule: #schedule, timeout_ms: #timeout }, },
-        );
+        jobs.push(quote! {
+            rt::JobSpec { name: #name, schedule: #schedule, cron: #cron, timeout_ms: #timeout },
+        });
         let index = proc_macro2::Literal::usize_unsuffixed(jobs.len() - 1);
         registrations.push(quote! {
             let service = {

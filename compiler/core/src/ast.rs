@@ -6,11 +6,14 @@
 
 use crate::load::Node;
 use crate::source::{Span, Spanned};
+use crate::syntax::cron::Schedule;
 use crate::syntax::duration::Duration;
+use crate::syntax::path::DataPath;
 use crate::syntax::rate::Rate;
 use crate::syntax::reference::{EventName, OperationRef};
 use crate::syntax::route::{Method, Segment};
 pub use crate::syntax::type_expr::{Primitive, TypeExpr, TypeExprKind};
+use crate::syntax::when;
 
 /// All documents of a project.
 #[derive(Clone, Debug, Default)]
@@ -326,8 +329,12 @@ pub struct Transition {
 pub struct Job {
     /// Its name (the handler).
     pub name: Spanned<String>,
-    /// The schedule, as written.
-    pub schedule: Option<Node>,
+    /// The schedule as written (`@daily`, `every 5m`), for docs and
+    /// messages; `None` when absent or not a string.
+    pub written: Option<String>,
+    /// What the schedule means; its [`Schedule::cron`] is the line that is
+    /// deployed and run. `None` when absent or invalid (already reported).
+    pub schedule: Option<Spanned<Schedule>>,
     /// Longest run.
     pub timeout: Option<Spanned<Duration>>,
 }
@@ -408,14 +415,25 @@ pub struct Step {
     pub action: Option<Spanned<OperationRef>>,
     /// What undoes it.
     pub compensate: Option<Compensation>,
-    /// What the action receives, when not the saga input.
-    pub input: Option<Node>,
-    /// Run only when this holds.
-    pub when: Option<Node>,
+    /// What the action receives: `None` for the saga's input.
+    pub input: Option<StepInput>,
+    /// Run only when this holds (`None` when absent or invalid: already
+    /// reported); the span is the whole `when:` value.
+    pub when: Option<Spanned<when::Expr>>,
     /// Longest run.
     pub timeout: Option<Spanned<Duration>>,
     /// Retry policy.
     pub retry: Option<Retry>,
+}
+
+/// A step's `input:`.
+#[derive(Clone, Debug)]
+pub enum StepInput {
+    /// A path into the saga's data; the span covers the text of the path.
+    Path(Spanned<DataPath>),
+    /// Written, but not a path (already reported): the step's input is
+    /// unknown.
+    Invalid,
 }
 
 /// A step's `compensate:`.

@@ -17,7 +17,6 @@ use crate::ast::{Deployment, Service};
 use crate::load::Node;
 use crate::lower::validate::to_kebab;
 use crate::resolve::Model;
-use crate::syntax::cron::parse_schedule;
 use serde_json::{Map, Value, json};
 
 /// The queue an event travels on: `Order.created` -> `order-created`.
@@ -180,13 +179,7 @@ fn crons(service: &Service) -> Vec<String> {
     let mut out: Vec<String> = service
         .jobs
         .iter()
-        .filter_map(|j| {
-            j.schedule
-                .as_ref()?
-                .as_str()
-                .and_then(|s| parse_schedule(s).ok())
-        })
-        .map(|s| s.cron().to_string())
+        .filter_map(|j| Some(j.schedule.as_ref()?.value.cron().to_string()))
         .collect();
     out.sort();
     out.dedup();

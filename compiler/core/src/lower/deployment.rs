@@ -2,11 +2,12 @@
 
 use super::read;
 use crate::ast::{Binding, Deployment, Environment, Strategy};
+use crate::diagnostic::Diagnostics;
 use crate::load::{Entry, Node};
 use crate::source::Spanned;
 
 /// Lowers one deployment document.
-pub fn lower_deployment(root: &Node, name: Spanned<String>) -> Deployment {
+pub fn lower_deployment(root: &Node, name: Spanned<String>, out: &mut Diagnostics) -> Deployment {
     Deployment {
         name,
         service: read::text(root, "service"),
@@ -31,7 +32,7 @@ pub fn lower_deployment(root: &Node, name: Spanned<String>) -> Deployment {
                 name: e.key.clone(),
                 routes: read::strings(e.value.get("routes")),
                 vars: vars(e.value.get("vars")),
-                strategy: e.value.entry("strategy").map(strategy),
+                strategy: e.value.entry("strategy").map(|s| strategy(s, out)),
             })
             .collect(),
     }
@@ -47,7 +48,7 @@ fn vars(node: Option<&Node>) -> Vec<(Spanned<String>, Node)> {
         .collect()
 }
 
-fn strategy(e: &Entry) -> Strategy {
+fn strategy(e: &Entry, out: &mut Diagnostics) -> Strategy {
     let v = &e.value;
     Strategy {
         span: e.key.span,
@@ -63,7 +64,7 @@ fn strategy(e: &Entry) -> Strategy {
             })
             .collect(),
         steps_span: v.entry("steps").map(|s| s.key.span),
-        interval: read::duration(v.get("interval")),
+        interval: read::duration(v.get("interval"), out),
         has_interval: v.get("interval").is_some(),
         rollback: entries(v.get("rollback"))
             .map(|r| (r.key.clone(), r.value.clone()))

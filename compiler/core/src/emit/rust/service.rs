@@ -771,27 +771,14 @@ pub fn service_items(
     let mut jobs = Vec::new();
     for job in &service.jobs {
         let m = snake_ident(&job.name.value);
-        let schedule = job
-            .schedule
-            .as_ref()
-            .and_then(|n| {
-                n.as_str()
-                    .map(str::to_string)
-                    .or_else(|| Some(n.to_json().to_string()))
-            })
-            .unwrap_or_default();
+        let schedule = job.written.as_deref().unwrap_or_default();
         let d = format!(" The `{}` job (`{schedule}`).", job.name.value);
         trait_methods.push(quote! {
             #[doc = #d]
             fn #m(&self, ctx: rt::Context) -> impl Future<Output = Result<(), rt::Problem>> + Send;
         });
         let name = job.name.value.as_str();
-        let cron = job
-            .schedule
-            .as_ref()
-            .and_then(|n| crate::syntax::cron::parse_schedule(n.as_str()?).ok())
-            .map(|s| s.cron().to_string())
-            .unwrap_or_default();
+        let cron = job.schedule.as_ref().map_or("", |s| s.value.cron());
         let timeout = opt_u64(job.timeout.as_ref().map(|t| t.value.millis));
         jobs.push(quote! {
             rt::JobSpec { name: #name, schedule: #schedule, cron: #cron, timeout_ms: #timeout },

@@ -541,6 +541,33 @@ pub struct Strategy {
     pub interval: Option<Spanned<Duration>>,
     /// Whether `interval` is written (even if it did not parse).
     pub has_interval: bool,
-    /// Rollback thresholds as written.
-    pub rollback: Vec<(Spanned<String>, Node)>,
+    /// Rollback thresholds.
+    pub rollback: Vec<Threshold>,
+}
+
+/// A rollback threshold: `errorRate: 1%`, `p95: 500ms`.
+#[derive(Clone, Debug)]
+pub struct Threshold {
+    /// The metric.
+    pub key: Spanned<String>,
+    /// The value as written, for messages.
+    pub value: Node,
+    /// What it means; `None` when the key is unknown or the value does not
+    /// suit it (the check says which).
+    pub limit: Option<Limit>,
+}
+
+impl Threshold {
+    /// The latency percentiles a threshold can bound.
+    pub const LATENCIES: [&'static str; 5] = ["p50", "p75", "p90", "p95", "p99"];
+}
+
+/// The bound a rollback threshold sets.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Limit {
+    /// `errorRate`: the share of failed requests in percent, above 0 and
+    /// up to 100, the number as written (`0.5` of `0.5%`).
+    ErrorRate(String),
+    /// `p50` ... `p99`: the latency at that percentile.
+    Latency(Duration),
 }

@@ -1,7 +1,7 @@
 //! Lowering of `kind: Deployment` documents (MANIFESTS.md section 6).
 
 use super::read;
-use crate::ast::{Binding, Deployment, Environment, Strategy};
+use crate::ast::{Binding, Deployment, Environment, Limit, Strategy, Threshold};
 use crate::diagnostic::Diagnostics;
 use crate::load::{Entry, Node};
 use crate::source::Spanned;
@@ -67,7 +67,27 @@ fn strategy(e: &Entry, out: &mut Diagnostics) -> Strategy {
         interval: read::duration(v.get("interval"), out),
         has_interval: v.get("interval").is_some(),
         rollback: entries(v.get("rollback"))
-            .map(|r| (r.key.clone(), r.value.clone()))
+            .map(|r| Threshold {
+                key: r.key.clone(),
+                value: r.value.clone(),
+                limit: limit(&r.key.value, &r.value),
+            })
             .collect(),
+    }
+}
+
+/// What a rollback threshold's value means for its key, if it suits it.
+fn limit(key: &str, value: &Node) -> Option<Limit> {
+    let text = value.scalar_text()?;
+    match key {
+        "errorRate" => {
+            let number = text.strip_suffix('%')?;
+            let n = number.parse::<f64>().ok()?;
+            ((0.0..=100.0).contains(&n) && n > 0.0).then(|| Limit::ErrorRate(number.to_string()))
+        }
+        k if Threshold::LATENCIES.contains(&k) => crate::syntax::duration::parse(&text)
+            .ok()
+            .map(Limit::Latency),
+        _ => None,
     }
 }

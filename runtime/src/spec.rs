@@ -67,8 +67,8 @@ pub struct PlanSpec {
     pub name: &'static str,
     /// Operations included; `*` for all.
     pub features: &'static [&'static str],
-    /// Request quota: count per period (`requests: 1000/day`).
-    pub requests: Option<(u64, u64)>,
+    /// Request quota: count per period in seconds (`requests: 1000/day`).
+    pub requests: Option<(u32, u64)>,
 }
 
 /// One route as the manifest declared it.

@@ -162,8 +162,8 @@ fn rate_limits(service: &Service) -> Vec<Value> {
             continue;
         };
         let (limit, period) = match rate.value.window_secs {
-            1 => (rate.value.count.saturating_mul(10), 10),
-            60 => (rate.value.count, 60),
+            1 => (u64::from(rate.value.count) * 10, 10),
+            60 => (u64::from(rate.value.count), 60),
             _ => continue,
         };
         out.push(json!({

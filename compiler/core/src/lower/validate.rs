@@ -1,4 +1,4 @@
-//! The generic shape validator: one walk of a document against [`shape`].
+//! The generic shape validator: one walk of a document against [`super::shape`].
 //!
 //! Reports unknown fields (E0100, with a did-you-mean over the keys of that
 //! very block), missing required fields (E0101), wrong value types (E0102),

@@ -54,8 +54,9 @@ pub type LimitHeaders = Vec<(&'static str, String)>;
 
 impl Limiter {
     /// A limit of `count` per `per_seconds`, or `None` for a zero count.
-    pub fn new(count: u64, per_seconds: u64, scope: Scope, what: String) -> Option<Self> {
-        let n = NonZeroU32::new(u32::try_from(count).unwrap_or(u32::MAX))?;
+    /// The compiler refuses a count that does not fit (E0108).
+    pub fn new(count: u32, per_seconds: u64, scope: Scope, what: String) -> Option<Self> {
+        let n = NonZeroU32::new(count)?;
         let per = Duration::from_secs(per_seconds.max(1));
         let replenish = per / n.get();
         let quota = Quota::with_period(replenish.max(Duration::from_nanos(1)))?.allow_burst(n);
@@ -72,7 +73,7 @@ impl Limiter {
     /// From a route's `rateLimit`.
     pub fn for_route(spec: &RateSpec, operation: &str) -> Option<Self> {
         Limiter::new(
-            u64::from(spec.count),
+            spec.count,
             spec.per_seconds,
             spec.scope,
             format!(

@@ -879,7 +879,7 @@ fn scheduler(
     let mut scheduler = crate::durable::Scheduler::new(store.clone());
     for (spec, handler) in jobs {
         let name = format!("{}/{}", app.spec.name, spec.name);
-        let mut job = crate::durable::JobSpec::new(name, spec.schedule)
+        let mut job = crate::durable::JobSpec::new(name, spec.cron)
             .map_err(|e| format!("job {}: schedule `{}`: {e}", spec.name, spec.schedule))?;
         if let Some(ms) = spec.timeout_ms {
             job = job.timeout(Duration::from_millis(ms));

@@ -67,8 +67,8 @@ pub struct PlanSpec {
     pub name: &'static str,
     /// Operations included; `*` for all.
     pub features: &'static [&'static str],
-    /// Request quota: count per period (`requests: 1000/day`).
-    pub requests: Option<(u64, u64)>,
+    /// Request quota: count per period in seconds (`requests: 1000/day`).
+    pub requests: Option<(u32, u64)>,
 }
 
 /// One route as the manifest declared it.
@@ -160,8 +160,13 @@ pub struct RetrySpec {
 pub struct JobSpec {
     /// The job's name.
     pub name: &'static str,
-    /// Its cron schedule, as written.
+    /// Its schedule as the manifest writes it (`@daily`, `every 5m`), for
+    /// messages.
     pub schedule: &'static str,
+    /// The 5-field cron line the compiler checked it as (macros and
+    /// intervals expanded), the one the wrangler config deploys: what the
+    /// scheduler reads.
+    pub cron: &'static str,
     /// Longest run in milliseconds.
     pub timeout_ms: Option<u64>,
 }

@@ -1,11 +1,16 @@
-//! svcc-core: the pure checking core of svcc.
+//! svcc-core: the pure core of svcc, from manifest text to output files.
 //!
-//! Manifest text goes in; a resolved model and diagnostics come out. The
-//! pipeline, one module per stage:
+//! Manifest text goes in; a resolved model and diagnostics come out, and
+//! from a model without errors the emitters build every output in memory.
+//! The pipeline, one module per stage:
 //!
 //! ```text
-//! load -> lower -> resolve -> check -> (emit, in later crates)
+//! load -> lower -> resolve -> check     (check_project)
+//!                               model -> emit   (emit::build: Artifacts, paths and bytes)
 //! ```
+//!
+//! The CLI crate writes the artifacts to disk and runs rustfmt over the
+//! generated Rust; nothing here does either.
 //!
 //! Architecture invariant: nothing here touches the file system, the clock
 //! or the environment (enforced by `clippy.toml`). The CLI crate reads files

@@ -78,11 +78,12 @@ pub struct JobSpec {
 }
 
 impl JobSpec {
-    /// A job with a 5-minute timeout and one attempt.
-    pub fn new(name: impl Into<String>, schedule: &str) -> Result<JobSpec, Problem> {
+    /// A job with a 5-minute timeout and one attempt, firing on `cron`, a
+    /// canonical cron line (the generated `JobSpec`'s `cron`).
+    pub fn new(name: impl Into<String>, cron: &str) -> Result<JobSpec, Problem> {
         Ok(JobSpec {
             name: name.into(),
-            schedule: Schedule::parse(schedule).map_err(|e| Problem::internal(e.to_string()))?,
+            schedule: Schedule::parse(cron).map_err(|e| Problem::internal(e.to_string()))?,
             timeout: Duration::from_secs(300),
             retry: RetryPolicy {
                 attempts: 1,

@@ -1,12 +1,13 @@
-//! Job schedules, checked the way Cloudflare Cron Triggers read them.
+//! Job schedules: the cron dialect of Cloudflare Cron Triggers, plus the
+//! svcc shorthands, parsed to the 5-field line that is deployed and run.
 //!
 //! svcc deploys every job schedule in a manifest as a Cloudflare Cron
 //! Trigger. Cloudflare only reports a bad schedule when the deploy reaches it
 //! (`invalid cron string [code: 10100]`), long after the manifest compiled,
 //! and its cron dialect differs from the Unix one most people know: weekdays
 //! are numbered 1-7 from Sunday, so the classic `0 0 * * 0` is refused. This
-//! module checks each schedule against the dialect Cloudflare actually reads,
-//! so that a schedule svcc accepts deploys:
+//! module reads each schedule in the dialect Cloudflare actually reads, so
+//! that a schedule svcc accepts deploys:
 //!
 //! * exactly five fields, `minute hour day-of-month month day-of-week`, with
 //!   no seconds or years (Cloudflare fires at most once a minute);
@@ -18,16 +19,21 @@
 //!   `LW` and `15W` in day-of-month, `5L` (last Thursday) and `6#3` (third
 //!   Friday) in day-of-week; `L` and `W` in upper case, as Cloudflare reads
 //!   them;
-//! * no `?`: Cloudflare's parser has no such character.
+//! * no `?`: Cloudflare's parser has no such character; no range that wraps
+//!   around (`FRI-MON`): svcc asks for the list instead.
 //!
-//! svcc adds two shorthands, expanded to a 5-field line before deploying:
-//! macros (`@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly`,
-//! `@annually`) and intervals that fit one cron line (`every 5m`, `every 2h`,
-//! `every 1d`).
+//! svcc adds two shorthands, expanded here to a 5-field line: macros
+//! (`@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly`, `@annually`) and
+//! intervals that fit one cron line (`every 5m`, `every 2h`, `every 1d`).
+//! [`Schedule::cron`] is that line, the canonical form: it is what the
+//! wrangler config deploys and what generated crates hand the runtime's
+//! scheduler (`runtime/src/durable/cron.rs`), which reads nothing else. This
+//! is the only place that knows the shorthands.
 //!
 //! The checks run field by field so that each error points at the exact bytes
 //! at fault. A schedule that passes is parsed once more by the `croner` crate,
-//! configured for Cloudflare's semantics, as a second opinion.
+//! configured for Cloudflare's semantics ([`cloudflare_parser`]), as a second
+//! opinion.
 
 use std::fmt;
 
@@ -45,6 +51,18 @@ pub enum Schedule {
     /// `every 5m`: an interval that divides evenly into a cron expression;
     /// carries the equivalent cron.
     Every { interval_secs: u64, cron: String },
+}
+
+impl Schedule {
+    /// The 5-field cron line the schedule stands for, single-spaced: what
+    /// is deployed and what the runtime reads.
+    pub fn cron(&self) -> &str {
+        match self {
+            Schedule::Cron(cron) | Schedule::Macro { cron, .. } | Schedule::Every { cron, .. } => {
+                cron
+            }
+        }
+    }
 }
 
 /// Why a schedule was rejected: byte range inside the schedule string, a
@@ -896,8 +914,9 @@ fn expand(field: Field, tok: Tok<'_>) -> Option<std::collections::BTreeSet<u64>>
 
 /// croner, configured to read cron the way Cloudflare does: five fields, no
 /// seconds or years, Quartz weekdays (1 = Sunday), a day matching when either
-/// day-of-month or day-of-week matches, and `a/n` steps.
-fn cloudflare_parser() -> CronParser {
+/// day-of-month or day-of-week matches, and `a/n` steps. Public so that tests
+/// can compare its firing times with the runtime's own evaluator.
+pub fn cloudflare_parser() -> CronParser {
     CronParser::builder()
         .seconds(Seconds::Disallowed)
         .year(Year::Disallowed)

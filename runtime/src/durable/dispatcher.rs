@@ -36,12 +36,12 @@
 //! deliveries run one at a time, and a handler must not open another
 //! transaction on the same store (use the one it is given).
 
-use super::db::{Store, Tx, now_ms};
 use super::outbox::{EVENT_BY_ID, EventRow, read_event_row};
 use crate::Problem;
 use crate::events::Event;
+use crate::pipeline::store::{Store, Tx, now_ms};
+use crate::sql::{self, OptionalExtension, params};
 use futures_util::future::BoxFuture;
-use rusqlite::{OptionalExtension, params};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::future::Future;
@@ -266,7 +266,7 @@ impl Dispatcher {
             }
             tokio::select! {
                 () = &mut shutdown => return,
-                () = self.store.committed().notified() => {}
+                () = self.store.committed() => {}
                 () = tokio::time::sleep(std::time::Duration::from_millis(wait_ms)) => {}
             }
         }
@@ -630,7 +630,7 @@ fn describe(p: &Problem) -> String {
 /// to the same handler (the lowest `seq`) ready: this is what keeps each
 /// handler's view of an entity in order, at the cost of one indexed
 /// update instead of a check per candidate row at every pass.
-fn delete_delivery(c: &rusqlite::Connection, due: &Due) -> rusqlite::Result<()> {
+fn delete_delivery(c: &sql::Connection<'_>, due: &Due) -> sql::Result<()> {
     c.prepare_cached("DELETE FROM deliveries WHERE event_id = ?1 AND handler = ?2")?
         .execute(params![due.event_id, due.handler])?;
     if let Some(key) = &due.entity_key {

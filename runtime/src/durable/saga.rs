@@ -101,14 +101,14 @@
 //! ```
 
 use super::clock::{self, Clock};
-use super::db::{Store, Tx};
 use super::dispatcher::{Backoff, Dispatcher, RetryPolicy};
 use super::jobs::timed;
 use super::outbox::{NewEvent, entity_key_of};
 use crate::Problem;
+use crate::pipeline::store::{Store, Tx};
 use crate::spec::SagaOperation;
+use crate::sql::{self, OptionalExtension, params};
 use futures_util::future::BoxFuture;
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sha2::Digest;
@@ -601,7 +601,7 @@ fn parse_json(text: Option<String>) -> Option<Value> {
 const STEP_COLUMNS: &str = "step, item, status, attempts, input, output, error, started, ended,
     compensation, comp_attempts, comp_error, comp_started, comp_ended";
 
-fn read_step(r: &rusqlite::Row<'_>) -> rusqlite::Result<StepRecord> {
+fn read_step(r: &sql::Row<'_>) -> sql::Result<StepRecord> {
     Ok(StepRecord {
         name: r.get(0)?,
         item: r.get(1)?,
@@ -620,7 +620,7 @@ fn read_step(r: &rusqlite::Row<'_>) -> rusqlite::Result<StepRecord> {
     })
 }
 
-fn load(c: &rusqlite::Connection, id: &str) -> rusqlite::Result<Option<SagaRecord>> {
+fn load(c: &sql::Connection<'_>, id: &str) -> sql::Result<Option<SagaRecord>> {
     let saga = c
         .prepare_cached(
             "SELECT id, name, trigger_event, status, input, error, created, updated, ended, trace_id
@@ -650,7 +650,7 @@ fn load(c: &rusqlite::Connection, id: &str) -> rusqlite::Result<Option<SagaRecor
             "SELECT {STEP_COLUMNS} FROM saga_steps WHERE saga_id = ?1 ORDER BY position"
         ))?
         .query_map(params![id], read_step)?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<sql::Result<_>>()?;
     Ok(Some(saga))
 }
 
@@ -1442,7 +1442,7 @@ impl Coordinator {
         &self,
         id: &str,
         extra_ms: i64,
-        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<()>,
+        f: impl FnOnce(&sql::Connection<'_>) -> sql::Result<()>,
     ) -> Result<bool, Problem> {
         let now = self.clock.now_ms();
         self.store

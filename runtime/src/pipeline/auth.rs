@@ -521,8 +521,8 @@ pub fn access(spec: &ServiceSpec, route: &RouteSpec, caller: &Caller) -> Option<
         return Some(Access::Full);
     };
     // The runtime's own transition endpoints serve the project's sagas.
-    if permission == crate::sagas::TRANSITION_PERMISSION
-        && caller.roles.iter().any(|r| r == crate::sagas::SERVICE_ROLE)
+    if permission == crate::spec::TRANSITION_PERMISSION
+        && caller.roles.iter().any(|r| r == crate::spec::SERVICE_ROLE)
     {
         return Some(Access::Full);
     }
@@ -652,7 +652,7 @@ mod tests {
     static SPEC: ServiceSpec = ServiceSpec {
         roles: &[],
         plans: &[],
-        ..crate::cli::tests::SPEC
+        ..crate::native::cli::tests::SPEC
     };
 
     fn caller(authorization: &str) -> Result<Option<Caller>, Problem> {

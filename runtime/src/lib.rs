@@ -18,14 +18,18 @@
 //! - [`native`]: the native host (axum on tokio, a SQLite file through
 //!   rusqlite, reqwest), with [`durable`], the events, sagas and jobs it
 //!   runs beside its server;
-//! - `workers`: the Workers host (wasm32 only).
+//! - `workers`: the Workers host (compiled for wasm32 only): the Worker's
+//!   entry points, the service's Durable Object and its SQLite.
 //!
 //! The pipeline's modules are also at the crate's root (`svcc_runtime::auth`,
 //! `svcc_runtime::spec`, ...), the paths tests and tools name.
 
 pub mod durable;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod native;
 pub mod pipeline;
+#[cfg(target_arch = "wasm32")]
+pub mod workers;
 
 pub use durable::binding as sagas;
 pub use pipeline::{
@@ -37,6 +41,7 @@ pub use problem::Problem;
 /// The service builder, its settings and the native server, as generated
 /// crates and tests name them (`svcc_runtime::server::Service`).
 pub mod server {
+    #[cfg(not(target_arch = "wasm32"))]
     pub use crate::native::server::{Built, serve, serve_on};
     pub use crate::pipeline::service::{
         EventHandler, Handler, HealthCheck, JobHandler, Reply, Service,
@@ -52,17 +57,22 @@ pub mod prelude {
     pub use crate::durable::entities::access as entities;
     pub use crate::durable::{Action, Machine, RetryPolicy, SagaSpec, StepSpec};
     pub use crate::events::Event;
+    #[cfg(not(target_arch = "wasm32"))]
     pub use crate::native::cli::main;
     pub use crate::pipeline::store::{Store, Tx};
     pub use crate::problem::Problem;
     pub use crate::request::{FromParam, Request, from_param_str, present};
     pub use crate::sagas::{self, Cmp};
-    pub use crate::server::{Reply, Service, Settings, serve_on};
+    #[cfg(not(target_arch = "wasm32"))]
+    pub use crate::server::serve_on;
+    pub use crate::server::{Reply, Service, Settings};
     pub use crate::spec::*;
     pub use crate::sql;
     pub use crate::strict::{Strict, Strictly, not_null, strict, strict_not_null};
     pub use crate::validate::{self as check, At, Pattern, Validate, Violation, Violations};
     pub use crate::values::{Bytes, Date, DateTime, Decimal, Duration, Time, Uuid};
+    #[cfg(target_arch = "wasm32")]
+    pub use crate::workers;
     pub use serde;
     pub use serde_json;
     pub use serde_json::Value as Json;

@@ -44,6 +44,7 @@ pub mod saga;
 
 pub use crate::pipeline::{entities, keys, outbox, work};
 
+#[cfg(not(target_arch = "wasm32"))]
 pub use crate::native::sqlite::StoreOptions;
 pub use crate::pipeline::store::{Durability, Store, Tx, now_ms};
 pub use clock::{Clock, ManualClock, SystemClock};

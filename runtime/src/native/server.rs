@@ -12,13 +12,14 @@ use crate::Problem;
 use crate::durable::{Dispatcher, RetryPolicy, StoreOptions, Work};
 use crate::logging::Trace;
 use crate::pipeline::BoxFuture;
-use crate::pipeline::app::{App, Body, BodyError, DevSecret, Peer, ReadBody};
+use crate::pipeline::app::{App, Body, BodyError, DevSecret, Peer};
 use crate::pipeline::service::{EventHandler, JobHandler, Reply, Service};
 use crate::pipeline::settings::Settings;
 use crate::pipeline::store::{Durability, Store};
 use crate::sagas::TransitionFn;
 use crate::spec::{RouteAuth, RouteSpec, SubscriptionSpec};
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
@@ -161,54 +162,80 @@ fn bind_sagas(
 }
 
 /// axum with one handler: every request goes to the pipeline, with the
-/// client's address.
+/// client's address ([`Service::router`]; [`serve_on`] serves the
+/// pipeline without axum's router).
 fn router(app: Arc<App>) -> axum::Router {
     axum::Router::new().fallback(
         move |axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
               req: axum::extract::Request| {
-            let app = app.clone();
-            async move { answer(&app, peer, req).await }
+            Connection {
+                app: app.clone(),
+                peer: peer.ip(),
+            }
+            .answer(req)
         },
     )
 }
 
-/// One request through the pipeline, in axum's types.
-async fn answer(
-    app: &Arc<App>,
-    peer: SocketAddr,
-    req: axum::extract::Request,
-) -> axum::response::Response {
-    let (mut parts, body) = req.into_parts();
-    parts.extensions.insert(Peer(peer.ip()));
-    // A body known to be empty needs no reading (most GETs).
-    let body = if axum::body::HttpBody::is_end_stream(&body) {
-        Body::Bytes(bytes::Bytes::new())
-    } else {
-        Body::stream(Axum(body))
-    };
-    app.handle(http::Request::from_parts(parts, body))
-        .await
-        .map(axum::body::Body::from)
+/// One connection's requests, to the pipeline (hyper serves each
+/// connection with a clone of this).
+#[derive(Clone)]
+struct Connection {
+    app: Arc<App>,
+    peer: IpAddr,
 }
 
-/// A request body as hyper receives it.
-struct Axum(axum::body::Body);
+type Answered = futures_util::future::Map<
+    BoxFuture<'static, crate::pipeline::app::Response>,
+    fn(crate::pipeline::app::Response) -> Result<axum::response::Response, Infallible>,
+>;
 
-impl ReadBody for Axum {
-    fn read(self: Box<Self>, limit: usize) -> BoxFuture<'static, Result<bytes::Bytes, BodyError>> {
-        Box::pin(async move {
-            axum::body::to_bytes(self.0, limit).await.map_err(|e| {
-                // `to_bytes` fails for a body over the limit and for a
-                // connection that broke: only the first is the client's
-                // size.
-                let text = e.to_string();
-                if text.contains("length limit") {
-                    BodyError::TooLarge
-                } else {
-                    BodyError::Failed(text)
-                }
-            })
-        })
+impl Connection {
+    /// A request in axum's types through the pipeline: the head as it
+    /// is, the body read when the pipeline asks (a body known to be empty,
+    /// most GETs', is not read at all).
+    fn answer(&self, req: axum::extract::Request) -> Answered {
+        let (mut parts, body) = req.into_parts();
+        parts.extensions.insert(Peer(self.peer));
+        let body = if axum::body::HttpBody::is_end_stream(&body) {
+            Body::Bytes(bytes::Bytes::new())
+        } else {
+            let limit = self.app.max_body();
+            Body::Pending(Box::pin(async move {
+                axum::body::to_bytes(body, limit).await.map_err(|e| {
+                    // `to_bytes` fails for a body over the limit and for a
+                    // connection that broke: only the first is the client's
+                    // size.
+                    let text = e.to_string();
+                    if text.contains("length limit") {
+                        BodyError::TooLarge
+                    } else {
+                        BodyError::Failed(text)
+                    }
+                })
+            }))
+        };
+        futures_util::FutureExt::map(
+            self.app.handle(http::Request::from_parts(parts, body)),
+            |r| Ok(r.map(axum::body::Body::from)),
+        )
+    }
+}
+
+impl tower::Service<axum::extract::Request> for Connection {
+    type Response = axum::response::Response;
+    type Error = Infallible;
+    type Future = Answered;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Infallible>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: axum::extract::Request) -> Answered {
+        self.answer(req)
     }
 }
 
@@ -472,15 +499,19 @@ where
         })
     });
     tracing::info!(service = name, address = %address, "listening");
-    let served = axum::serve(
-        listener,
-        built
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .map_err(|e| e.to_string());
+    let app = built.app.clone();
+    let connections = tower::service_fn(
+        move |s: axum::serve::IncomingStream<'_, tokio::net::TcpListener>| {
+            std::future::ready(Ok::<_, Infallible>(Connection {
+                app: app.clone(),
+                peer: s.remote_addr().ip(),
+            }))
+        },
+    );
+    let served = axum::serve(listener, connections)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| e.to_string());
     let _ = stop.send(true);
     for task in [events, jobs, sagas, pruning].into_iter().flatten() {
         let _ = task.await;

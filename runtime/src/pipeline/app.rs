@@ -53,27 +53,18 @@ pub enum BodyError {
     Failed(String),
 }
 
-/// A request body the host reads when the pipeline asks (after the
-/// caller passed authentication and the limits).
-pub trait ReadBody: Send + 'static {
-    /// The whole body, or [`BodyError::TooLarge`] past `limit` bytes.
-    fn read(self: Box<Self>, limit: usize) -> BoxFuture<'static, Result<Bytes, BodyError>>;
-}
-
-/// A request's body: bytes the host already has, or one it reads on demand.
+/// A request's body: bytes the host already has, or the reading of it,
+/// which the pipeline awaits when it gets there (after authentication and
+/// the limits; a future does nothing until awaited). The host reads at
+/// most [`Settings::max_body`] bytes ([`App::max_body`]).
 pub enum Body {
     /// Already read (or known to be empty).
     Bytes(Bytes),
-    /// Read when asked.
-    Stream(Box<dyn ReadBody>),
+    /// Read when awaited.
+    Pending(BoxFuture<'static, Result<Bytes, BodyError>>),
 }
 
 impl Body {
-    /// A body the host reads on demand.
-    pub fn stream(body: impl ReadBody) -> Self {
-        Body::Stream(Box::new(body))
-    }
-
     /// The whole body: a 413 problem past `limit` bytes.
     pub(crate) async fn read(self, limit: usize) -> Result<Bytes, Problem> {
         let too_large = || {
@@ -83,7 +74,8 @@ impl Body {
         match self {
             Body::Bytes(b) if b.len() > limit => Err(too_large()),
             Body::Bytes(b) => Ok(b),
-            Body::Stream(s) => match Box::pin(s.read(limit)).await {
+            Body::Pending(reading) => match reading.await {
+                Ok(b) if b.len() > limit => Err(too_large()),
                 Ok(b) => Ok(b),
                 Err(BodyError::TooLarge) => Err(too_large()),
                 Err(BodyError::Failed(e)) => Err(Problem::bad_request(format!(
@@ -147,6 +139,10 @@ pub enum DevSecret {
     Allowed,
     /// They are not: without a key, a JWT service cannot start.
     Refused,
+    /// They are not, and a service that cannot verify credentials still
+    /// starts: its authenticated routes answer a 503 problem naming what
+    /// to configure (a deployed Worker, which has no start to refuse).
+    Answered,
 }
 
 impl App {
@@ -163,7 +159,11 @@ impl App {
         credential: Arc<Credential>,
     ) -> Result<Arc<App>, String> {
         let spec = service.spec;
-        let auth = Authenticator::new(spec, &settings.auth, dev == DevSecret::Allowed)?;
+        let auth = match Authenticator::new(spec, &settings.auth, dev == DevSecret::Allowed) {
+            Ok(auth) => auth,
+            Err(reason) if dev == DevSecret::Answered => Authenticator::refusing(spec, reason),
+            Err(reason) => return Err(reason),
+        };
         if auth.dev {
             tracing::warn!(
                 "no SVCC_JWT_SECRET or SVCC_JWT_PUBLIC_KEY: accepting tokens signed with the development secret (loopback only); mint one with the `token` subcommand"
@@ -254,39 +254,44 @@ impl App {
         &self.host
     }
 
+    /// The largest request body the host reads.
+    pub fn max_body(&self) -> usize {
+        self.settings.max_body
+    }
+
     /// Answers a request. With CORS origins configured, a real preflight
     /// (OPTIONS with `Origin` and `Access-Control-Request-Method`) is
     /// answered by CORS and every other answer gets its headers; any other
     /// OPTIONS request is routed like every request (a declared OPTIONS
     /// route, 405 or 404), not a blanket 200.
-    pub fn handle(
-        self: &Arc<Self>,
-        req: http::Request<Body>,
-    ) -> impl Future<Output = Response> + Send + 'static {
+    ///
+    /// The route is found before anything is awaited, and the answer is
+    /// one boxed future: the request's state is allocated once, not
+    /// copied from layer to layer.
+    pub fn handle(self: &Arc<Self>, req: http::Request<Body>) -> BoxFuture<'static, Response> {
+        let Some(cors) = &self.cors else {
+            return self.route(req);
+        };
+        let h = req.headers();
+        let preflight = h.contains_key(http::header::ORIGIN)
+            && h.contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD);
+        if req.method() == http::Method::OPTIONS && !preflight {
+            return self.route(req);
+        }
         let app = self.clone();
-        async move {
-            let Some(cors) = &app.cors else {
-                return app.route(req).await;
-            };
-            let h = req.headers();
-            let preflight = h.contains_key(http::header::ORIGIN)
-                && h.contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD);
-            if req.method() == http::Method::OPTIONS && !preflight {
-                return app.route(req).await;
-            }
-            let inner = app.clone();
-            let service = tower::layer::Layer::layer(
-                cors,
-                tower::service_fn(move |req: http::Request<Body>| {
-                    let app = inner.clone();
-                    async move { Ok::<_, std::convert::Infallible>(app.route(req).await) }
-                }),
-            );
-            match tower::ServiceExt::oneshot(service, req).await {
+        let service = tower::layer::Layer::layer(
+            cors,
+            tower::service_fn(move |req: http::Request<Body>| {
+                futures_util::FutureExt::map(app.route(req), Ok::<_, std::convert::Infallible>)
+            }),
+        );
+        Box::pin(futures_util::FutureExt::map(
+            tower::ServiceExt::oneshot(service, req),
+            |r| match r {
                 Ok(r) => r,
                 Err(never) => match never {},
-            }
-        }
+            },
+        ))
     }
 
     fn target(&self, method: &http::Method, path: &str) -> Target<'_> {
@@ -322,9 +327,13 @@ impl App {
         }
     }
 
-    async fn route(self: Arc<Self>, req: http::Request<Body>) -> Response {
+    fn route(self: &Arc<Self>, req: http::Request<Body>) -> BoxFuture<'static, Response> {
+        let ready =
+            |r: Response| -> BoxFuture<'static, Response> { Box::pin(std::future::ready(r)) };
         match self.target(req.method(), req.uri().path()) {
-            Target::Route(entry, params) => stages::serve(&self, entry, req, params).await,
+            Target::Route(entry, params) => {
+                Box::pin(stages::serve(self.clone(), entry.clone(), req, params))
+            }
             Target::MethodNotAllowed(routes) => {
                 let p = Problem::new(405, "method-not-allowed", "Method not allowed")
                     .with_detail(format!(
@@ -334,11 +343,11 @@ impl App {
                         routes.allow
                     ))
                     .with_header("allow", routes.allow.clone());
-                self.refuse(&req, routes.path, p, 405)
+                ready(self.refuse(&req, routes.path, p, 405))
             }
             Target::NotFound => {
                 let p = Problem::not_found(format!("no route matches {}", req.uri().path()));
-                self.refuse(&req, "-", p, 404)
+                ready(self.refuse(&req, "-", p, 404))
             }
             Target::Health | Target::Metrics
                 if !matches!(*req.method(), http::Method::GET | http::Method::HEAD) =>
@@ -355,10 +364,13 @@ impl App {
                 } else {
                     "/metrics"
                 };
-                self.refuse(&req, path, p, 405)
+                ready(self.refuse(&req, path, p, 405))
             }
-            Target::Health => crate::pipeline::builtins::health(&self).await,
-            Target::Metrics => crate::pipeline::builtins::metrics(&self),
+            Target::Health => {
+                let app = self.clone();
+                Box::pin(async move { crate::pipeline::builtins::health(&app).await })
+            }
+            Target::Metrics => ready(crate::pipeline::builtins::metrics(self)),
         }
     }
 

@@ -190,8 +190,8 @@ impl Seen {
 
 /// A request of one route, through every stage to its answer.
 pub(crate) async fn serve(
-    app: &Arc<App>,
-    entry: &Arc<Entry>,
+    app: Arc<App>,
+    entry: Arc<Entry>,
     req: http::Request<Body>,
     path: Vec<(String, String)>,
 ) -> Response {
@@ -199,13 +199,13 @@ pub(crate) async fn serve(
     let (mut parts, body) = req.into_parts();
     let mut seen = Seen::identify(&parts.headers);
     let mut extra: Vec<(&'static str, String)> = Vec::new();
-    let outcome = match run(app, entry, &mut parts, body, path, &mut seen, &mut extra).await {
+    let outcome = match run(&app, &entry, &mut parts, body, path, &mut seen, &mut extra).await {
         Ok(o) => o,
         Err(p) => Outcome::problem(p),
     };
     let status = outcome.status;
     let response = answer(entry.spec, outcome, &extra, seen.request_id());
-    record(app, entry, &parts, &seen, status, start.elapsed());
+    record(&app, &entry, &parts, &seen, status, start.elapsed());
     response
 }
 

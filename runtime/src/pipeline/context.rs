@@ -8,9 +8,11 @@
 use crate::Problem;
 use crate::auth::{Access, Caller};
 use crate::client::Clients;
-use crate::durable::{Store, Tx, Work};
 use crate::events::{EventSink, OutgoingEvent};
 use crate::logging::Trace;
+use crate::pipeline::store::{Store, Tx};
+use crate::pipeline::work::Work;
+use crate::sql;
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -199,9 +201,9 @@ impl Context {
 
     /// Runs a read on the database (inside the operation's transaction
     /// when one is open, so it sees the handler's own writes).
-    pub async fn read<T>(
+    pub async fn read<T: Send>(
         &self,
-        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+        f: impl FnOnce(&sql::Connection<'_>) -> sql::Result<T> + Send,
     ) -> Result<T, Problem> {
         self.require_work()?.read(f).await
     }

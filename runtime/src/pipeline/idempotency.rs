@@ -14,14 +14,15 @@
 //! Keys are scoped by operation and caller, kept 24 hours, and at most
 //! [`CAPACITY`] are held (oldest dropped first). This store lives in
 //! memory; a service with a database also commits each successful answer
-//! with the operation's writes ([`crate::durable::keys`]), so a retry after
+//! with the operation's writes ([`crate::pipeline::keys`]), so a retry after
 //! a restart replays it too.
 
 use crate::Problem;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use web_time::Instant;
 
 /// Whether an answer with this status may change when the same request
 /// is sent again (so it is not stored under its key).
@@ -50,7 +51,7 @@ pub struct Stored {
 struct Entry {
     fingerprint: [u8; 32],
     created: Instant,
-    slot: Arc<tokio::sync::Mutex<Option<Stored>>>,
+    slot: Arc<futures_util::lock::Mutex<Option<Stored>>>,
 }
 
 /// The store.
@@ -71,7 +72,7 @@ pub enum Claim {
     Replay(Stored),
     /// Run it, then put the answer in the guard (`*guard = Some(stored)`);
     /// a guard dropped empty lets the next request with the key run.
-    Run(tokio::sync::OwnedMutexGuard<Option<Stored>>),
+    Run(futures_util::lock::OwnedMutexGuard<Option<Stored>>),
 }
 
 impl Store {
@@ -113,7 +114,7 @@ impl Store {
                     if order.len() >= 2 * CAPACITY {
                         order.retain(|(k, made)| map.get(k).is_some_and(|e| e.created == *made));
                     }
-                    let slot = Arc::new(tokio::sync::Mutex::new(None));
+                    let slot = Arc::new(futures_util::lock::Mutex::new(None));
                     map.insert(
                         full.clone(),
                         Entry {

@@ -19,12 +19,14 @@
 //! [`Context::outbound_headers`](crate::context::Context::outbound_headers)).
 
 use crate::Problem;
+use crate::pipeline::host::{CallError, Host, Outbound};
 use crate::spec::{AuthKind, CallSpec, ResilienceSpec};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use web_time::Instant;
 
 #[derive(Debug, Default)]
 struct Breaker {
@@ -33,7 +35,7 @@ struct Breaker {
 }
 
 /// Who this service calls other services as (its sagas' steps and its
-/// `calls`): the role [`SERVICE_ROLE`](crate::sagas::SERVICE_ROLE).
+/// `calls`): the role [`SERVICE_ROLE`](crate::spec::SERVICE_ROLE).
 #[derive(Debug)]
 pub enum Credential {
     /// `SVCC_SERVICE_TOKEN`: sent as it is (a JWT, or an API key to
@@ -107,7 +109,7 @@ impl Credential {
                     secret,
                     registered,
                     subject,
-                    &[crate::sagas::SERVICE_ROLE.to_string()],
+                    &[crate::spec::SERVICE_ROLE.to_string()],
                     None,
                     MINTED_TTL.as_secs(),
                 )
@@ -145,9 +147,11 @@ pub fn service_subject(service: &str) -> uuid::Uuid {
 /// Clients of every called service.
 #[derive(Debug)]
 pub struct Clients {
-    http: reqwest::Client,
+    host: Host,
     policy: ResilienceSpec,
     bases: HashMap<&'static str, Option<String>>,
+    /// The kebab-case name of each called service.
+    slugs: HashMap<&'static str, &'static str>,
     breakers: Mutex<HashMap<&'static str, Breaker>>,
     credential: Arc<Credential>,
 }
@@ -180,6 +184,7 @@ impl Clients {
     /// Clients for the services `calls` names (name, slug), with base URLs
     /// by slug.
     pub fn new(
+        host: Host,
         services: &[(&'static str, &'static str)],
         policy: ResilienceSpec,
         urls: &BTreeMap<String, String>,
@@ -195,12 +200,10 @@ impl Clients {
             })
             .collect();
         Clients {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_millis(policy.timeout_ms.max(1)))
-                .build()
-                .unwrap_or_default(),
+            host,
             policy,
             bases,
+            slugs: services.iter().copied().collect(),
             breakers: Mutex::new(HashMap::new()),
             credential: Arc::new(Credential::None),
         }
@@ -280,38 +283,59 @@ impl Clients {
             let encoded: String = url_encode(value);
             path = path.replace(&format!("{{{name}}}"), &encoded);
         }
-        let url = format!("{base}{path}");
-        let method =
-            reqwest::Method::from_bytes(spec.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+        let mut url = format!("{base}{path}");
+        if !call.query.is_empty() {
+            let mut q = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in &call.query {
+                q.append_pair(k, v);
+            }
+            url.push('?');
+            url.push_str(&q.finish());
+        }
+        let method = http::Method::from_bytes(spec.method.as_bytes()).unwrap_or(http::Method::GET);
+        let body = match body {
+            Some(b) => Some(serde_json::to_vec(b).map_err(|e| {
+                Problem::internal(format!("cannot encode the body of {}: {e}", spec.operation))
+            })?),
+            None => None,
+        };
         let attempts = self.policy.attempts.max(1);
         let mut delay = Duration::from_millis(self.policy.delay_ms);
         let mut last = String::new();
         for attempt in 1..=attempts {
-            let mut req = self.http.request(method.clone(), &url).query(&call.query);
             let own = self.credential.header(spec.auth).ok().flatten();
-            for (k, v) in &call.headers {
-                if own.is_some() && *k == "authorization" {
-                    continue;
-                }
-                req = req.header(*k, v);
+            let mut headers: Vec<(&'static str, String)> = call
+                .headers
+                .iter()
+                .filter(|(k, _)| own.is_none() || *k != "authorization")
+                .cloned()
+                .collect();
+            headers.extend(own);
+            if body.is_some() {
+                headers.push(("content-type", "application/json".into()));
             }
-            if let Some((k, v)) = &own {
-                req = req.header(*k, v);
-            }
-            if let Some(b) = body {
-                req = req.json(b);
-            }
-            match req.send().await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
+            let request = Outbound {
+                service: Some(call.slug),
+                method: method.clone(),
+                url: url.clone(),
+                headers,
+                body: body.clone(),
+                timeout: Some(Duration::from_millis(self.policy.timeout_ms.max(1))),
+            };
+            match self.host.http.send(request).await {
+                Ok(answer) => {
+                    let status = answer.status;
                     let retry = status == 429 || status >= 500;
                     if !retry {
                         self.record(spec.service, true);
-                        let bytes = resp.bytes().await.map_err(|e| unavailable(e.to_string()))?;
                         if status >= 400 {
-                            return Err(problem_from(status, &bytes));
+                            return Err(problem_from(status, &answer.body));
                         }
-                        let text: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+                        let text: &[u8] = if answer.body.is_empty() {
+                            b"null"
+                        } else {
+                            &answer.body
+                        };
                         return serde_json::from_slice(text).map_err(|e| {
                             Problem::new(
                                 502,
@@ -324,25 +348,18 @@ impl Clients {
                     last = format!("{} answered {status}", spec.service);
                     if attempt == attempts {
                         self.record(spec.service, false);
-                        let retry_after = resp
-                            .headers()
-                            .get(reqwest::header::RETRY_AFTER)
-                            .and_then(|v| v.to_str().ok())
-                            .map(str::to_string);
-                        let bytes = resp.bytes().await.unwrap_or_default();
-                        return Err(failed(spec, status, &bytes, retry_after));
+                        return Err(failed(spec, status, &answer.body, answer.retry_after));
                     }
                 }
-                Err(e) => {
-                    last = if e.is_timeout() {
-                        format!("{}.{} timed out", spec.service, spec.operation)
-                    } else {
-                        format!("{} is unreachable: {e}", spec.service)
-                    };
+                Err(CallError::Timeout) => {
+                    last = format!("{}.{} timed out", spec.service, spec.operation);
+                }
+                Err(CallError::Unreachable(e)) => {
+                    last = format!("{} is unreachable: {e}", spec.service);
                 }
             }
             if attempt < attempts {
-                tokio::time::sleep(delay).await;
+                self.host.timer.sleep(delay).await;
                 if self.policy.exponential {
                     delay *= 2;
                 }
@@ -357,20 +374,19 @@ impl Clients {
         let Some(base) = self.base(service) else {
             return Err("not configured".into());
         };
-        match self
-            .http
-            .get(format!("{base}/health"))
-            .timeout(Duration::from_secs(2))
-            .send()
-            .await
-        {
-            Ok(r) if r.status().is_success() => Ok(()),
-            Ok(r) => Err(format!("answered {}", r.status().as_u16())),
-            Err(e) => Err(if e.is_timeout() {
-                "timed out".into()
-            } else {
-                "unreachable".into()
-            }),
+        let request = Outbound {
+            service: self.slugs.get(service).copied(),
+            method: http::Method::GET,
+            url: format!("{base}/health"),
+            headers: Vec::new(),
+            body: None,
+            timeout: Some(Duration::from_secs(2)),
+        };
+        match self.host.http.send(request).await {
+            Ok(a) if (200..300).contains(&a.status) => Ok(()),
+            Ok(a) => Err(format!("answered {}", a.status)),
+            Err(CallError::Timeout) => Err("timed out".into()),
+            Err(CallError::Unreachable(_)) => Err("unreachable".into()),
         }
     }
 }

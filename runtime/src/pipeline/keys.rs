@@ -11,9 +11,9 @@
 //! stored answer, another request with the same key a 422. Records are
 //! deleted by retention ([`super::prune`]).
 
-use super::db::{Store, Tx, now_ms};
 use crate::Problem;
-use rusqlite::{OptionalExtension, params};
+use crate::pipeline::store::{Store, Tx, now_ms};
+use crate::sql::{OptionalExtension, params};
 
 /// A stored answer.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -19,18 +19,18 @@
 //! Reads ([`Work::read`]) go through the transaction when there is one
 //! (a handler sees its own writes) and straight to the store otherwise.
 
-use super::db::{Store, Tx};
 use super::outbox::TxSink;
 use crate::Problem;
 use crate::events::{EventSink, LogSink, OutgoingEvent};
-use rusqlite::Connection;
+use crate::pipeline::store::{Store, Tx};
+use crate::sql::{self, Connection};
 use std::sync::Mutex;
 
 /// The transaction and pending events of one request, delivery or job run.
 pub struct Work {
     store: Store,
     /// The transaction, once begun (or given).
-    tx: tokio::sync::Mutex<Option<Tx>>,
+    tx: futures_util::lock::Mutex<Option<Tx>>,
     /// Whether the transaction belongs to someone else (the dispatcher),
     /// who commits it.
     given: bool,
@@ -52,7 +52,7 @@ impl Work {
     pub fn new(store: Store) -> Self {
         Work {
             store,
-            tx: tokio::sync::Mutex::new(None),
+            tx: futures_util::lock::Mutex::new(None),
             given: false,
             pending: Mutex::new(Vec::new()),
         }
@@ -62,7 +62,7 @@ impl Work {
     pub fn within(store: Store, tx: Tx) -> Self {
         Work {
             store,
-            tx: tokio::sync::Mutex::new(Some(tx)),
+            tx: futures_util::lock::Mutex::new(Some(tx)),
             given: true,
             pending: Mutex::new(Vec::new()),
         }
@@ -88,9 +88,9 @@ impl Work {
 
     /// Runs a read: through the transaction when one is open (it sees the
     /// unit's own writes), else on the store's connection.
-    pub async fn read<T>(
+    pub async fn read<T: Send>(
         &self,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+        f: impl FnOnce(&Connection<'_>) -> sql::Result<T> + Send,
     ) -> Result<T, Problem> {
         let slot = self.tx.lock().await;
         match slot.as_ref() {
@@ -174,7 +174,7 @@ impl Work {
         if self.given {
             return;
         }
-        if let Ok(mut slot) = self.tx.try_lock() {
+        if let Some(mut slot) = self.tx.try_lock() {
             rollback(slot.take());
         }
     }

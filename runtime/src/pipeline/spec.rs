@@ -291,3 +291,17 @@ impl Default for ResilienceSpec {
         }
     }
 }
+
+/// The role saga calls are made with: services grant the permissions of
+/// the operations sagas call to it (`service: [stock:reserve]`), and the
+/// runtime's transition endpoints accept it.
+pub const SERVICE_ROLE: &str = "service";
+
+/// The permission of `POST /_svcc/transitions/{name}`: granted by `*` and
+/// to callers holding [`SERVICE_ROLE`].
+pub const TRANSITION_PERMISSION: &str = "svcc:transitions";
+
+/// Where the runtime serves a service's transition `name`.
+pub fn transition_path(name: &str) -> String {
+    format!("/_svcc/transitions/{name}")
+}

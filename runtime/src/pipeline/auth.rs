@@ -275,6 +275,10 @@ pub struct Authenticator {
     keys: HashMap<[u8; 32], Caller>,
     /// Whether the development secret is in use.
     pub dev: bool,
+    /// Why no credential can be verified (no key configured where the
+    /// service may not refuse to start): every authenticated route answers
+    /// it as a 503 problem.
+    refusal: Option<String>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -308,6 +312,7 @@ impl Authenticator {
             jwt: None,
             keys: HashMap::new(),
             dev: false,
+            refusal: None,
         };
         match spec.auth {
             AuthKind::None => {}
@@ -380,10 +385,29 @@ impl Authenticator {
         Ok(a)
     }
 
+    /// An authenticator that verifies nothing because `reason` (what
+    /// [`Authenticator::new`] refused): authenticated routes answer it as a
+    /// 503 problem, routes without auth work.
+    pub fn refusing(spec: &ServiceSpec, reason: String) -> Self {
+        Authenticator {
+            kind: spec.auth,
+            jwt: None,
+            keys: HashMap::new(),
+            dev: false,
+            refusal: Some(reason),
+        }
+    }
+
     /// The caller of a request, if it presented a credential.
     /// `Err` (a 401 with a challenge) for a credential that is there but
     /// not valid.
     pub fn authenticate(&self, headers: &http::HeaderMap) -> Result<Option<Caller>, Problem> {
+        if let Some(reason) = &self.refusal {
+            return Err(
+                Problem::new(503, "not-configured", "The service is not configured")
+                    .with_detail(reason.clone()),
+            );
+        }
         let refuse = |detail: &str, challenge: &str| {
             Problem::unauthorized(detail).with_header("www-authenticate", challenge.to_string())
         };
@@ -521,8 +545,8 @@ pub fn access(spec: &ServiceSpec, route: &RouteSpec, caller: &Caller) -> Option<
         return Some(Access::Full);
     };
     // The runtime's own transition endpoints serve the project's sagas.
-    if permission == crate::sagas::TRANSITION_PERMISSION
-        && caller.roles.iter().any(|r| r == crate::sagas::SERVICE_ROLE)
+    if permission == crate::spec::TRANSITION_PERMISSION
+        && caller.roles.iter().any(|r| r == crate::spec::SERVICE_ROLE)
     {
         return Some(Access::Full);
     }
@@ -652,7 +676,7 @@ mod tests {
     static SPEC: ServiceSpec = ServiceSpec {
         roles: &[],
         plans: &[],
-        ..crate::cli::tests::SPEC
+        ..crate::native::cli::tests::SPEC
     };
 
     fn caller(authorization: &str) -> Result<Option<Caller>, Problem> {

@@ -1,29 +1,69 @@
-//! The database file: opening it with the settings our guarantees rest on,
-//! migrating its schema, and the one transaction type everything durable
-//! goes through.
+//! The database a service keeps its state in, as the pipeline sees it:
+//! write transactions that can stay open across the `.await`s of a
+//! handler, reads, and the schema both hosts migrate to.
 //!
 //! Why it exists: the outbox promise ("an event is sent if and only if the
 //! transaction that produced it committed") holds only if state, events,
-//! inbox marks and a handler's own side effects are written by one SQLite
-//! transaction. [`Tx`] is that transaction, shared by the HTTP side (an
-//! operation's writes and its events), the dispatcher (a handler's side
-//! effects and its inbox mark) and the dead-letter tools.
+//! inbox marks, idempotency records and a handler's own rows are written
+//! by one SQLite transaction. [`Tx`] is that transaction, shared by the
+//! HTTP side (an operation's writes and its events), the dispatcher (a
+//! handler's side effects and its inbox mark) and the dead-letter tools.
+//! Everything above it (entities, outbox, idempotency records, the
+//! handlers' tables) is SQL through [`crate::sql`], written once; a host
+//! supplies only a [`Database`]: the native host a SQLite file
+//! (`native/sqlite.rs`), the Workers host a Durable Object's SQLite.
 //!
-//! One writer connection per [`Store`], behind an async mutex: SQLite has one
-//! writer at a time anyway (WAL lets readers run beside it), and keeping the
-//! connection in one place means a transaction can live across the `.await`s
-//! of an async handler. A transaction starts with `BEGIN IMMEDIATE`, so the
-//! write lock is taken up front and a second process on the same file waits
-//! (busy timeout) instead of failing at its first write.
+//! A host serialises write transactions (SQLite has one writer at a time
+//! anyway), so a transaction begun by [`Store::begin`] holds the write lock
+//! until it commits, rolls back, or its last handle is dropped (which rolls
+//! back).
 
 use crate::Problem;
-use rusqlite::{Connection, OptionalExtension, params};
-use std::path::{Path, PathBuf};
+use crate::pipeline::BoxFuture;
+use crate::sql::{self, Connection, OptionalExtension, params};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::{Notify, OwnedMutexGuard};
 
-/// How hard a commit waits for the disk.
+/// What a host provides: SQLite with write transactions.
+pub trait Database: Send + Sync + 'static {
+    /// Begins a write transaction, waiting for the write lock.
+    fn begin(&self) -> BoxFuture<'_, Result<Box<dyn Transaction>, Problem>>;
+    /// Runs `f` on the connection outside any explicit transaction,
+    /// waiting for a write transaction in progress to end.
+    fn read<'a>(
+        &'a self,
+        f: &'a mut (dyn FnMut(&Connection<'_>) + Send),
+    ) -> BoxFuture<'a, Result<(), Problem>>;
+    /// A transaction that appended events committed: wake whoever waits in
+    /// [`Database::committed`].
+    fn notify_committed(&self) {}
+    /// Resolves after the next [`Database::notify_committed`] (or at once
+    /// when one came since the last wait). Never, when the host has
+    /// nothing to wake.
+    fn committed(&self) -> BoxFuture<'_, ()> {
+        Box::pin(std::future::pending())
+    }
+    /// Where the database is, for logs (`the file path`).
+    fn describe(&self) -> String;
+    /// The file holding the database, when it is one.
+    fn path(&self) -> Option<&std::path::Path> {
+        None
+    }
+}
+
+/// A host's open write transaction. Dropping it without committing rolls
+/// it back.
+pub trait Transaction: Send {
+    /// Runs `f` on the transaction's connection.
+    fn with(&self, f: &mut dyn FnMut(&Connection<'_>));
+    /// Makes every write visible at once.
+    fn commit(self: Box<Self>) -> Result<(), Problem>;
+    /// Undoes every write.
+    fn rollback(self: Box<Self>) -> Result<(), Problem>;
+}
+
+/// How hard a commit waits for the disk (the native host's file; a
+/// Durable Object's storage is replicated before its answer goes out).
 ///
 /// With `journal_mode=WAL`, a commit appends the transaction's pages to the
 /// write-ahead log and marks the last frame as a commit; SQLite's recovery
@@ -49,24 +89,6 @@ pub enum Durability {
     Normal,
     /// `synchronous=FULL`: every commit is fsynced.
     Full,
-}
-
-/// Settings for [`Store::open_with`].
-#[derive(Clone, Copy, Debug)]
-pub struct StoreOptions {
-    /// The fsync policy.
-    pub durability: Durability,
-    /// How long a transaction waits for another process's write lock.
-    pub busy_timeout_ms: u64,
-}
-
-impl Default for StoreOptions {
-    fn default() -> Self {
-        StoreOptions {
-            durability: Durability::Normal,
-            busy_timeout_ms: 5_000,
-        }
-    }
 }
 
 /// The schema, one migration per entry; entry `i` brings the database to
@@ -208,100 +230,90 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this runtime writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// Brings the database to [`SCHEMA_VERSION`], inside a write transaction
+/// the host has begun (and commits): the migrations not yet recorded in
+/// `schema_version`, in order.
+pub fn migrate(c: &Connection<'_>) -> sql::Result<()> {
+    c.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+            version INTEGER PRIMARY KEY,
+            applied INTEGER NOT NULL
+        )",
+    )?;
+    let current: i64 = c
+        .query_row("SELECT MAX(version) FROM schema_version", [], |r| {
+            r.get::<_, Option<i64>>(0)
+        })
+        .optional()?
+        .flatten()
+        .unwrap_or(0);
+    for (i, sql) in MIGRATIONS.iter().enumerate() {
+        let version = i as i64 + 1;
+        if version > current {
+            c.execute_batch(sql)?;
+            c.execute(
+                "INSERT INTO schema_version (version, applied) VALUES (?1, ?2)",
+                params![version, now_ms()],
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// A database error as a 500 problem (the detail stays in the logs'
 /// hands: it never names user data, only SQLite's message).
-pub(crate) fn db_error(e: rusqlite::Error) -> Problem {
+pub(crate) fn db_error(e: sql::Error) -> Problem {
     Problem::internal(format!("database: {e}"))
 }
 
-/// Milliseconds since the Unix epoch.
+/// Milliseconds since the Unix epoch (jiff's clock: the system's on the
+/// native host, `Date.now()` on Workers).
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    jiff::Timestamp::now().as_millisecond()
 }
 
-/// A database file opened for durable state and events.
+/// A service's database, opened and migrated by its host. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    conn: Arc<tokio::sync::Mutex<Connection>>,
-    path: PathBuf,
-    committed: Arc<Notify>,
+    db: Arc<dyn Database>,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish()
+        f.debug_struct("Store")
+            .field("db", &self.db.describe())
+            .finish()
     }
 }
 
 impl Store {
-    /// Opens (creating when missing) and migrates the database at `path`,
-    /// with [`StoreOptions::default`].
-    pub fn open(path: impl AsRef<Path>) -> Result<Store, Problem> {
-        Store::open_with(path, StoreOptions::default())
+    /// The store over a host's database.
+    pub fn new(db: Arc<dyn Database>) -> Self {
+        Store { db }
     }
 
-    /// Opens (creating when missing) and migrates the database at `path`.
-    pub fn open_with(path: impl AsRef<Path>, options: StoreOptions) -> Result<Store, Problem> {
-        let path = path.as_ref().to_path_buf();
-        let mut conn = Connection::open(&path).map_err(db_error)?;
-        conn.busy_timeout(std::time::Duration::from_millis(options.busy_timeout_ms))
-            .map_err(db_error)?;
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-            .map_err(db_error)?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(Problem::internal(format!(
-                "database {}: journal mode is {mode}, WAL is required",
-                path.display()
-            )));
-        }
-        let sync = match options.durability {
-            Durability::Normal => "NORMAL",
-            Durability::Full => "FULL",
-        };
-        // A page cache of up to 64 MiB (SQLite's default is 2 MiB: the
-        // outbox, deliveries and inbox indexes of a busy dispatcher outgrow
-        // it and pages are read back from the file), and a checkpoint every
-        // 4,000 pages (16 MiB of WAL) instead of 1,000: with NORMAL,
-        // checkpoints are where SQLite syncs, and they run on the writer's
-        // commit. The WAL is cut back to 64 MiB after a checkpoint. Measured
-        // in tests/benches/README.md ("Durable runtime").
-        conn.execute_batch(&format!(
-            "PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;
-             PRAGMA wal_autocheckpoint=4000; PRAGMA journal_size_limit=67108864;"
-        ))
-        .map_err(db_error)?;
-        migrate(&mut conn).map_err(db_error)?;
-        // Every hot statement stays parsed (the dispatcher alone has about 15).
-        conn.set_prepared_statement_cache_capacity(64);
-        Ok(Store {
-            conn: Arc::new(tokio::sync::Mutex::new(conn)),
-            path,
-            committed: Arc::new(Notify::new()),
-        })
+    /// Where the database is (for logs).
+    pub fn describe(&self) -> String {
+        self.db.describe()
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The database file, when it is one.
+    pub fn path(&self) -> &std::path::Path {
+        self.db.path().unwrap_or(std::path::Path::new(""))
     }
 
-    /// Starts a write transaction (`BEGIN IMMEDIATE`), waiting for the
-    /// store's connection. Dropping the [`Tx`] without committing rolls it
-    /// back. Do not call this while holding another `Tx` of the same store:
-    /// the second waits for the first forever.
+    /// Starts a write transaction, waiting for the write lock. Dropping
+    /// the [`Tx`] without committing rolls it back. Do not call this while
+    /// holding another `Tx` of the same store: the second waits for the
+    /// first forever.
     pub async fn begin(&self) -> Result<Tx, Problem> {
-        let conn = self.conn.clone().lock_owned().await;
-        conn.execute_batch("BEGIN IMMEDIATE").map_err(db_error)?;
+        let tx = self.db.begin().await?;
         Ok(Tx {
             inner: Arc::new(Mutex::new(TxState {
-                conn: Some(conn),
+                tx: Some(tx),
                 appended: 0,
             })),
-            committed: self.committed.clone(),
+            db: self.db.clone(),
             revoked: Arc::new(AtomicBool::new(false)),
         })
     }
@@ -322,14 +334,25 @@ impl Store {
         }
     }
 
-    /// Runs `f` on the connection outside any explicit transaction (reads,
-    /// `PRAGMA`s).
-    pub async fn read<T>(
+    /// Runs `f` on the connection outside any explicit transaction
+    /// (reads).
+    pub async fn read<T: Send>(
         &self,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+        f: impl FnOnce(&Connection<'_>) -> sql::Result<T> + Send,
     ) -> Result<T, Problem> {
-        let conn = self.conn.lock().await;
-        f(&conn).map_err(db_error)
+        let mut f = Some(f);
+        let mut out = None;
+        self.db
+            .read(&mut |c| {
+                if let Some(f) = f.take() {
+                    out = Some(f(c));
+                }
+            })
+            .await?;
+        match out {
+            Some(r) => r.map_err(db_error),
+            None => Err(Problem::internal("the database did not run the read")),
+        }
     }
 
     /// `PRAGMA integrity_check`: `Ok` when SQLite answers `ok`.
@@ -344,38 +367,15 @@ impl Store {
         }
     }
 
-    /// Wakes when a transaction that appended events has committed.
-    pub(crate) fn committed(&self) -> &Notify {
-        &self.committed
+    /// Wakes a dispatcher waiting in [`Store::committed`].
+    pub fn notify_committed(&self) {
+        self.db.notify_committed();
     }
-}
 
-fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS schema_version (
-            version INTEGER PRIMARY KEY,
-            applied INTEGER NOT NULL
-        )",
-    )?;
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let current: i64 = tx
-        .query_row("SELECT MAX(version) FROM schema_version", [], |r| {
-            r.get::<_, Option<i64>>(0)
-        })
-        .optional()?
-        .flatten()
-        .unwrap_or(0);
-    for (i, sql) in MIGRATIONS.iter().enumerate() {
-        let version = i as i64 + 1;
-        if version > current {
-            tx.execute_batch(sql)?;
-            tx.execute(
-                "INSERT INTO schema_version (version, applied) VALUES (?1, ?2)",
-                params![version, now_ms()],
-            )?;
-        }
+    /// Resolves when a transaction that appended events has committed.
+    pub fn committed(&self) -> BoxFuture<'_, ()> {
+        self.db.committed()
     }
-    tx.commit()
 }
 
 /// An open write transaction. Cheap to clone: clones are handles on the
@@ -386,7 +386,7 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
 #[derive(Clone)]
 pub struct Tx {
     inner: Arc<Mutex<TxState>>,
-    committed: Arc<Notify>,
+    db: Arc<dyn Database>,
     /// Set when this handle (and its clones) may no longer write: the
     /// dispatcher revokes a handler's handle when its delivery ends, so a
     /// handler that timed out, or a task it spawned, cannot write into the
@@ -401,20 +401,10 @@ impl std::fmt::Debug for Tx {
 }
 
 struct TxState {
-    /// `None` once committed or rolled back.
-    conn: Option<OwnedMutexGuard<Connection>>,
+    /// `None` once committed or rolled back (dropping it rolls back).
+    tx: Option<Box<dyn Transaction>>,
     /// Events appended (to wake the dispatcher on commit).
     appended: usize,
-}
-
-impl Drop for TxState {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            // Nothing committed: undo everything. An error here means the
-            // transaction is already gone (SQLite rolled it back itself).
-            let _ = conn.execute_batch("ROLLBACK");
-        }
-    }
 }
 
 impl Tx {
@@ -424,10 +414,10 @@ impl Tx {
 
     /// Runs `f` on the transaction's connection: a handler's own tables
     /// (side effects that must happen once) are written here, so they
-    /// commit or vanish with the inbox mark.
+    /// commit or vanish with the events and the inbox mark.
     pub fn with_conn<T>(
         &self,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+        f: impl FnOnce(&Connection<'_>) -> sql::Result<T>,
     ) -> Result<T, Problem> {
         let state = self.state();
         // Checked under the lock: a revocation either waits for this call
@@ -437,9 +427,19 @@ impl Tx {
                 "this transaction handle was revoked: its delivery has ended",
             ));
         }
-        match state.conn.as_deref() {
-            Some(conn) => f(conn).map_err(db_error),
-            None => Err(Problem::internal("the transaction has ended")),
+        let Some(tx) = state.tx.as_deref() else {
+            return Err(Problem::internal("the transaction has ended"));
+        };
+        let mut f = Some(f);
+        let mut out = None;
+        tx.with(&mut |c| {
+            if let Some(f) = f.take() {
+                out = Some(f(c));
+            }
+        });
+        match out {
+            Some(r) => r.map_err(db_error),
+            None => Err(Problem::internal("the database did not run the statement")),
         }
     }
 
@@ -447,7 +447,7 @@ impl Tx {
     pub(crate) fn handle(&self) -> Tx {
         Tx {
             inner: self.inner.clone(),
-            committed: self.committed.clone(),
+            db: self.db.clone(),
             revoked: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -466,30 +466,25 @@ impl Tx {
 
     /// Makes every write of the transaction visible at once.
     pub fn commit(self) -> Result<(), Problem> {
-        let (conn, appended) = {
+        let (tx, appended) = {
             let mut state = self.state();
-            (state.conn.take(), state.appended)
+            (state.tx.take(), state.appended)
         };
-        let Some(conn) = conn else {
+        let Some(tx) = tx else {
             return Err(Problem::internal("the transaction has ended"));
         };
-        if let Err(e) = conn.execute_batch("COMMIT") {
-            // A failed COMMIT may leave the transaction open: end it.
-            let _ = conn.execute_batch("ROLLBACK");
-            return Err(db_error(e));
-        }
-        drop(conn);
+        tx.commit()?;
         if appended > 0 {
-            self.committed.notify_one();
+            self.db.notify_committed();
         }
         Ok(())
     }
 
     /// Undoes every write of the transaction.
     pub fn rollback(self) -> Result<(), Problem> {
-        let conn = self.state().conn.take();
-        match conn {
-            Some(conn) => conn.execute_batch("ROLLBACK").map_err(db_error),
+        let tx = self.state().tx.take();
+        match tx {
+            Some(tx) => tx.rollback(),
             None => Ok(()),
         }
     }

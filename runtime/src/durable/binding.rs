@@ -34,46 +34,26 @@
 //! 409, a 5xx, a timeout, a refused connection) is retried by the step's
 //! `retry:` policy.
 
-use crate::Problem;
 use crate::client::Credential;
 use crate::context::Context;
 use crate::durable::saga::permanent_status;
 use crate::durable::{Action, SagaSpec, StepCall, StepError, Store, Work};
 use crate::logging::Trace;
-use crate::spec::{SagaOperation, SagaTarget};
+use crate::pipeline::host::{Http, Outbound};
+pub use crate::pipeline::service::TransitionFn;
+pub use crate::spec::{SERVICE_ROLE, TRANSITION_PERMISSION};
+use crate::spec::{SagaOperation, SagaTarget, transition_path};
 use serde_json::Value;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-
-/// The role saga calls are made with: services grant the permissions of
-/// the operations sagas call to it (`service: [stock:reserve]`), and the
-/// runtime's transition endpoints accept it.
-pub const SERVICE_ROLE: &str = "service";
-
-/// The permission of `POST /_svcc/transitions/{name}`: granted by `*` and
-/// to callers holding [`SERVICE_ROLE`].
-pub const TRANSITION_PERMISSION: &str = "svcc:transitions";
-
-/// Where the runtime serves a service's transition `name`.
-pub fn transition_path(name: &str) -> String {
-    format!("/_svcc/transitions/{name}")
-}
-
-/// A transition as generated code registers it: the entity's id to the
-/// entity after the transition, as JSON, run in the context's unit of work.
-pub type TransitionFn = Arc<
-    dyn Fn(Context, String) -> Pin<Box<dyn Future<Output = Result<Value, Problem>> + Send>>
-        + Send
-        + Sync,
->;
 
 /// Builds the context of an in-process step: the operation's name, the
 /// request id (the step's idempotency key), its trace (the saga's) and the
-/// unit of work.
-pub type ContextFn = Arc<dyn Fn(&'static str, String, Trace, &Arc<Work>) -> Context + Send + Sync>;
+/// unit of work; an error (retried) while the service is not built yet.
+pub type ContextFn = Arc<
+    dyn Fn(&'static str, String, Trace, &Arc<Work>) -> Result<Context, StepError> + Send + Sync,
+>;
 
 /// The value at `path` in a saga's state (`["input", "total", "amount"]`),
 /// or `null` where a segment is missing.
@@ -173,8 +153,8 @@ pub struct Binder {
     pub store: Store,
     /// Contexts of in-process steps.
     pub context: ContextFn,
-    /// The HTTP client.
-    pub http: reqwest::Client,
+    /// The host's timer and HTTP client.
+    pub host: crate::pipeline::host::Host,
 }
 
 impl Binder {
@@ -231,7 +211,7 @@ impl Binder {
                 local_transition(f.clone(), store.clone(), context.clone(), op, call)
             });
         }
-        let (http, credential) = (self.http.clone(), self.credential.clone());
+        let (http, credential) = (self.host.http.clone(), self.credential.clone());
         let base = self.base(op).unwrap_or_default();
         Action::new(move |call| remote(http.clone(), base.clone(), credential.clone(), op, call))
     }
@@ -274,7 +254,7 @@ async fn local_transition(
     let work = Arc::new(Work::new(store));
     let mut guard = Abort(Some(work.clone()));
     let trace = Trace::continuing(call.trace_id.as_deref());
-    let ctx = context(op.operation, call.idempotency_key.clone(), trace, &work);
+    let ctx = context(op.operation, call.idempotency_key.clone(), trace, &work)?;
     let out = f(ctx, id).await?;
     let body = serde_json::to_vec(&out)
         .map_err(|e| StepError::permanent(format!("cannot encode the answer: {e}")))?;
@@ -304,8 +284,8 @@ fn url(
     template: &str,
     input: &Value,
     op: &SagaOperation,
-) -> Result<reqwest::Url, StepError> {
-    let mut url = reqwest::Url::parse(base).map_err(|e| {
+) -> Result<url::Url, StepError> {
+    let mut url = url::Url::parse(base).map_err(|e| {
         StepError::permanent(format!(
             "the URL of {} ({base}) is not valid: {e}",
             op.service
@@ -343,7 +323,7 @@ fn url(
 
 /// An operation called over HTTP.
 async fn remote(
-    http: reqwest::Client,
+    http: Arc<dyn Http>,
     base: String,
     credential: Arc<Credential>,
     op: &'static SagaOperation,
@@ -356,39 +336,49 @@ async fn remote(
             url(&base, &transition_path(op.operation), &call.input, op)?,
         ),
     };
-    let method = reqwest::Method::from_bytes(method.as_bytes())
+    let method = http::Method::from_bytes(method.as_bytes())
         .map_err(|e| StepError::permanent(format!("method {method}: {e}")))?;
     let name = format!("{}.{}", op.service, op.operation);
     let with_body = !matches!(
         method,
-        reqwest::Method::GET | reqwest::Method::HEAD | reqwest::Method::DELETE
+        http::Method::GET | http::Method::HEAD | http::Method::DELETE
     );
-    let mut req = http
-        .request(method, url)
-        .header("idempotency-key", &call.idempotency_key)
-        .header("x-request-id", &call.idempotency_key)
-        .header(
+    let mut headers = vec![
+        ("idempotency-key", call.idempotency_key.clone()),
+        ("x-request-id", call.idempotency_key.clone()),
+        (
             "traceparent",
             Trace::continuing(call.trace_id.as_deref()).header(),
-        );
-    if let Some((name, value)) = credential
+        ),
+    ];
+    if let Some(h) = credential
         .header(op.auth)
         .map_err(|e| StepError::permanent(format!("{name}: {e}")))?
     {
-        req = req.header(name, value);
+        headers.push(h);
     }
-    if with_body {
-        req = req.json(&call.input);
-    }
-    let answer = req
-        .send()
+    let body =
+        if with_body {
+            headers.push(("content-type", "application/json".into()));
+            Some(serde_json::to_vec(&call.input).map_err(|e| {
+                StepError::permanent(format!("{name}: cannot encode the input: {e}"))
+            })?)
+        } else {
+            None
+        };
+    let answer = http
+        .send(Outbound {
+            service: Some(op.slug),
+            method,
+            url: url.into(),
+            headers,
+            body,
+            timeout: None,
+        })
         .await
         .map_err(|e| StepError::retryable(format!("{name}: {e}")))?;
-    let status = answer.status().as_u16();
-    let bytes = answer
-        .bytes()
-        .await
-        .map_err(|e| StepError::retryable(format!("{name}: reading the answer: {e}")))?;
+    let status = answer.status;
+    let bytes = answer.body;
     if (200..300).contains(&status) {
         if bytes.is_empty() {
             return Ok(Value::Null);

@@ -10,10 +10,10 @@
 //! transaction, so generated code that publishes through its context gets
 //! the same promise.
 
-use super::db::{Tx, now_ms};
 use crate::Problem;
 use crate::events::{EventSink, OutgoingEvent};
-use rusqlite::params;
+use crate::pipeline::store::{Tx, now_ms};
+use crate::sql::{self, params};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -105,7 +105,7 @@ impl Tx {
     /// Reads an outbox event by id.
     pub fn event(&self, id: uuid::Uuid) -> Result<Option<StoredEvent>, Problem> {
         let row = self.with_conn(|c| {
-            use rusqlite::OptionalExtension;
+            use crate::sql::OptionalExtension;
             c.prepare_cached(EVENT_BY_ID)?
                 .query_row(params![id.to_string()], read_event_row)
                 .optional()
@@ -128,7 +128,7 @@ pub(crate) struct EventRow {
     trace_id: Option<String>,
 }
 
-pub(crate) fn read_event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
+pub(crate) fn read_event_row(r: &sql::Row<'_>) -> sql::Result<EventRow> {
     Ok(EventRow {
         seq: r.get(0)?,
         id: r.get(1)?,
@@ -156,14 +156,16 @@ impl EventRow {
 }
 
 /// Every outbox event in order (tools and tests; the dispatcher pages).
-pub async fn list_events(store: &super::Store) -> Result<Vec<StoredEvent>, Problem> {
+pub async fn list_events(
+    store: &crate::pipeline::store::Store,
+) -> Result<Vec<StoredEvent>, Problem> {
     let rows = store
         .read(|c| {
             let mut stmt = c.prepare(
                 "SELECT seq, event_id, name, entity_key, payload, created, trace_id FROM outbox ORDER BY seq",
             )?;
             let rows = stmt.query_map([], read_event_row)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
+            rows.collect::<sql::Result<Vec<_>>>()
         })
         .await?;
     rows.into_iter().map(EventRow::into_event).collect()

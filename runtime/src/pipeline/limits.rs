@@ -13,7 +13,7 @@
 use crate::Problem;
 use crate::auth::Caller;
 use crate::spec::{RateSpec, Scope};
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
@@ -24,14 +24,25 @@ use std::time::Duration;
 /// Checks between two sweeps of callers whose allowance is full again.
 const SWEEP_EVERY: u32 = 4096;
 
+/// Time since the limiter was made, from `web_time` (std's monotonic
+/// clock on the native host, `performance.now()` on Workers, where std's
+/// panics): governor's own clocks read std's or the CPU's counter.
+#[derive(Clone, Debug)]
+struct Elapsed(web_time::Instant);
+
+impl Clock for Elapsed {
+    type Instant = Duration;
+
+    fn now(&self) -> Duration {
+        self.0.elapsed()
+    }
+}
+
 /// One limit, keyed by caller.
 pub struct Limiter {
-    limiter: RateLimiter<
-        String,
-        DefaultKeyedStateStore<String>,
-        DefaultClock,
-        StateInformationMiddleware,
-    >,
+    limiter:
+        RateLimiter<String, DefaultKeyedStateStore<String>, Elapsed, StateInformationMiddleware>,
+    clock: Elapsed,
     count: u32,
     per: Duration,
     scope: Scope,
@@ -60,8 +71,15 @@ impl Limiter {
         let per = Duration::from_secs(per_seconds.max(1));
         let replenish = per / n.get();
         let quota = Quota::with_period(replenish.max(Duration::from_nanos(1)))?.allow_burst(n);
+        let clock = Elapsed(web_time::Instant::now());
         Some(Limiter {
-            limiter: RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(),
+            limiter: RateLimiter::<_, _, _, governor::middleware::NoOpMiddleware<Duration>>::new(
+                quota,
+                DefaultKeyedStateStore::default(),
+                clock.clone(),
+            )
+            .with_middleware::<StateInformationMiddleware>(),
+            clock,
             count: n.get(),
             per,
             scope,
@@ -112,7 +130,7 @@ impl Limiter {
                 ])
             }
             Err(not_until) => {
-                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                let wait = not_until.wait_time_from(self.clock.now());
                 let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
                 Err(
                     Problem::too_many_requests(format!("{} is used up", self.what), secs)

@@ -9,11 +9,11 @@
 //! leave is refused with a 409 problem that names the current state and the
 //! allowed ones, before anything is written.
 
-use super::db::{Tx, now_ms};
 use super::outbox::NewEvent;
 use crate::Problem;
+use crate::pipeline::store::{Tx, now_ms};
 use crate::spec::TransitionSpec;
-use rusqlite::{OptionalExtension, params};
+use crate::sql::{self, OptionalExtension, params};
 use serde_json::Value;
 
 /// A stored entity.
@@ -302,7 +302,7 @@ impl Row {
     }
 }
 
-fn list_rows(c: &rusqlite::Connection, kind: &str) -> rusqlite::Result<Vec<Row>> {
+fn list_rows(c: &sql::Connection<'_>, kind: &str) -> sql::Result<Vec<Row>> {
     c.prepare_cached("SELECT id, state, json, version FROM entities WHERE type = ?1 ORDER BY id")?
         .query_map(params![kind], |r| {
             Ok(Row {
@@ -315,7 +315,7 @@ fn list_rows(c: &rusqlite::Connection, kind: &str) -> rusqlite::Result<Vec<Row>>
         .collect()
 }
 
-fn get_row(c: &rusqlite::Connection, kind: &str, id: &str) -> rusqlite::Result<Option<Row>> {
+fn get_row(c: &sql::Connection<'_>, kind: &str, id: &str) -> sql::Result<Option<Row>> {
     c.prepare_cached("SELECT id, state, json, version FROM entities WHERE type = ?1 AND id = ?2")?
         .query_row(params![kind, id], |r| {
             Ok(Row {

@@ -306,7 +306,11 @@ fn the_reference_has_examples_that_run() {
             .filter(|e| e.page == page && !e.fragment)
             .count()
     };
-    assert!(run("compiler/docs/language.md") >= 40, "{}", run("compiler/docs/language.md"));
+    assert!(
+        run("compiler/docs/language.md") >= 40,
+        "{}",
+        run("compiler/docs/language.md")
+    );
     let fragments = examples.iter().filter(|e| e.fragment).count();
     assert!(
         fragments * 5 <= examples.len(),

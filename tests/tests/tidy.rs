@@ -69,3 +69,26 @@ fn the_checking_core_does_no_io() {
         }
     }
 }
+
+#[test]
+fn emitters_read_the_model_not_the_checks() {
+    // Facts emitters need (publishers, saga coordinators, pricing, owner
+    // fields, success statuses) are the model's (resolve/facts.rs); the
+    // checks only report.
+    let mut files = Vec::new();
+    let root = svcc_tests::repo_root().join("compiler/core/src");
+    rust_files(&root.join("emit"), &mut files);
+    files.push(root.join("graph.rs"));
+    let offenders: Vec<String> = files
+        .into_iter()
+        .filter(|p| {
+            let text = std::fs::read_to_string(p).unwrap_or_default();
+            text.contains("crate::check::") || text.contains("use crate::check")
+        })
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "emitters using check/ (move the fact to the model): {offenders:#?}"
+    );
+}

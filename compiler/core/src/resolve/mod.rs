@@ -3,11 +3,15 @@
 //! Builds the tables of types (project types shadow library ones; the
 //! `schema:` prefix always means the library), services and operations,
 //! reports duplicate names (E0104) and unknown types (E0200, once per name,
-//! however often it is used: no cascades). The result, [`Model`], is what
+//! however often it is used: no cascades), and works out the facts that
+//! checks and emitters share (`facts.rs`: event publishers, saga
+//! coordinators, pricing, owner fields). The result, [`Model`], is what
 //! every check and every emitter reads.
 
+mod facts;
 mod walk;
 
+pub use facts::{OWNER_FIELDS, Publisher};
 pub use walk::{Owner, TypeUse, type_uses};
 
 use crate::ast::{Ast, Field, Origin, TypeBody, TypeDef, TypeExpr, TypeExprKind};
@@ -30,6 +34,8 @@ pub struct Model {
     pub incomplete: bool,
     /// Type names used but never defined (reported once each as E0200).
     pub unknown_types: Vec<String>,
+    /// Publishers of events and coordinators of sagas ([`facts`]).
+    facts: facts::Facts,
 }
 
 impl Model {
@@ -116,6 +122,7 @@ pub fn resolve(ast: Ast, incomplete: bool, out: &mut Diagnostics) -> Model {
     index_types(&ast, &mut model, out);
     index_services(&ast, &mut model, out);
     index_documents(&ast, out);
+    model.facts = facts::Facts::of(&ast);
     model.ast = ast;
     if !model.incomplete {
         model.unknown_types = report_unknown_types(&model, out);

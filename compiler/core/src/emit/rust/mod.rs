@@ -21,7 +21,7 @@ pub mod types;
 
 use crate::ast::Service;
 use crate::emit::Artifact;
-use crate::lower::validate::to_kebab;
+use crate::names::to_kebab;
 use crate::project::Config;
 use crate::resolve::Model;
 

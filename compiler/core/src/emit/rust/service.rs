@@ -7,10 +7,8 @@
 use super::names::{ident, pascal, snake, snake_ident, url_variable};
 use super::types::{Types, docs};
 use crate::ast::{Field, Route, Service, TypeBody, TypeExpr, TypeExprKind};
-use crate::check::auth::OWNER_FIELDS;
-use crate::emit::openapi::{auth_applies, success_status};
 use crate::emit::schemas::{Components, Mode, body_mode};
-use crate::lower::validate::to_kebab;
+use crate::names::to_kebab;
 use crate::resolve::Model;
 use crate::syntax::reference::OperationRef;
 use crate::syntax::route::Segment;
@@ -318,36 +316,11 @@ fn input_parts(types: &mut Types<'_>, route: &Route, context: &str, body: Mode) 
 
 fn output_type(types: &mut Types<'_>, route: &Route, context: &str) -> TokenStream {
     match &route.output {
-        Some(o) if success_status(route) != 204 => {
+        Some(o) if route.success_status() != 204 => {
             types.rust_type(o, Mode::Response, &format!("{context}Output"))
         }
         _ => quote! { () },
     }
-}
-
-/// The owner field of an `:own` route's output.
-fn owner_field(model: &Model, route: &Route) -> Option<String> {
-    if !route
-        .permission
-        .as_ref()
-        .is_some_and(|p| p.value.ends_with(":own"))
-    {
-        return None;
-    }
-    if let Some(o) = &route.owner {
-        return Some(o.value.clone());
-    }
-    let out = route.output.as_ref()?;
-    let inner = match &out.required().kind {
-        TypeExprKind::List(t) | TypeExprKind::Set(t) => t.required(),
-        _ => out.required(),
-    };
-    let def = model.named(inner)?;
-    let fields = model.all_fields(def);
-    OWNER_FIELDS
-        .iter()
-        .find(|o| fields.iter().any(|(f, _)| f.name.value == **o))
-        .map(|o| (*o).to_string())
 }
 
 /// Names of sensitive fields reachable from an expression.
@@ -452,7 +425,7 @@ fn route_spec(
     let method = route.method.value.as_str();
     let path = route.path.as_str();
     let operation = route.operation.as_ref().map_or("", |o| o.value.as_str());
-    let auth = if !auth_applies(service, route) {
+    let auth = if !service.auth_applies(route) {
         quote! { rt::RouteAuth::None }
     } else if route.auth.as_ref().is_some_and(|a| a.value == "optional") {
         quote! { rt::RouteAuth::Optional }
@@ -464,7 +437,7 @@ fn route_spec(
         .as_ref()
         .map(|p| p.value.trim_end_matches(":own").to_string());
     let permission = opt_str(permission.as_deref());
-    let owner = owner_field(model, route);
+    let owner = model.owner_field(route);
     let owner = opt_str(owner.as_deref());
     let rate = match &route.rate_limit {
         Some(r) => {
@@ -483,7 +456,7 @@ fn route_spec(
     let idempotent = route.idempotent.as_ref().is_some_and(|i| i.value);
     let timeout = opt_u64(route.timeout.as_ref().map(|t| t.value.millis));
     let cache = opt_u64(route.cache.as_ref().map(|c| c.value.millis / 1000));
-    let status = checked(success_status(route));
+    let status = checked(route.success_status());
     let body = match &route.input {
         Some(input) => {
             let schema = components
@@ -619,7 +592,7 @@ pub fn service_items(
         let members = &parts.members;
         let decode = &parts.decode;
         let init = &parts.init;
-        let status_code = success_status(route);
+        let status_code = route.success_status();
         let status = checked(status_code);
         let call = quote! { h.#method_id(Context { inner: ctx }, input).await? };
         let reply = if route.output.is_some() && status_code != 204 {
@@ -1063,11 +1036,7 @@ fn service_spec(
         })
         .collect();
     let mut plans = Vec::new();
-    for pricing in model.ast.pricing.iter().filter(|p| {
-        p.service
-            .as_ref()
-            .is_some_and(|s| s.value == service.name.value)
-    }) {
+    for pricing in model.pricing_of(service) {
         for plan in &pricing.plans {
             let Some(n) = &plan.name else { continue };
             let n = n.value.as_str();
@@ -1129,7 +1098,7 @@ fn service_spec(
 
 /// `rt::AuthKind` of what a route of `service` asks of its callers.
 pub(super) fn route_auth_kind(service: &Service, route: &Route) -> TokenStream {
-    if !auth_applies(service, route) {
+    if !service.auth_applies(route) {
         return quote! { rt::AuthKind::None };
     }
     match service.auth.as_ref().map(|a| a.value.as_str()) {

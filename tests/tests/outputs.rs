@@ -104,7 +104,11 @@ fn written() -> (tempfile::TempDir, Vec<PathBuf>) {
         }
     }
     let project = tempfile::tempdir().unwrap();
-    svcc_tests::typespec::write(project.path(), &svcc_tests::typespec::generate(2, 10).0).unwrap();
+    svcc_tests::typespec::write(
+        project.path(),
+        &svcc_tests::typespec::generate(2, 10, svcc_tests::typespec::Shape::ServicePerResource).0,
+    )
+    .unwrap();
     let analysis = svcc::workspace::check(project.path()).unwrap();
     let options = Options {
         targets: vec!["openapi".into()],
@@ -321,8 +325,8 @@ fn every_operation_and_schema_round_trips_into_openapi() {
                         let c = &f.constraints;
                         let decimal = f.ty.as_ref().is_some_and(|t| t.required().display() == "decimal");
                         let (min, max) = if decimal { ("x-svcc-minimum", "x-svcc-maximum") } else { ("minimum", "maximum") };
-                        if let Some(v) = &c.min { assert_eq!(p[min].as_f64(), Some(v.value), "{}.{}", t.name.value, f.name.value); }
-                        if let Some(v) = &c.max { assert_eq!(p[max].as_f64(), Some(v.value), "{}.{}", t.name.value, f.name.value); }
+                        if let Some(v) = &c.min { assert_eq!(p[min].as_f64(), Some(v.value.as_f64()), "{}.{}", t.name.value, f.name.value); }
+                        if let Some(v) = &c.max { assert_eq!(p[max].as_f64(), Some(v.value.as_f64()), "{}.{}", t.name.value, f.name.value); }
                         if let Some(v) = &c.max_length { assert_eq!(p["maxLength"].as_u64(), Some(v.value)); }
                         if let Some(v) = &c.min_items { assert_eq!(p["minItems"].as_u64(), Some(v.value)); }
                         if let Some((pat, _)) = &c.pattern { assert_eq!(p["pattern"].as_str(), Some(pat.as_str())); }

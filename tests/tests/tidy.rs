@@ -73,7 +73,7 @@ fn the_checking_core_does_no_io() {
 #[test]
 fn emitters_read_the_model_not_the_checks() {
     // Facts emitters need (publishers, saga coordinators, pricing, owner
-    // fields, success statuses) are the model's (resolve/facts.rs); the
+    // fields, success statuses) are the model's (resolve/shared.rs); the
     // checks only report.
     let mut files = Vec::new();
     let root = svcc_tests::repo_root().join("compiler/core/src");

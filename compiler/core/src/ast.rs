@@ -5,6 +5,7 @@
 //! them. Every name and value a diagnostic might point at is `Spanned`.
 
 use crate::load::Node;
+pub use crate::number::Number;
 use crate::source::{Span, Spanned};
 use crate::syntax::cron::Schedule;
 use crate::syntax::duration::Duration;
@@ -109,13 +110,13 @@ pub struct Constraints {
     /// `example:` as written.
     pub example: Option<Node>,
     /// `min:`
-    pub min: Option<Spanned<f64>>,
+    pub min: Option<Spanned<Number>>,
     /// `max:`
-    pub max: Option<Spanned<f64>>,
+    pub max: Option<Spanned<Number>>,
     /// `exclusiveMin:`
-    pub exclusive_min: Option<Spanned<f64>>,
+    pub exclusive_min: Option<Spanned<Number>>,
     /// `exclusiveMax:`
-    pub exclusive_max: Option<Spanned<f64>>,
+    pub exclusive_max: Option<Spanned<Number>>,
     /// `minLength:`
     pub min_length: Option<Spanned<u64>>,
     /// `maxLength:`

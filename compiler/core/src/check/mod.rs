@@ -5,6 +5,7 @@
 //! independent problem.
 
 pub mod auth;
+mod bounds;
 pub mod calls;
 mod cycles;
 mod deployments;

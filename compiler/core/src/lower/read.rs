@@ -60,15 +60,11 @@ pub fn count(node: &Node, key: &str, out: &mut Diagnostics) -> Option<Spanned<u6
     }
 }
 
-/// A number (integer or float).
-pub fn number(node: &Node, key: &str) -> Option<Spanned<f64>> {
+/// A number (integer or float), as written.
+pub fn number(node: &Node, key: &str) -> Option<Spanned<crate::number::Number>> {
     let n = node.get(key)?;
     let span = key_and_value(node, key).unwrap_or(n.span);
-    match n.kind {
-        NodeKind::Int(i) => Some(Spanned::new(i as f64, span)),
-        NodeKind::Float(f, _) => Some(Spanned::new(f, span)),
-        _ => None,
-    }
+    crate::number::Number::from_node(n).map(|v| Spanned::new(v, span))
 }
 
 /// The span of `key: value` together (for constraints, whose key matters

@@ -1,339 +1,279 @@
-//! Facts about the resolved project that checks and emitters both need:
-//! who publishes each event, which service coordinates each saga, a
-//! service's pricing, the owner field of an `:own` route.
-//!
-//! Why it exists: these used to be functions of the checks that emitters
-//! called (and one emitter had its own, narrower idea of a saga's
-//! coordinator), recomputed per call. The project-wide ones are computed
-//! once, when the [`Model`] is built; the rest are methods over the model
-//! or one AST item. Checks and emitters read the same answers, and `emit/`
-//! needs nothing from `check/`.
+//! Facts about the graph of types that emitters ask about for every field
+//! and every route: whether a type holds another by value on a cycle (a
+//! Rust field that needs a `Box`), and whether requests and responses see
+//! a type differently (its `readOnly`/`writeOnly` fields, or those of a type
+//! it holds). Asking walked the types reachable from the one asked about,
+//! each time: quadratic in the types of a large API whose schemas refer to
+//! each other. Here they are computed once per model, on first use, in time
+//! linear in the graph (plus [`Model::all_fields`] of each type), and each
+//! question is a lookup.
 
-use super::Model;
-use crate::ast::{Ast, Pricing, Route, Saga, Service, TypeExprKind};
-use crate::source::Span;
-use crate::syntax::route::Method;
-use std::collections::BTreeMap;
+use super::{Model, visit_named};
+use crate::ast::{Primitive, TypeBody, TypeExprKind};
+use petgraph::graph::{DiGraph, NodeIndex};
 
-/// Output fields an `:own` route compares with the caller, in order of
-/// preference, when the route names no `owner:`.
-pub const OWNER_FIELDS: [&str; 3] = ["ownerId", "customerId", "userId"];
-
-/// Who publishes an event.
-#[derive(Clone, Debug)]
-pub struct Publisher {
-    /// Service or saga name.
-    pub owner: String,
-    /// The event key.
-    pub span: Span,
-}
-
-/// The project-wide facts, computed once.
+/// The strongly connected components of a directed graph over `0..n`.
 #[derive(Debug, Default)]
-pub(super) struct Facts {
-    /// Every published event with its publishers, in declaration order.
-    publishers: BTreeMap<String, Vec<Publisher>>,
-    /// Per saga (by index), the index of the service that coordinates it.
-    coordinators: Vec<Option<usize>>,
+pub struct Components {
+    /// Each node's component.
+    component: Vec<usize>,
+    /// Whether each node is on a cycle (an edge to itself or to another
+    /// node of its component).
+    on_cycle: Vec<bool>,
 }
 
-impl Facts {
-    pub(super) fn of(ast: &Ast) -> Facts {
-        Facts {
-            publishers: publishers(ast),
-            coordinators: ast.sagas.iter().map(|s| coordinator(ast, s)).collect(),
+impl Components {
+    /// The components of the graph of `n` nodes and `edges` (ends outside
+    /// `0..n` are ignored). Kosaraju's algorithm, whose depth-first
+    /// searches keep their own stacks: a chain of 100,000 types does not
+    /// overflow the thread's.
+    pub fn new(n: usize, edges: impl IntoIterator<Item = (usize, usize)>) -> Self {
+        let mut graph: DiGraph<(), ()> = DiGraph::with_capacity(n, 0);
+        for _ in 0..n {
+            graph.add_node(());
         }
-    }
-}
-
-/// Every published event with its publishers, in declaration order:
-/// services (a state transition's event counts even when `events.publishes`
-/// does not list it; its payload is the entity), then sagas.
-fn publishers(ast: &Ast) -> BTreeMap<String, Vec<Publisher>> {
-    let mut map: BTreeMap<String, Vec<Publisher>> = BTreeMap::new();
-    let mut add = |event: &str, owner: &str, span: Span| {
-        map.entry(event.to_string()).or_default().push(Publisher {
-            owner: owner.to_string(),
-            span,
-        });
-    };
-    for s in &ast.services {
-        for p in &s.publishes {
-            add(&p.event.value.0, &s.name.value, p.event.span);
+        let edges: Vec<(usize, usize)> = edges
+            .into_iter()
+            .filter(|&(from, to)| from < n && to < n)
+            .collect();
+        for &(from, to) in &edges {
+            graph.add_edge(NodeIndex::new(from), NodeIndex::new(to), ());
         }
-    }
-    for s in &ast.services {
-        for (event, span) in s.transition_events() {
-            if !s.publishes.iter().any(|p| p.event.value.0 == event) {
-                add(&event, &s.name.value, span);
+        let mut component = vec![0; n];
+        for (i, nodes) in petgraph::algo::kosaraju_scc(&graph).into_iter().enumerate() {
+            for node in nodes {
+                component[node.index()] = i;
             }
         }
-    }
-    for saga in &ast.sagas {
-        for p in &saga.publishes {
-            add(&p.event.value.0, &saga.name.value, p.event.span);
+        let mut on_cycle = vec![false; n];
+        for (from, to) in edges {
+            if component[from] == component[to] {
+                on_cycle[from] = true;
+            }
+        }
+        Components {
+            component,
+            on_cycle,
         }
     }
-    map
+
+    /// Whether `a` and `b` are in one component: the same node, or each
+    /// reachable from the other.
+    pub fn same(&self, a: usize, b: usize) -> bool {
+        match (self.component.get(a), self.component.get(b)) {
+            (Some(x), Some(y)) => x == y,
+            _ => a == b,
+        }
+    }
+
+    /// Whether `node` is on a cycle.
+    pub fn on_cycle(&self, node: usize) -> bool {
+        self.on_cycle.get(node).copied().unwrap_or(false)
+    }
 }
 
-/// The service that coordinates `saga`: the publisher of its trigger (a
-/// service that lists it in `publishes` or whose transition emits it);
-/// for a trigger that another saga publishes, that saga's coordinator;
-/// for an external event, the first service (by name) that subscribes to
-/// it. `None` when nothing in the project touches the trigger.
-fn coordinator(ast: &Ast, saga: &Saga) -> Option<usize> {
-    let mut saga = saga;
-    // A chain of sagas is at most as long as there are sagas.
-    for _ in 0..=ast.sagas.len() {
-        let trigger = saga.trigger.as_ref()?.value.0.as_str();
-        if let Some(i) = ast.services.iter().position(|s| s.publishes_event(trigger)) {
-            return Some(i);
-        }
-        match ast
-            .sagas
-            .iter()
-            .find(|g| g.publishes.iter().any(|p| p.event.value.0 == trigger))
-        {
-            Some(publisher) => saga = publisher,
-            None => return first_subscriber(ast, trigger),
+/// For each node of a graph over `0..n`, `own` of every node it reaches
+/// (itself included) joined: one pass over the strongly connected
+/// components, successors' first (Kosaraju gives them in that order), so
+/// each node and edge is looked at once.
+fn reach_join<V: Clone>(
+    successors: &[Vec<usize>],
+    mut own: Vec<V>,
+    join: impl Fn(&mut V, &V),
+) -> Vec<V> {
+    let n = successors.len().min(own.len());
+    let mut graph: DiGraph<(), ()> = DiGraph::with_capacity(n, 0);
+    for _ in 0..n {
+        graph.add_node(());
+    }
+    for (from, list) in successors.iter().enumerate().take(n) {
+        for &to in list.iter().filter(|&&to| to < n) {
+            graph.add_edge(NodeIndex::new(from), NodeIndex::new(to), ());
         }
     }
-    None
+    let components: Vec<Vec<usize>> = petgraph::algo::kosaraju_scc(&graph)
+        .into_iter()
+        .map(|c| c.into_iter().map(NodeIndex::index).collect())
+        .collect();
+    let mut component_of = vec![0; n];
+    for (c, members) in components.iter().enumerate() {
+        for &m in members {
+            component_of[m] = c;
+        }
+    }
+    for (c, members) in components.iter().enumerate() {
+        let Some((&first, rest)) = members.split_first() else {
+            continue;
+        };
+        let mut value = own[first].clone();
+        for &m in rest {
+            join(&mut value, &own[m]);
+        }
+        // successors outside the component are final already
+        for &m in members {
+            for &to in successors[m].iter().filter(|&&to| to < n) {
+                if component_of[to] != c {
+                    join(&mut value, &own[to]);
+                }
+            }
+        }
+        for &m in members {
+            own[m] = value.clone();
+        }
+    }
+    own
 }
 
-/// The first service by name that subscribes to `event`.
-fn first_subscriber(ast: &Ast, event: &str) -> Option<usize> {
-    ast.services
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.subscribes.iter().any(|x| x.event.value.0 == event))
-        .min_by(|(_, a), (_, b)| a.name.value.cmp(&b.name.value))
-        .map(|(i, _)| i)
+/// What [`Model`] computes about its types on first use.
+#[derive(Debug, Default)]
+pub(super) struct TypeFacts {
+    /// Components of the graph of types held by value: a field's type
+    /// through `?` (not through lists, sets or maps), a `oneOf` variant.
+    by_value: Components,
+    /// Per type: requests and responses see it differently.
+    directional: Vec<bool>,
+    /// Per type: the names of the sensitive fields it holds, anywhere.
+    sensitive: Vec<std::collections::BTreeSet<String>>,
+    /// Per type: a `pattern` or length applies, in it or in a type it
+    /// holds, to a value that is parsed from its text.
+    parsed_text_checks: Vec<bool>,
+}
+
+/// Whether a field has text checks (`pattern`, `minLength`, `maxLength`)
+/// on a value parsed from its text (a decimal, a date, a UUID...), whose
+/// canonical text is not the text as sent.
+fn checks_parsed_text(f: &crate::ast::Field) -> bool {
+    let c = &f.constraints;
+    let text_checks = c.pattern.is_some() || c.min_length.is_some() || c.max_length.is_some();
+    let parsed = f.ty.as_ref().is_some_and(|t| {
+        matches!(
+            innermost(t),
+            TypeExprKind::Primitive(p) if p.is_stringy()
+                && !matches!(p, Primitive::String | Primitive::Email | Primitive::Uri | Primitive::Time | Primitive::Duration)
+        )
+    });
+    text_checks && parsed
+}
+
+/// The type inside lists, sets, maps and options.
+fn innermost(expr: &crate::ast::TypeExpr) -> &TypeExprKind {
+    match &expr.kind {
+        TypeExprKind::List(t)
+        | TypeExprKind::Set(t)
+        | TypeExprKind::Map(t)
+        | TypeExprKind::Optional(t) => innermost(t),
+        k => k,
+    }
+}
+
+impl TypeFacts {
+    pub(super) fn new(model: &Model) -> Self {
+        let types = &model.ast.types;
+        let n = types.len();
+        let held = |expr: &crate::ast::TypeExpr| match &expr.required().kind {
+            TypeExprKind::Named { name, library } => model.type_index(name, *library),
+            _ => None,
+        };
+        let named_in = |expr: &crate::ast::TypeExpr, out: &mut Vec<usize>| {
+            visit_named(expr, &mut |name, library, _| {
+                out.extend(model.type_index(name, library));
+            });
+        };
+        let mut by_value = Vec::new();
+        // the types each type refers to, anywhere in a field or a variant:
+        // through its fields (inherited ones included, redeclared ones as
+        // redeclared), and through every declaration of its chain
+        let mut refers: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let mut declares: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let mut direct = vec![false; n];
+        let mut sensitive = vec![std::collections::BTreeSet::new(); n];
+        let mut parsed = vec![false; n];
+        for (i, def) in types.iter().enumerate() {
+            match &def.body {
+                TypeBody::Object { .. } => {
+                    for (f, _) in model.all_fields(def) {
+                        let c = &f.constraints;
+                        direct[i] |= c.read_only || c.write_only;
+                        if c.sensitive {
+                            sensitive[i].insert(f.name.value.clone());
+                        }
+                        if let Some(t) = &f.ty {
+                            by_value.extend(held(t).map(|to| (i, to)));
+                            named_in(t, &mut refers[i]);
+                        }
+                    }
+                    for d in model.extends_chain(def) {
+                        let TypeBody::Object { fields, .. } = &d.body else {
+                            continue;
+                        };
+                        for f in fields {
+                            parsed[i] |= checks_parsed_text(f);
+                            if let Some(t) = &f.ty {
+                                named_in(t, &mut declares[i]);
+                            }
+                        }
+                    }
+                }
+                TypeBody::OneOf { variants, .. } => {
+                    for (_, t) in variants {
+                        by_value.extend(held(t).map(|to| (i, to)));
+                        named_in(t, &mut refers[i]);
+                        named_in(t, &mut declares[i]);
+                    }
+                }
+                TypeBody::Enum(_) | TypeBody::Invalid => {}
+            }
+        }
+        TypeFacts {
+            by_value: Components::new(n, by_value),
+            directional: reach_join(&refers, direct, |a, b| *a |= *b),
+            sensitive: reach_join(&refers, sensitive, |a, b| a.extend(b.iter().cloned())),
+            parsed_text_checks: reach_join(&declares, parsed, |a, b| *a |= *b),
+        }
+    }
 }
 
 impl Model {
-    /// Every published event with its publishers, in declaration order
-    /// (more than one is E0313).
-    pub fn publishers(&self) -> &BTreeMap<String, Vec<Publisher>> {
-        &self.facts.publishers
+    fn facts(&self) -> &TypeFacts {
+        self.facts.get_or_init(|| TypeFacts::new(self))
     }
 
-    /// The (first) publisher of `event`: a service or a saga.
-    pub fn publisher(&self, event: &str) -> Option<&str> {
-        let first = self.facts.publishers.get(event)?.first()?;
-        Some(first.owner.as_str())
+    /// Whether the types at `a` and `b` are one type, or each holds the
+    /// other by value (directly, in fields through `?`, or as `oneOf`
+    /// variants, not through lists, sets or maps). A field of `a` whose
+    /// type is `b` needs a `Box` in Rust exactly when this holds.
+    pub fn held_in_cycle(&self, a: usize, b: usize) -> bool {
+        self.facts().by_value.same(a, b)
     }
 
-    /// The service that coordinates `saga`, one of the model's, if any:
-    /// the publisher of its trigger (a service that lists it in `publishes`
-    /// or whose transition emits it); for a trigger that another saga
-    /// publishes, that saga's coordinator; for an external event, the first
-    /// service by name that subscribes to it.
-    pub fn coordinator(&self, saga: &Saga) -> Option<&Service> {
-        let i = self.ast.sagas.iter().position(|s| std::ptr::eq(s, saga))?;
-        let service = (*self.facts.coordinators.get(i)?)?;
-        self.ast.services.get(service)
+    /// Whether requests and responses see the type at `index` differently:
+    /// it has `readOnly` or `writeOnly` fields, itself or in a type it holds
+    /// (anywhere: in fields, lists, maps or variants).
+    pub fn directional(&self, index: usize) -> bool {
+        self.facts()
+            .directional
+            .get(index)
+            .copied()
+            .unwrap_or(false)
     }
 
-    /// The sagas `service` coordinates (it publishes their triggers, see
-    /// [`Model::coordinator`]), in the project's order.
-    pub fn coordinated(&self, service: &Service) -> Vec<&Saga> {
-        let is_service = |c: &Option<usize>| {
-            c.and_then(|i| self.ast.services.get(i))
-                .is_some_and(|s| s.name.value == service.name.value)
-        };
-        self.ast
-            .sagas
-            .iter()
-            .zip(&self.facts.coordinators)
-            .filter(|(_, c)| is_service(c))
-            .map(|(s, _)| s)
-            .collect()
+    /// The names of the `sensitive` fields of the type at `index` and of
+    /// every type it holds (anywhere: in fields, lists, maps or variants).
+    pub fn sensitive_fields(&self, index: usize) -> &std::collections::BTreeSet<String> {
+        static NONE: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+        self.facts().sensitive.get(index).unwrap_or(&NONE)
     }
 
-    /// The pricing documents of `service`, in the project's order.
-    pub fn pricing_of<'m>(&'m self, service: &'m Service) -> impl Iterator<Item = &'m Pricing> {
-        self.ast.pricing.iter().filter(|p| {
-            p.service
-                .as_ref()
-                .is_some_and(|s| s.value == service.name.value)
-        })
-    }
-
-    /// The output field an `:own` route compares with the caller: its
-    /// `owner:`, else the first of [`OWNER_FIELDS`] its output type has
-    /// (the element type's, for a list or set). `None` for other routes.
-    pub fn owner_field(&self, route: &Route) -> Option<String> {
-        let own = route
-            .permission
-            .as_ref()
-            .is_some_and(|p| p.value.ends_with(":own"));
-        if !own {
-            return None;
-        }
-        if let Some(o) = &route.owner {
-            return Some(o.value.clone());
-        }
-        let out = route.output.as_ref()?;
-        let inner = match &out.required().kind {
-            TypeExprKind::List(t) | TypeExprKind::Set(t) => t.required(),
-            _ => out.required(),
-        };
-        let def = self.named(inner)?;
-        let fields = self.all_fields(def);
-        OWNER_FIELDS
-            .iter()
-            .find(|o| fields.iter().any(|(f, _)| f.name.value == **o))
-            .map(|o| (*o).to_string())
-    }
-}
-
-impl Service {
-    /// Events the service's state transitions emit, each once, with the
-    /// first span (published even when `events.publishes` does not list
-    /// them).
-    pub fn transition_events(&self) -> Vec<(String, Span)> {
-        let mut out: Vec<(String, Span)> = Vec::new();
-        for t in self.state.iter().flat_map(|sm| sm.transitions.iter()) {
-            if let Some(e) = &t.emits
-                && !out.iter().any(|(n, _)| *n == e.value.0)
-            {
-                out.push((e.value.0.clone(), e.span));
-            }
-        }
-        out
-    }
-
-    /// Whether the service publishes `event`: in `events.publishes` or from
-    /// a state transition.
-    pub fn publishes_event(&self, event: &str) -> bool {
-        self.publishes.iter().any(|p| p.event.value.0 == event)
-            || self.state.as_ref().is_some_and(|sm| {
-                sm.transitions
-                    .iter()
-                    .any(|t| t.emits.as_ref().is_some_and(|e| e.value.0 == event))
-            })
-    }
-
-    /// Whether callers of `route` must (or may) authenticate.
-    pub fn auth_applies(&self, route: &Route) -> bool {
-        self.has_auth() && route.auth.as_ref().is_none_or(|a| a.value != "none")
-    }
-}
-
-impl Route {
-    /// The success status: as written (the checks keep it within
-    /// 200-399), else 202 for async, 201 for a POST with an output, 204
-    /// without output, 200 otherwise.
-    pub fn success_status(&self) -> i64 {
-        if let Some(s) = &self.status {
-            return s.value;
-        }
-        if self.is_async {
-            202
-        } else if self.output.is_none() {
-            204
-        } else if self.method.value == Method::Post {
-            201
-        } else {
-            200
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::SourceInput;
-
-    /// A service publishing `Order.created`, a saga started by it that ends
-    /// with `Order.fulfilled`, a saga started by that one, and one started
-    /// by an external event that two services subscribe to.
-    const PROJECT: &str = r#"
-kind: Service
-name: OrderService
-types:
-  Order: { fields: { id: uuid, total: decimal } }
-events:
-  publishes:
-    Order.created: Order
-  subscribes:
-    Payment.settled: { handler: onSettled, external: true, payload: Order }
----
-kind: Service
-name: AuditService
-events:
-  subscribes:
-    Payment.settled: { handler: onSettled, external: true, payload: Order }
----
-kind: Saga
-name: Fulfilment
-trigger: Order.created
-publishes: { Order.fulfilled: Order }
-onSuccess: Order.fulfilled
-steps: []
----
-kind: Saga
-name: Invoicing
-trigger: Order.fulfilled
-steps: []
----
-kind: Saga
-name: Settlement
-trigger: Payment.settled
-steps: []
----
-kind: Saga
-name: Orphan
-trigger: Nobody.knows
-steps: []
-"#;
-
-    fn coordinators() -> Vec<(String, Option<String>)> {
-        let analysis = crate::check_project(None, &[SourceInput::new("p.yaml", PROJECT)]);
-        let model = &analysis.model;
-        model
-            .ast
-            .sagas
-            .iter()
-            .map(|s| {
-                let c = model.coordinator(s).map(|c| c.name.value.clone());
-                (s.name.value.clone(), c)
-            })
-            .collect()
-    }
-
-    #[test]
-    fn sagas_are_coordinated_by_the_publisher_of_their_trigger() {
-        let by = |c: &str| Some(c.to_string());
-        assert_eq!(
-            coordinators(),
-            [
-                ("Fulfilment".to_string(), by("OrderService")),
-                // through the saga that publishes its trigger
-                ("Invoicing".to_string(), by("OrderService")),
-                // an external event: the first subscriber by name
-                ("Settlement".to_string(), by("AuditService")),
-                ("Orphan".to_string(), None),
-            ]
-        );
-    }
-
-    #[test]
-    fn coordinated_lists_a_services_sagas_and_publisher_finds_the_first() {
-        let analysis = crate::check_project(None, &[SourceInput::new("p.yaml", PROJECT)]);
-        let model = &analysis.model;
-        let names = |service: &str| -> Vec<String> {
-            let s = model
-                .service(service)
-                .map(|s| model.coordinated(s))
-                .unwrap_or_default();
-            s.iter().map(|g| g.name.value.clone()).collect()
-        };
-        assert_eq!(names("OrderService"), ["Fulfilment", "Invoicing"]);
-        assert_eq!(names("AuditService"), ["Settlement"]);
-        assert_eq!(model.publisher("Order.created"), Some("OrderService"));
-        assert_eq!(model.publisher("Order.fulfilled"), Some("Fulfilment"));
-        assert_eq!(model.publisher("Payment.settled"), None);
+    /// Whether a `pattern`, `minLength` or `maxLength` applies, in the type
+    /// at `index` or in a type it holds (through every declaration of a
+    /// field, redeclared ones included), to a value parsed from its text
+    /// (a decimal, a date, a UUID...): checks of the parsed value see its
+    /// canonical text, a JSON Schema validator the text as sent.
+    pub fn checks_parsed_text(&self, index: usize) -> bool {
+        self.facts()
+            .parsed_text_checks
+            .get(index)
+            .copied()
+            .unwrap_or(false)
     }
 }

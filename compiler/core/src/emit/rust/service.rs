@@ -6,7 +6,7 @@
 
 use super::names::{ident, pascal, snake, snake_ident, url_variable};
 use super::types::{Types, docs};
-use crate::ast::{Field, Route, Service, TypeBody, TypeExpr, TypeExprKind};
+use crate::ast::{Field, Route, Service, TypeExpr, TypeExprKind};
 use crate::emit::schemas::{Components, Mode, body_mode};
 use crate::names::to_kebab;
 use crate::resolve::Model;
@@ -323,48 +323,14 @@ fn output_type(types: &mut Types<'_>, route: &Route, context: &str) -> TokenStre
     }
 }
 
-/// Names of sensitive fields reachable from an expression.
-fn sensitive(
-    model: &Model,
-    expr: &TypeExpr,
-    out: &mut std::collections::BTreeSet<String>,
-    seen: &mut std::collections::BTreeSet<String>,
-) {
-    match &expr.kind {
-        TypeExprKind::List(t)
-        | TypeExprKind::Set(t)
-        | TypeExprKind::Map(t)
-        | TypeExprKind::Optional(t) => {
-            sensitive(model, t, out, seen);
+/// Names of sensitive fields reachable from an expression (known per
+/// type once per project: [`Model::sensitive_fields`]).
+fn sensitive(model: &Model, expr: &TypeExpr, out: &mut std::collections::BTreeSet<String>) {
+    crate::resolve::visit_named(expr, &mut |name, library, _| {
+        if let Some(index) = model.type_index(name, library) {
+            out.extend(model.sensitive_fields(index).iter().cloned());
         }
-        TypeExprKind::Named { name, library } => {
-            if !seen.insert(name.clone()) {
-                return;
-            }
-            let Some(def) = model.type_named(name, *library) else {
-                return;
-            };
-            match &def.body {
-                TypeBody::Object { .. } => {
-                    for (f, _) in model.all_fields(def) {
-                        if f.constraints.sensitive {
-                            out.insert(f.name.value.clone());
-                        }
-                        if let Some(t) = &f.ty {
-                            sensitive(model, t, out, seen);
-                        }
-                    }
-                }
-                TypeBody::OneOf { variants, .. } => {
-                    for (_, t) in variants {
-                        sensitive(model, t, out, seen);
-                    }
-                }
-                _ => {}
-            }
-        }
-        _ => {}
-    }
+    });
 }
 
 /// `rt::RetrySpec` of a `retry:` (absent: 4 attempts, as Cloudflare Queues
@@ -470,7 +436,7 @@ fn route_spec(
     };
     let mut names = std::collections::BTreeSet::new();
     for e in route.input.iter().chain(route.output.iter()) {
-        sensitive(model, e, &mut names, &mut Default::default());
+        sensitive(model, e, &mut names);
     }
     let names: Vec<&String> = names.iter().collect();
     let deprecated = route.deprecated;
@@ -494,14 +460,15 @@ fn route_spec(
     }
 }
 
-/// Everything of `generated.rs` but the types: returns the items.
+/// Everything of `generated.rs` but the types: returns the items, in
+/// groups of whole top-level items (one per operation module).
 pub fn service_items(
     model: &Model,
     service: &Service,
     types: &mut Types<'_>,
     schemas_file: &str,
     project_root: &str,
-) -> TokenStream {
+) -> Vec<TokenStream> {
     let mut components = Components::new(model);
     let trait_id = ident(&trait_name(service));
     let mut op_modules = Vec::new();
@@ -950,7 +917,7 @@ pub fn service_items(
     };
     let subscription_count = proc_macro2::Literal::usize_unsuffixed(subscriptions.len());
     let job_count = proc_macro2::Literal::usize_unsuffixed(jobs.len());
-    quote! {
+    let head = quote! {
         #service_spec
 
         /// The event subscriptions, with their retry policies.
@@ -983,11 +950,13 @@ pub fn service_items(
         #state_module
 
         #sagas_module
-
-        #(#op_modules)*
-
-        #call_modules
-    }
+    };
+    // top-level items in groups, each rendered on its own (`files::render_parts`)
+    let mut parts = Vec::with_capacity(op_modules.len() + 2);
+    parts.push(head);
+    parts.extend(op_modules);
+    parts.push(call_modules);
+    parts
 }
 
 #[allow(clippy::too_many_arguments)]

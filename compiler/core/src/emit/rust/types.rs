@@ -10,7 +10,7 @@
 
 use super::names::{RESERVED_TYPES, ident, pascal, snake};
 use super::rt;
-use crate::ast::{Constraints, Field, Primitive, TypeBody, TypeExpr, TypeExprKind};
+use crate::ast::{Constraints, Field, Number, Primitive, TypeBody, TypeExpr, TypeExprKind};
 use crate::emit::schemas::{Components, Mode};
 use crate::load::Node;
 use crate::resolve::Model;
@@ -45,17 +45,14 @@ pub fn docs(text: Option<&str>) -> TokenStream {
     text.map(doc).unwrap_or_default()
 }
 
-fn number(v: f64) -> TokenStream {
-    // `1.0` rather than `1`: the check functions take f64
-    let lit = proc_macro2::Literal::f64_unsuffixed(v);
-    quote! { #lit }
-}
-
-fn opt_f64(v: Option<f64>) -> TokenStream {
-    match v {
+/// A bound as the `f64` the check functions take: exact, since `svcc
+/// check` refuses bounds that are not finite or not exact as an `f64`
+/// (E0213), so `1.0` here is exactly the manifest's `1`.
+fn opt_f64(v: Option<&Number>) -> TokenStream {
+    match v.map(Number::as_f64) {
         Some(v) => {
-            let n = number(v);
-            quote! { Some(#n) }
+            let lit = proc_macro2::Literal::f64_unsuffixed(v);
+            quote! { Some(#lit) }
         }
         None => quote! { None },
     }
@@ -193,49 +190,14 @@ impl<'m> Types<'m> {
     /// UUID...): the checks see its canonical text, the schema the text
     /// as sent. Those bodies are checked against the schema first.
     pub fn exact(&self, expr: &TypeExpr) -> bool {
-        self.exact_in(expr, &mut BTreeSet::new())
-    }
-
-    fn exact_in(&self, expr: &TypeExpr, seen: &mut BTreeSet<usize>) -> bool {
-        match &expr.kind {
-            TypeExprKind::List(t)
-            | TypeExprKind::Set(t)
-            | TypeExprKind::Map(t)
-            | TypeExprKind::Optional(t) => self.exact_in(t, seen),
-            TypeExprKind::Named { name, library } => {
-                let Some(index) = self.model.type_index(name, *library) else {
-                    return true;
-                };
-                if !seen.insert(index) {
-                    return true;
-                }
-                let Some(def) = self.model.ast.types.get(index) else {
-                    return true;
-                };
-                match &def.body {
-                    TypeBody::Object { .. } => {
-                        declarations(self.model, def).iter().all(|f| {
-                            f.ty.as_ref().is_none_or(|t| {
-                                let c = &f.constraints;
-                                let text_checks = c.pattern.is_some()
-                                    || c.min_length.is_some()
-                                    || c.max_length.is_some();
-                                let parsed = matches!(
-                                    innermost(t),
-                                    TypeExprKind::Primitive(p) if p.is_stringy() && !matches!(p, Primitive::String | Primitive::Email | Primitive::Uri | Primitive::Time | Primitive::Duration)
-                                );
-                                !(text_checks && parsed) && self.exact_in(t, seen)
-                            })
-                        })
-                    }
-                    TypeBody::OneOf { variants, .. } => {
-                        variants.iter().all(|(_, e)| self.exact_in(e, seen))
-                    }
-                    _ => true,
-                }
+        // once per model for every type, not a walk per route
+        let mut exact = true;
+        crate::resolve::visit_named(expr, &mut |name, library, _| {
+            if let Some(index) = self.model.type_index(name, library) {
+                exact &= !self.model.checks_parsed_text(index);
             }
-            _ => true,
-        }
+        });
+        exact
     }
 
     fn pattern(&mut self, source: &str) -> syn::Ident {
@@ -301,7 +263,9 @@ impl<'m> Types<'m> {
         c: &Constraints,
     ) -> TokenStream {
         let mut out = TokenStream::new();
-        let v = |s: &Option<crate::source::Spanned<f64>>| s.as_ref().map(|x| x.value);
+        fn v(s: &Option<crate::source::Spanned<Number>>) -> Option<&Number> {
+            s.as_ref().map(|x| &x.value)
+        }
         if p.is_numeric()
             && (c.min.is_some()
                 || c.max.is_some()
@@ -379,8 +343,8 @@ impl<'m> Types<'m> {
                 Some(quote! { #lit })
             }
             (TypeExprKind::Primitive(Primitive::Number), serde_json::Value::Number(n)) => {
-                let f = number(n.as_f64()?);
-                Some(f)
+                let f = proc_macro2::Literal::f64_unsuffixed(n.as_f64()?);
+                Some(quote! { #f })
             }
             (TypeExprKind::Primitive(Primitive::Boolean), serde_json::Value::Bool(b)) => {
                 Some(quote! { #b })
@@ -411,8 +375,9 @@ impl<'m> Types<'m> {
     }
 
     /// Emits every registered type (and those they need), then the inline
-    /// enums, patterns and default functions: the types half of `generated.rs`.
-    pub fn finish(mut self) -> TokenStream {
+    /// enums, patterns and default functions: the types half of
+    /// `generated.rs`, one item (or pattern, or function) per part.
+    pub fn finish(mut self) -> Vec<TokenStream> {
         while let Some((index, mode)) = self.pending.pop_first() {
             if !self.done.insert((index, mode)) {
                 continue;
@@ -453,59 +418,17 @@ impl<'m> Types<'m> {
             let item = enumeration(&name, None, &values);
             self.items.insert(name, item);
         }
-        let mut out = TokenStream::new();
-        for item in self.items.values() {
-            out.extend(item.clone());
-        }
+        let mut out: Vec<TokenStream> = std::mem::take(&mut self.items).into_values().collect();
         for (source, i) in &self.patterns {
             let id = format_ident!("PATTERN_{}", i);
             let d = format!(" `{source}`");
-            out.extend(quote! {
+            out.push(quote! {
                 #[doc = #d]
                 static #id: rt::Pattern = rt::Pattern::new(#source);
             });
         }
-        for f in self.defaults.values() {
-            out.extend(f.clone());
-        }
+        out.extend(std::mem::take(&mut self.defaults).into_values());
         out
-    }
-
-    /// Whether the type at `target` contains the type at `holder` by value
-    /// (directly or through optional fields), so a field of it needs a Box.
-    fn contains(&self, target: usize, holder: usize, seen: &mut BTreeSet<usize>) -> bool {
-        if target == holder {
-            return true;
-        }
-        if !seen.insert(target) {
-            return false;
-        }
-        let Some(def) = self.model.ast.types.get(target) else {
-            return false;
-        };
-        let direct = |e: &TypeExpr| -> Option<usize> {
-            match &e.required().kind {
-                TypeExprKind::Named { name, library } => self.model.type_index(name, *library),
-                _ => None,
-            }
-        };
-        match &def.body {
-            TypeBody::Object { .. } => self
-                .model
-                .all_fields(def)
-                .iter()
-                .filter_map(|(f, _)| f.ty.as_ref().and_then(direct))
-                .collect::<Vec<_>>()
-                .into_iter()
-                .any(|i| self.contains(i, holder, seen)),
-            TypeBody::OneOf { variants, .. } => variants
-                .iter()
-                .filter_map(|(_, e)| direct(e))
-                .collect::<Vec<_>>()
-                .into_iter()
-                .any(|i| self.contains(i, holder, seen)),
-            _ => false,
-        }
     }
 
     fn object(
@@ -521,6 +444,15 @@ impl<'m> Types<'m> {
         let mut checks = Vec::new();
         let mut debug_fields = Vec::new();
         let mut used = BTreeSet::new();
+        // every declaration of each field name in the type and its
+        // ancestors, looked up by name (once per type, not once per field)
+        let mut declared: std::collections::HashMap<&str, Vec<&Field>> =
+            std::collections::HashMap::new();
+        if let Some(def) = self.model.ast.types.get(index) {
+            for a in declarations(self.model, def) {
+                declared.entry(a.name.value.as_str()).or_default().push(a);
+            }
+        }
         for f in fields {
             let c = &f.constraints;
             if (mode == Mode::Request && c.read_only) || (mode == Mode::Response && c.write_only) {
@@ -536,10 +468,11 @@ impl<'m> Types<'m> {
             debug_fields.push((json_name.to_string(), field_id.clone(), c.sensitive));
             let context = format!("{}{}", name.trim_end_matches("Input"), pascal(json_name));
             let mut rust_ty = self.rust_type(ty, mode, &context);
-            // a type that holds itself by value needs a Box
+            // a type that holds itself by value needs a Box: this field's
+            // type holds this type back (this type holds it through the field)
             if let TypeExprKind::Named { name: n, library } = &ty.required().kind
                 && let Some(target) = self.model.type_index(n, *library)
-                && self.contains(target, index, &mut BTreeSet::new())
+                && self.model.held_in_cycle(target, index)
             {
                 let inner = self.rust_type(ty.required(), mode, &context);
                 rust_ty = if ty.is_optional() {
@@ -635,9 +568,7 @@ impl<'m> Types<'m> {
             // (the schema is `allOf: [parent, own]`)
             let own = body.to_string();
             let mut seen = vec![own];
-            let def = self.model.ast.types.get(index);
-            let all = def.map(|d| declarations(self.model, d)).unwrap_or_default();
-            for a in all.into_iter().filter(|a| a.name.value == json_name) {
+            for &a in declared.get(json_name).into_iter().flatten() {
                 if std::ptr::eq(a, *f) {
                     continue;
                 }
@@ -754,32 +685,14 @@ impl<'m> Types<'m> {
 /// Every field declaration of an object type and its ancestors,
 /// redeclared ones included (`Model::all_fields` keeps the last).
 fn declarations<'m>(model: &'m Model, def: &'m crate::ast::TypeDef) -> Vec<&'m Field> {
-    let mut out = Vec::new();
-    let mut chain: Vec<&crate::ast::TypeDef> = Vec::new();
-    let mut current = Some(def);
-    while let Some(d) = current {
-        if chain.iter().any(|c| std::ptr::eq(*c, d)) {
-            break;
-        }
-        chain.push(d);
-        current = None;
-        if let TypeBody::Object { extends, fields } = &d.body {
-            out.extend(fields.iter());
-            current = extends.as_ref().and_then(|p| model.named(p));
-        }
-    }
-    out
-}
-
-/// The type inside lists, sets, maps and options.
-fn innermost(expr: &TypeExpr) -> &TypeExprKind {
-    match &expr.kind {
-        TypeExprKind::List(t)
-        | TypeExprKind::Set(t)
-        | TypeExprKind::Map(t)
-        | TypeExprKind::Optional(t) => innermost(t),
-        k => k,
-    }
+    model
+        .extends_chain(def)
+        .into_iter()
+        .flat_map(|d| match &d.body {
+            TypeBody::Object { fields, .. } => fields.as_slice(),
+            _ => &[],
+        })
+        .collect()
 }
 
 /// Names that generated modules define for themselves (`create_order::Input`,
@@ -920,5 +833,40 @@ pub fn primitive(p: Primitive) -> TokenStream {
         Primitive::Uuid => quote! { rt::Uuid },
         Primitive::Bytes => quote! { rt::Bytes },
         Primitive::Json => quote! { rt::Json },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_become_the_exact_f64_literal() {
+        // what `svcc check` lets through (E0213) is exact as an f64, so the
+        // literal reads back as the manifest's number
+        let cases = [
+            Number::Int(9_007_199_254_740_992),
+            Number::Int(-9_007_199_254_740_994),
+            Number::Int(i64::MIN),
+            Number::Int(7),
+            Number::Float(1e18, "1e18".into()),
+            Number::Float(-0.1, "-0.1".into()),
+        ];
+        for n in cases {
+            let text = opt_f64(Some(&n)).to_string();
+            let lit = text
+                .strip_prefix("Some (")
+                .and_then(|t| t.strip_suffix(')'))
+                .map(|t| t.replace(' ', ""))
+                .unwrap_or_default();
+            assert!(
+                lit.contains('.') || lit.contains('e'),
+                "{lit}: not an f64 literal"
+            );
+            assert_eq!(lit.parse::<f64>().ok(), Some(n.as_f64()), "{lit}");
+            if let Number::Int(i) = n {
+                assert_eq!(lit.parse::<f64>().map(|f| f as i64).ok(), Some(i), "{lit}");
+            }
+        }
     }
 }

@@ -12,11 +12,18 @@
 //! handler trait, clients, route table), [`sagas`] (the sagas the service
 //! coordinates), [`files`] (the crate's files).
 
+mod calls;
+mod events;
 pub mod files;
+mod inputs;
+mod lit;
 pub mod names;
+mod operations;
+mod routes;
 pub mod rt;
 pub mod sagas;
 pub mod service;
+mod state;
 pub mod types;
 
 use crate::ast::Service;

@@ -7,6 +7,8 @@
 //! the prelude's API (`runtime/src/lib.rs`), which is the whole surface
 //! generated code may use.
 
+use super::lit::{checked, int, opt_u64};
+use crate::ast::{Route, Service};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
@@ -41,4 +43,35 @@ pub fn serde_derives(serialize: bool, deserialize: bool) -> TokenStream {
 pub fn check(name: &str) -> TokenStream {
     let id = format_ident!("{}", name);
     quote! { rt::check::#id }
+}
+
+/// `rt::RetrySpec` of a `retry:` (absent: 4 attempts, as Cloudflare Queues
+/// retry 3 times by default, exponential from 1 s up to 1 min).
+pub(super) fn retry_spec(retry: Option<&crate::ast::Retry>) -> TokenStream {
+    let r = retry.cloned().unwrap_or_default();
+    let attempts = checked(r.attempts.as_ref().map_or(4, |a| a.value));
+    let backoff = match r.backoff.as_ref().map(|b| b.value.as_str()) {
+        Some("fixed") => quote! { rt::Backoff::Fixed },
+        Some("linear") => quote! { rt::Backoff::Linear },
+        _ => quote! { rt::Backoff::Exponential },
+    };
+    let delay = int(r.delay.as_ref().map_or(1_000, |d| d.value.millis));
+    let max = match (&r.max_delay, &r.delay) {
+        (Some(m), _) => opt_u64(Some(m.value.millis)),
+        (None, None) => opt_u64(Some(60_000)),
+        (None, Some(_)) => opt_u64(None),
+    };
+    quote! { rt::RetrySpec { attempts: #attempts, backoff: #backoff, delay_ms: #delay, max_delay_ms: #max } }
+}
+
+/// `rt::AuthKind` of what a route of `service` asks of its callers.
+pub(super) fn route_auth_kind(service: &Service, route: &Route) -> TokenStream {
+    if !service.auth_applies(route) {
+        return quote! { rt::AuthKind::None };
+    }
+    match service.auth.as_ref().map(|a| a.value.as_str()) {
+        Some("jwt") => quote! { rt::AuthKind::Jwt },
+        Some("apiKey") => quote! { rt::AuthKind::ApiKey },
+        _ => quote! { rt::AuthKind::None },
+    }
 }

@@ -12,7 +12,7 @@
 //! (`runtime/src/sagas.rs`).
 
 use super::names::{snake_ident, url_variable};
-use super::service::{retry_spec, route_auth_kind};
+use super::rt::{retry_spec, route_auth_kind};
 use crate::ast::{Compensation, Saga, SagaItem, Service, Step, StepInput};
 use crate::names::to_kebab;
 use crate::resolve::Model;

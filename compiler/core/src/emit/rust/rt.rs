@@ -69,6 +69,11 @@ pub(super) fn route_auth_kind(service: &Service, route: &Route) -> TokenStream {
     if !service.auth_applies(route) {
         return quote! { rt::AuthKind::None };
     }
+    auth_kind(service)
+}
+
+/// `rt::AuthKind` of the service's `auth`.
+pub(super) fn auth_kind(service: &Service) -> TokenStream {
     match service.auth.as_ref().map(|a| a.value.as_str()) {
         Some("jwt") => quote! { rt::AuthKind::Jwt },
         Some("apiKey") => quote! { rt::AuthKind::ApiKey },

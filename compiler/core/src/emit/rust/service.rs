@@ -12,10 +12,10 @@ use super::inputs::output_type;
 use super::lit::{checked, int, opt_u64};
 use super::names::{ident, pascal, snake, snake_ident};
 use super::operations::{Ctx, operation};
-use super::rt::retry_spec;
+use super::rt::{auth_kind, retry_spec};
 use super::state::state;
 use super::types::{Types, docs};
-use crate::ast::{ErrorDef, Field, Service};
+use crate::ast::{ErrorDef, Field, Plan, Service};
 use crate::emit::schemas::{Components, Mode};
 use crate::names::to_kebab;
 use crate::resolve::Model;
@@ -82,15 +82,13 @@ pub fn service_items(
     bindings.registrations.extend(saga_registrations);
     let health_checks: Vec<&str> = service.health.iter().map(|h| h.value.as_str()).collect();
     bindings.methods.push(health_method(model, &health_checks));
-    let service_spec = service_spec(
-        model,
-        service,
-        schemas_file,
-        &health_checks,
-        subscriptions.len(),
-        jobs.len(),
+    let spec_parts = SpecParts {
+        health: &health_checks,
+        subscriptions: subscriptions.len(),
+        jobs: jobs.len(),
         has_state,
-    );
+    };
+    let service_spec = service_spec(model, service, schemas_file, &spec_parts);
     let database = database(service, has_state, project_root);
     let handlers = handler_trait(service, &trait_id, &bindings.methods);
     let service_fn = service_fn(
@@ -357,86 +355,47 @@ fn service_fn(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What else `SERVICE` refers to: whether the service has subscriptions,
+/// jobs and a state machine, and its health checks.
+struct SpecParts<'a> {
+    health: &'a [&'a str],
+    subscriptions: usize,
+    jobs: usize,
+    has_state: bool,
+}
+
+/// `pub static SERVICE: rt::ServiceSpec`.
 fn service_spec(
     model: &Model,
     service: &Service,
     schemas_file: &str,
-    health: &[&str],
-    subscriptions: usize,
-    jobs: usize,
-    has_state: bool,
+    parts: &SpecParts<'_>,
 ) -> TokenStream {
-    let jobs = if jobs == 0 {
-        quote! { &[] }
-    } else {
-        quote! { &JOBS }
+    let or_empty = |present: bool, items: TokenStream| {
+        if present {
+            items
+        } else {
+            quote! { &[] }
+        }
     };
-    let subscriptions = if subscriptions == 0 {
-        quote! { &[] }
-    } else {
-        quote! { &SUBSCRIPTIONS }
-    };
-    let transitions = if has_state {
-        quote! { &state::TRANSITIONS }
-    } else {
-        quote! { &[] }
-    };
+    let jobs = or_empty(parts.jobs > 0, quote! { &JOBS });
+    let subscriptions = or_empty(parts.subscriptions > 0, quote! { &SUBSCRIPTIONS });
+    let transitions = or_empty(parts.has_state, quote! { &state::TRANSITIONS });
+    let health = parts.health;
     let name = service.name.value.as_str();
     let slug = to_kebab(name);
     let version = service
         .version
         .as_ref()
         .map_or("0.1.0", |v| v.value.as_str());
-    let auth = match service.auth.as_ref().map(|a| a.value.as_str()) {
-        Some("jwt") => quote! { rt::AuthKind::Jwt },
-        Some("apiKey") => quote! { rt::AuthKind::ApiKey },
-        _ => quote! { rt::AuthKind::None },
-    };
-    let roles: Vec<TokenStream> = service
-        .roles
-        .iter()
-        .map(|r| {
-            let n = r.name.value.as_str();
-            let grants: Vec<&str> = r.grants.iter().map(|g| g.value.as_str()).collect();
-            quote! { rt::RoleSpec { name: #n, grants: &[#(#grants),*] }, }
-        })
+    let auth = auth_kind(service);
+    let roles = roles(service);
+    let plans: Vec<TokenStream> = model
+        .pricing_of(service)
+        .flat_map(|p| p.plans.iter())
+        .filter_map(plan_spec)
         .collect();
-    let mut plans = Vec::new();
-    for pricing in model.pricing_of(service) {
-        for plan in &pricing.plans {
-            let Some(n) = &plan.name else { continue };
-            let n = n.value.as_str();
-            let features: Vec<&str> = plan.features.iter().map(|f| f.value.as_str()).collect();
-            let requests = plan
-                .limits
-                .iter()
-                .find(|(k, _)| k.value == "requests")
-                .and_then(|(_, r)| r.as_ref())
-                .map(|r| (r.value.count, r.value.window_secs));
-            let requests = match requests {
-                Some((c, w)) => {
-                    let (c, w) = (int(c), int(w));
-                    quote! { Some((#c, #w)) }
-                }
-                None => quote! { None },
-            };
-            plans.push(quote! { rt::PlanSpec { name: #n, features: &[#(#features),*], requests: #requests }, });
-        }
-    }
-    let r = service.resilience.clone().unwrap_or_default();
-    let timeout = r.timeout.as_ref().map_or(10_000, |t| t.value.millis);
-    let retry = r.retry.clone().unwrap_or_default();
-    let attempts = checked(retry.attempts.as_ref().map_or(1, |a| a.value));
-    let delay = retry.delay.as_ref().map_or(100, |d| d.value.millis);
-    let exponential = retry
-        .backoff
-        .as_ref()
-        .is_some_and(|b| b.value == "exponential");
-    let cb = r.circuit_breaker.clone().unwrap_or_default();
-    let failures = checked(cb.failures.as_ref().map_or(0, |f| f.value));
-    let reset = cb.reset.as_ref().map_or(0, |d| d.value.millis);
-    let (timeout, delay, reset) = (int(timeout), int(delay), int(reset));
+    let resilience = resilience_spec(service);
     quote! {
         /// The service as the manifest declares it.
         pub static SERVICE: rt::ServiceSpec = rt::ServiceSpec {
@@ -451,15 +410,69 @@ fn service_spec(
             subscriptions: #subscriptions,
             jobs: #jobs,
             transitions: #transitions,
-            resilience: rt::ResilienceSpec {
-                timeout_ms: #timeout,
-                attempts: #attempts,
-                delay_ms: #delay,
-                exponential: #exponential,
-                breaker_failures: #failures,
-                breaker_reset_ms: #reset,
-            },
+            resilience: #resilience,
         };
+    }
+}
+
+/// `rt::RoleSpec { .. },` per role.
+fn roles(service: &Service) -> Vec<TokenStream> {
+    service
+        .roles
+        .iter()
+        .map(|r| {
+            let n = r.name.value.as_str();
+            let grants: Vec<&str> = r.grants.iter().map(|g| g.value.as_str()).collect();
+            quote! { rt::RoleSpec { name: #n, grants: &[#(#grants),*] }, }
+        })
+        .collect()
+}
+
+/// `rt::PlanSpec { .. },` of a named plan; `None` for an unnamed one.
+fn plan_spec(plan: &Plan) -> Option<TokenStream> {
+    let n = plan.name.as_ref()?.value.as_str();
+    let features: Vec<&str> = plan.features.iter().map(|f| f.value.as_str()).collect();
+    let requests = plan
+        .limits
+        .iter()
+        .find(|(k, _)| k.value == "requests")
+        .and_then(|(_, r)| r.as_ref())
+        .map(|r| (r.value.count, r.value.window_secs));
+    let requests = match requests {
+        Some((c, w)) => {
+            let (c, w) = (int(c), int(w));
+            quote! { Some((#c, #w)) }
+        }
+        None => quote! { None },
+    };
+    Some(quote! { rt::PlanSpec { name: #n, features: &[#(#features),*], requests: #requests }, })
+}
+
+/// `rt::ResilienceSpec` of the service's outbound calls (absent: 10 s,
+/// one attempt, no breaker).
+fn resilience_spec(service: &Service) -> TokenStream {
+    let r = service.resilience.clone().unwrap_or_default();
+    let timeout = r.timeout.as_ref().map_or(10_000, |t| t.value.millis);
+    let retry = r.retry.clone().unwrap_or_default();
+    let attempts = checked(retry.attempts.as_ref().map_or(1, |a| a.value));
+    let delay = retry.delay.as_ref().map_or(100, |d| d.value.millis);
+    let exponential = retry
+        .backoff
+        .as_ref()
+        .is_some_and(|b| b.value == "exponential");
+    let cb = r.circuit_breaker.clone().unwrap_or_default();
+    let failures = checked(cb.failures.as_ref().map_or(0, |f| f.value));
+    let reset = cb.reset.as_ref().map_or(0, |d| d.value.millis);
+    let (timeout, delay, reset) = (int(timeout), int(delay), int(reset));
+    quote! {
+        rt::ResilienceSpec {
+            timeout_ms: #timeout,
+            attempts: #attempts,
+            delay_ms: #delay,
+            exponential: #exponential,
+            breaker_failures: #failures,
+            breaker_reset_ms: #reset,
+        }
     }
 }
 

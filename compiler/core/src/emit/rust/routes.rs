@@ -8,6 +8,7 @@
 //! from the code that decodes the request.
 
 use super::lit::{checked, int, opt_str, opt_u64};
+use super::rt::{rate_scope, route_auth};
 use crate::ast::{Route, Service, TypeExpr};
 use crate::emit::schemas::{Components, body_mode};
 use crate::resolve::Model;
@@ -33,13 +34,7 @@ pub(super) fn route_spec(
     let method = route.method.value.as_str();
     let path = route.path.as_str();
     let operation = route.operation.as_ref().map_or("", |o| o.value.as_str());
-    let auth = if !service.auth_applies(route) {
-        quote! { rt::RouteAuth::None }
-    } else if route.auth.as_ref().is_some_and(|a| a.value == "optional") {
-        quote! { rt::RouteAuth::Optional }
-    } else {
-        quote! { rt::RouteAuth::Required }
-    };
+    let auth = route_auth(service, route);
     let permission = route
         .permission
         .as_ref()
@@ -50,12 +45,7 @@ pub(super) fn route_spec(
     let rate = match &route.rate_limit {
         Some(r) => {
             let (count, per) = (r.value.count, r.value.window_secs);
-            let scope = match r.value.scope {
-                Some(crate::syntax::rate::Scope::User) => quote! { rt::Scope::User },
-                Some(crate::syntax::rate::Scope::Ip) => quote! { rt::Scope::Ip },
-                Some(crate::syntax::rate::Scope::Global) => quote! { rt::Scope::Global },
-                Some(crate::syntax::rate::Scope::Key) | None => quote! { rt::Scope::Key },
-            };
+            let scope = rate_scope(r.value.scope);
             let (count, per) = (int(count), int(per));
             quote! { Some(rt::RateSpec { count: #count, per_seconds: #per, scope: #scope }) }
         }

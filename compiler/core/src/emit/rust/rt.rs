@@ -1,14 +1,19 @@
-//! Every path from generated code into svcc-runtime, in one place.
+//! Paths from generated code into svcc-runtime, and the runtime values
+//! that more than one builder writes.
 //!
 //! Generated files import the runtime's prelude once, as `rt`
 //! (`use svcc_runtime::prelude as rt;`, from [`import`]), and name
 //! everything through that alias. This module is the only one of the
 //! emitter that spells the runtime's crate path; the names after `rt::` are
 //! the prelude's API (`runtime/src/lib.rs`), which is the whole surface
-//! generated code may use.
+//! generated code may use. The specs and enum values shared by builders
+//! (`rt::RetrySpec`, `rt::AuthKind`, `rt::RouteAuth`, `rt::Scope`) are
+//! built here, so the builders do not import each other; the other
+//! `rt::` names are still written in the builder that uses them.
 
 use super::lit::{checked, int, opt_u64};
 use crate::ast::{Route, Service};
+use crate::syntax::rate::Scope;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
@@ -78,5 +83,27 @@ pub(super) fn auth_kind(service: &Service) -> TokenStream {
         Some("jwt") => quote! { rt::AuthKind::Jwt },
         Some("apiKey") => quote! { rt::AuthKind::ApiKey },
         _ => quote! { rt::AuthKind::None },
+    }
+}
+
+/// `rt::RouteAuth` of a route of `service`: whether callers must, may or
+/// need not authenticate.
+pub(super) fn route_auth(service: &Service, route: &Route) -> TokenStream {
+    if !service.auth_applies(route) {
+        quote! { rt::RouteAuth::None }
+    } else if route.auth.as_ref().is_some_and(|a| a.value == "optional") {
+        quote! { rt::RouteAuth::Optional }
+    } else {
+        quote! { rt::RouteAuth::Required }
+    }
+}
+
+/// `rt::Scope` of a rate limit (absent: per API key).
+pub(super) fn rate_scope(scope: Option<Scope>) -> TokenStream {
+    match scope {
+        Some(Scope::User) => quote! { rt::Scope::User },
+        Some(Scope::Ip) => quote! { rt::Scope::Ip },
+        Some(Scope::Global) => quote! { rt::Scope::Global },
+        Some(Scope::Key) | None => quote! { rt::Scope::Key },
     }
 }

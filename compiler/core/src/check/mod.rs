@@ -5,13 +5,12 @@
 //! independent problem.
 
 pub mod auth;
+mod bounds;
 pub mod calls;
-pub mod cron;
 mod cycles;
 mod deployments;
 mod events;
 mod flow;
-mod jobs;
 mod lints;
 mod naming;
 mod paths;
@@ -63,34 +62,18 @@ fn named_service<'m>(
     (None, Some(d))
 }
 
-/// Events a service's state transitions emit (published even when
-/// `events.publishes` does not list them).
-pub fn transition_events_of(s: &crate::ast::Service) -> Vec<(String, crate::source::Span)> {
-    events::transition_events(s)
-}
-
 /// Why a value looks like a secret, if it does (`sk_live_...`, a JWT, ...).
 pub fn secret_like(value: &str) -> Option<String> {
     deployments::secret_value(value, true)
 }
 
-/// The first publisher (service or saga) of every event.
-pub fn publishers_of(model: &Model) -> std::collections::BTreeMap<String, String> {
-    events::publishers(model)
-        .into_iter()
-        .filter_map(|(event, list)| Some((event, list.first()?.owner.clone())))
-        .collect()
-}
-
 /// Runs every check.
 pub fn check(model: &Model, out: &mut Diagnostics) {
     types::check(model, out);
-    let mut schedules = jobs::Memo::new();
     for service in &model.ast.services {
         routes::check(model, service, out);
         auth::check(model, service, out);
         state::check(model, service, out);
-        jobs::check(service, &mut schedules, out);
         resilience::check(service, out);
     }
     events::check(model, out);

@@ -5,8 +5,9 @@
 //! required fields. Unknown names were reported by resolve; here they are
 //! skipped silently.
 
+use super::bounds::{Side, unholdable_bound};
 use super::values;
-use crate::ast::{Field, Origin, Primitive, TypeBody, TypeDef, TypeExpr, TypeExprKind};
+use crate::ast::{Field, Number, Origin, Primitive, TypeBody, TypeDef, TypeExpr, TypeExprKind};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::resolve::{Components, Model};
 use crate::source::Span;
@@ -560,55 +561,81 @@ fn check_constraints(model: &Model, f: &Field, ty: &TypeExpr, out: &mut Diagnost
 
 type Bound = Option<(f64, Span)>;
 
-fn bound<T: Copy + Into<f64>>(v: &Option<crate::source::Spanned<T>>) -> Bound {
-    v.as_ref().map(|v| (v.value.into(), v.span))
+/// A bound for the range checks, when it is a number at all (E0213 says
+/// why the others are not).
+fn bound(v: &Option<crate::source::Spanned<Number>>, valid: bool) -> Bound {
+    v.as_ref()
+        .filter(|_| valid)
+        .map(|v| (v.value.as_f64(), v.span))
 }
 
 fn check_bounds(f: &Field, out: &mut Diagnostics) {
     let c = &f.constraints;
-    let integral = f.ty.as_ref().is_some_and(|t| {
-        matches!(
-            t.required().kind,
-            TypeExprKind::Primitive(Primitive::Integer | Primitive::Int32)
-        )
+    let primitive = f.ty.as_ref().and_then(|t| match t.required().kind {
+        TypeExprKind::Primitive(p) if p.is_numeric() => Some(p),
+        _ => None,
     });
+    let integral = matches!(primitive, Some(Primitive::Integer | Primitive::Int32));
+    // (name, value, exclusive, upper)
+    let numbers = [
+        ("min", &c.min, false, false),
+        ("max", &c.max, false, true),
+        ("exclusiveMin", &c.exclusive_min, true, false),
+        ("exclusiveMax", &c.exclusive_max, true, true),
+    ];
+    let mut valid = [true; 4];
+    for (i, (name, v, exclusive, upper)) in numbers.into_iter().enumerate() {
+        let (Some(v), Some(p)) = (v, primitive) else {
+            continue;
+        };
+        let side = Side {
+            name,
+            exclusive,
+            upper,
+        };
+        if let Some(d) = unholdable_bound(f, side, v, p) {
+            out.push(d);
+            valid[i] = false;
+        }
+    }
+    let [min, max, emin, emax] = valid;
     let lengths =
         |v: &Option<crate::source::Spanned<u64>>| v.as_ref().map(|v| (v.value as f64, v.span));
     // (lower name, lower, exclusive?, upper name, upper, exclusive?, whole numbers?)
     let pairs: [(&str, Bound, bool, &str, Bound, bool, bool); 6] = [
         (
             "min",
-            bound(&c.min),
+            bound(&c.min, min),
             false,
             "max",
-            bound(&c.max),
+            bound(&c.max, max),
             false,
             integral,
         ),
         (
             "exclusiveMin",
-            bound(&c.exclusive_min),
+            bound(&c.exclusive_min, emin),
             true,
             "exclusiveMax",
-            bound(&c.exclusive_max),
+            bound(&c.exclusive_max, emax),
             true,
             integral,
         ),
         (
             "min",
-            bound(&c.min),
+            bound(&c.min, min),
             false,
             "exclusiveMax",
-            bound(&c.exclusive_max),
+            bound(&c.exclusive_max, emax),
             true,
             integral,
         ),
         (
             "exclusiveMin",
-            bound(&c.exclusive_min),
+            bound(&c.exclusive_min, emin),
             true,
             "max",
-            bound(&c.max),
+            bound(&c.max, max),
             false,
             integral,
         ),

@@ -2,7 +2,7 @@
 //! constraints? The same rules the generated `validate()` enforces at run
 //! time, applied at compile time to the values written in manifests.
 
-use crate::ast::{Constraints, Primitive, TypeBody, TypeExpr, TypeExprKind};
+use crate::ast::{Constraints, Number, Primitive, TypeBody, TypeExpr, TypeExprKind};
 use crate::load::{Node, NodeKind};
 use crate::resolve::Model;
 use crate::source::Span;
@@ -25,32 +25,39 @@ fn problem(node: &Node, message: impl Into<String>) -> Result<(), Problem> {
 
 /// Checks `node` against `ty` and the field's constraints.
 pub fn fits(model: &Model, ty: &TypeExpr, c: &Constraints, node: &Node) -> Result<(), Problem> {
+    finite(node)?;
     fits_type(model, ty, node, 0)?;
     fits_constraints(c, node)
 }
 
+/// Every number in the value is finite: JSON has no infinity or NaN, so
+/// `.nan` or `1e400` would reach the OpenAPI document as `null`, whatever
+/// the type (a `json` field too).
+fn finite(node: &Node) -> Result<(), Problem> {
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        match &n.kind {
+            NodeKind::Float(f, raw) if !f.is_finite() => {
+                let why = if f.is_nan() {
+                    "is not a number: JSON has no NaN"
+                } else if raw.to_ascii_lowercase().contains("inf") {
+                    "is infinite: JSON has no infinity"
+                } else {
+                    "is too large for a 64-bit float (it reads as infinity): JSON has no infinity"
+                };
+                return problem(n, format!("`{raw}` {why}"));
+            }
+            NodeKind::Seq(items) => stack.extend(items.iter().rev()),
+            NodeKind::Map(entries) => stack.extend(entries.iter().rev().map(|e| &e.value)),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 fn fits_constraints(c: &Constraints, node: &Node) -> Result<(), Problem> {
     if let Some(n) = number_of(node) {
-        if let Some(min) = &c.min
-            && n < min.value
-        {
-            return problem(node, format!("{n} is below `min` {}", min.value));
-        }
-        if let Some(max) = &c.max
-            && n > max.value
-        {
-            return problem(node, format!("{n} is above `max` {}", max.value));
-        }
-        if let Some(m) = &c.exclusive_min
-            && n <= m.value
-        {
-            return problem(node, format!("{n} is not above `exclusiveMin` {}", m.value));
-        }
-        if let Some(m) = &c.exclusive_max
-            && n >= m.value
-        {
-            return problem(node, format!("{n} is not below `exclusiveMax` {}", m.value));
-        }
+        fits_range(c, node, &n)?;
     }
     if let Some(s) = node.as_str() {
         let len = s.chars().count() as u64;
@@ -99,13 +106,46 @@ fn fits_constraints(c: &Constraints, node: &Node) -> Result<(), Problem> {
     Ok(())
 }
 
+/// `min`, `max`, `exclusiveMin` and `exclusiveMax`, compared exactly
+/// (bounds that are not finite were reported as E0213 and say nothing here).
+fn fits_range(c: &Constraints, node: &Node, n: &Number) -> Result<(), Problem> {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    // integers exactly, floats (and decimals) as the number they read as
+    let text = match n {
+        Number::Int(i) => i.to_string(),
+        Number::Float(f, _) => f.to_string(),
+    };
+    // (bound, the orderings of value against it that break it, message)
+    let rules = [
+        (&c.min, [Less, Less], "is below `min`"),
+        (&c.max, [Greater, Greater], "is above `max`"),
+        (
+            &c.exclusive_min,
+            [Less, Equal],
+            "is not above `exclusiveMin`",
+        ),
+        (
+            &c.exclusive_max,
+            [Greater, Equal],
+            "is not below `exclusiveMax`",
+        ),
+    ];
+    for (bound, breaks, what) in rules {
+        let Some(b) = bound.as_ref().filter(|b| b.value.is_finite()) else {
+            continue;
+        };
+        if n.compare(&b.value).is_some_and(|o| breaks.contains(&o)) {
+            return problem(node, format!("{text} {what} {}", b.value.as_f64()));
+        }
+    }
+    Ok(())
+}
+
 /// A number, or a decimal written as a string (decimals are JSON strings).
-fn number_of(node: &Node) -> Option<f64> {
+fn number_of(node: &Node) -> Option<Number> {
     match &node.kind {
-        NodeKind::Int(i) => Some(*i as f64),
-        NodeKind::Float(f, _) => Some(*f),
-        NodeKind::Str(s) if is_decimal(s) => s.parse().ok(),
-        _ => None,
+        NodeKind::Str(s) if is_decimal(s) => Some(Number::Float(s.parse().ok()?, s.clone())),
+        _ => Number::from_node(node),
     }
 }
 

@@ -77,6 +77,7 @@ codes! {
     E0210 => "invalid enum values",
     E0211 => "`extends` names a type that is not an object",
     E0212 => "type definition mixes `fields`, `enum` and `oneOf`",
+    E0213 => "numeric bound the field's type cannot hold",
     // E0300-E0399: services
     E0300 => "invalid route key",
     E0301 => "duplicate operation",
@@ -150,6 +151,7 @@ codes! {
     W0008 => "events form a cycle",
     W0009 => "synchronous call chain can outlast the route's timeout",
     W0010 => "retries without a dead-letter queue",
+    W0011 => "entry of the manifests folder left out",
 }
 
 impl Code {

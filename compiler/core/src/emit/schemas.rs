@@ -15,8 +15,8 @@
 
 use super::json::object;
 use crate::ast::{
-    Compensation, Constraints, Field, Origin, Primitive, Route, TypeBody, TypeDef, TypeExpr,
-    TypeExprKind,
+    Compensation, Constraints, Field, Number, Origin, Primitive, Route, TypeBody, TypeDef,
+    TypeExpr, TypeExprKind,
 };
 use crate::load::Node;
 use crate::resolve::Model;
@@ -273,7 +273,7 @@ impl<'m> Components<'m> {
 }
 
 fn pascal(tag: &str) -> String {
-    crate::lower::validate::to_pascal(tag)
+    crate::names::to_pascal(tag)
 }
 
 /// `T?`: the value may also be null.
@@ -316,11 +316,12 @@ pub fn primitive(p: Primitive) -> Value {
     }
 }
 
-fn number(v: f64) -> Value {
-    if v.fract() == 0.0 && v.abs() < 9.0e15 {
-        json!(v as i64)
-    } else {
-        json!(v)
+/// A bound exactly as checked (E0213): integers, and whole floats such as
+/// `1e3`, as JSON integers; other floats as floats.
+fn number(v: &Number) -> Value {
+    match v.as_i64() {
+        Some(i) => json!(i),
+        None => json!(v.as_f64()),
     }
 }
 
@@ -348,16 +349,16 @@ pub fn with_constraints(mut schema: Value, c: &Constraints, decimal: bool) -> Va
         put("description", Value::String(d.clone()));
     }
     if let Some(v) = &c.min {
-        put(min, number(v.value));
+        put(min, number(&v.value));
     }
     if let Some(v) = &c.max {
-        put(max, number(v.value));
+        put(max, number(&v.value));
     }
     if let Some(v) = &c.exclusive_min {
-        put(emin, number(v.value));
+        put(emin, number(&v.value));
     }
     if let Some(v) = &c.exclusive_max {
-        put(emax, number(v.value));
+        put(emax, number(&v.value));
     }
     if let Some(v) = &c.min_length {
         put("minLength", json!(v.value));
@@ -403,6 +404,35 @@ pub fn literal(node: &Node) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::{FileId, Span, Spanned};
+
+    fn at(n: Number) -> Option<Spanned<Number>> {
+        Some(Spanned::new(n, Span::new(FileId(0), 0, 0)))
+    }
+
+    #[test]
+    fn bounds_that_pass_check_are_emitted_exactly() {
+        // integers past 2^53 used to become floats, rounded
+        let c = Constraints {
+            min: at(Number::Int(-9_007_199_254_740_992)),
+            max: at(Number::Int(9_007_199_254_740_994)),
+            exclusive_min: at(Number::Float(-1e18, "-1e18".into())),
+            exclusive_max: at(Number::Float(0.5, "0.5".into())),
+            ..Constraints::default()
+        };
+        let s = with_constraints(json!({ "type": "integer" }), &c, false);
+        assert_eq!(s["minimum"].as_i64(), Some(-9_007_199_254_740_992));
+        assert_eq!(s["maximum"].as_i64(), Some(9_007_199_254_740_994));
+        assert_eq!(
+            s["exclusiveMinimum"].as_i64(),
+            Some(-1_000_000_000_000_000_000)
+        );
+        assert_eq!(s["exclusiveMaximum"].as_f64(), Some(0.5));
+        assert_eq!(
+            serde_json::to_string(&s["maximum"]).unwrap_or_default(),
+            "9007199254740994"
+        );
+    }
 
     #[test]
     fn an_optional_inline_enum_takes_null() {

@@ -1,14 +1,17 @@
-//! The generic shape validator: one walk of a document against [`shape`].
+//! The generic shape validator: one walk of a document against [`super::shape`].
 //!
 //! Reports unknown fields (E0100, with a did-you-mean over the keys of that
 //! very block), missing required fields (E0101), wrong value types (E0102),
 //! identifiers that break the naming rules (E0103) and values outside a
 //! fixed set (E0106). Typed lowering runs after it and can then read values
-//! quietly: anything malformed was already reported here, once.
+//! quietly: anything malformed was already reported here, once. Strings in
+//! a mini-language are only checked to be strings here: lowering parses
+//! them, once, and reports their syntax errors.
 
 use super::shape::{Block, Ident, Value};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, suggest};
 use crate::load::{Node, NodeKind};
+use crate::names::{to_camel, to_kebab, to_pascal, words};
 use crate::source::Span;
 
 /// Validates `node` against `value`; `owner` is the key that holds it.
@@ -24,9 +27,7 @@ pub fn check(node: &Node, value: &Value, owner: Span, out: &mut Diagnostics) {
         | Value::Event
         | Value::Operation
         | Value::RouteKey => {
-            if expect_string(node, value, out) {
-                check_syntax(node, value, out);
-            }
+            expect_string(node, value, out);
         }
         Value::Version => match &node.kind {
             NodeKind::Str(_) | NodeKind::Int(_) | NodeKind::Float(..) => {}
@@ -79,12 +80,8 @@ pub fn check(node: &Node, value: &Value, owner: Span, out: &mut Diagnostics) {
         Value::Map { key, value } => match &node.kind {
             NodeKind::Map(entries) => {
                 for e in entries {
-                    match key {
-                        Value::Name(rule) => check_name(&e.key.value, *rule, e.key.span, out),
-                        Value::Event | Value::RouteKey | Value::Rate => {
-                            check_syntax(&e.key_node(), key, out)
-                        }
-                        _ => {}
+                    if let Value::Name(rule) = key {
+                        check_name(&e.key.value, *rule, e.key.span, out);
                     }
                     check(&e.value, value, e.key.span, out);
                 }
@@ -162,40 +159,6 @@ fn article(name: &str) -> String {
     let lower = words(name).join(" ");
     let vowel = lower.starts_with(['a', 'e', 'i', 'o', 'u']);
     format!("{} {}", if vowel { "an" } else { "a" }, lower)
-}
-
-/// Parses a mini-language value and reports its error at the character.
-/// Lowering parses the same strings again, quietly: this is the one place
-/// their syntax errors are reported.
-fn check_syntax(node: &Node, value: &Value, out: &mut Diagnostics) {
-    use crate::syntax;
-    let Some(text) = node.as_str() else { return };
-    let to_span = |r: std::ops::Range<usize>| node.sub_span(r);
-    let (code, result) = match value {
-        Value::Type => (
-            Code::E0201,
-            syntax::type_expr::parse(text, &to_span).map(|_| ()),
-        ),
-        Value::Duration => (Code::E0107, syntax::duration::parse(text).map(|_| ())),
-        Value::Rate => (Code::E0108, syntax::rate::parse(text).map(|_| ())),
-        Value::Event => (
-            Code::E0109,
-            syntax::reference::parse_event(text).map(|_| ()),
-        ),
-        Value::Operation => (
-            Code::E0109,
-            syntax::reference::parse_operation(text).map(|_| ()),
-        ),
-        Value::RouteKey => (Code::E0300, syntax::route::parse(text).map(|_| ())),
-        _ => return,
-    };
-    if let Err(err) = result {
-        out.push(
-            Diagnostic::error(code, node.sub_span(err.range), err.message)
-                .label(err.label)
-                .maybe_help(err.help),
-        );
-    }
 }
 
 fn unknown_field(key: &str, span: Span, block: &Block) -> Diagnostic {
@@ -367,72 +330,6 @@ pub fn name_ok(text: &str, rule: Ident) -> bool {
     }
 }
 
-/// Splits a name into lower-case words at `_`, `-`, spaces and case changes.
-pub fn words(text: &str) -> Vec<String> {
-    let mut words: Vec<String> = Vec::new();
-    let mut current = String::new();
-    let chars: Vec<char> = text.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        if !c.is_ascii_alphanumeric() {
-            if !current.is_empty() {
-                words.push(std::mem::take(&mut current));
-            }
-            continue;
-        }
-        let boundary = c.is_ascii_uppercase()
-            && i > 0
-            && (chars[i - 1].is_ascii_lowercase()
-                || chars[i - 1].is_ascii_digit()
-                || (chars[i - 1].is_ascii_uppercase()
-                    && chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase())));
-        if boundary && !current.is_empty() {
-            words.push(std::mem::take(&mut current));
-        }
-        current.push(c.to_ascii_lowercase());
-    }
-    if !current.is_empty() {
-        words.push(current);
-    }
-    words
-}
-
-fn capitalise(word: &str) -> String {
-    let mut c = word.chars();
-    match c.next() {
-        Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
-        None => String::new(),
-    }
-}
-
-/// `order_service` -> `OrderService`.
-pub fn to_pascal(text: &str) -> String {
-    words(text).iter().map(|w| capitalise(w)).collect()
-}
-
-/// `CreateOrder` -> `createOrder`.
-pub fn to_camel(text: &str) -> String {
-    let w = words(text);
-    let mut out = String::new();
-    for (i, word) in w.iter().enumerate() {
-        if i == 0 {
-            out.push_str(word);
-        } else {
-            out.push_str(&capitalise(word));
-        }
-    }
-    out
-}
-
-/// `getOrder` -> `get_order` (what generated Rust uses).
-pub fn to_snake(text: &str) -> String {
-    words(text).join("_")
-}
-
-/// `My Shop` -> `my-shop`.
-pub fn to_kebab(text: &str) -> String {
-    words(text).join("-")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,9 +342,5 @@ mod tests {
         assert!(name_ok("customer_id", Ident::CamelOrSnake));
         assert!(!name_ok("create_Order", Ident::CamelOrSnake));
         assert!(name_ok("my-shop", Ident::Kebab));
-        assert_eq!(to_pascal("order_service"), "OrderService");
-        assert_eq!(to_camel("CreateOrder"), "createOrder");
-        assert_eq!(to_snake("getOrderByID"), "get_order_by_id");
-        assert_eq!(to_snake("HTTPServer"), "http_server");
     }
 }

@@ -168,11 +168,25 @@ impl TypeExpr {
     }
 }
 
+/// How deeply `list<...>`, `set<...>` and `map<...>` may nest.
+///
+/// Each level becomes one level of nesting in the generated JSON Schema
+/// (`items:`, `additionalProperties:`), which sits some ten levels deep in
+/// the OpenAPI and AsyncAPI documents and the crates' `schemas.json`. At 32
+/// those stay far inside the 128 levels that svcc reads in YAML and TOML
+/// and that `serde_json` (the generated crates' reader) accepts, and the
+/// Rust types (`Vec<Vec<...>>`) inside rustc's default recursion limit (also
+/// 128). Every walk over a type expression recurses once per level, so the
+/// limit also bounds their stacks; a real schema nests a handful of levels.
+pub const MAX_DEPTH: usize = 32;
+
 /// Parses a type expression; `to_span` maps byte ranges of `text` to source spans.
 pub fn parse(text: &str, to_span: &dyn Fn(Range<usize>) -> Span) -> Result<TypeExpr, SyntaxError> {
     if let Some(simple) = simple(text, to_span) {
         return Ok(simple);
     }
+    // before the grammar, which recurses once per level too
+    too_deep(text)?;
     let mut pairs = TypeParser::parse(Rule::type_expr, text).map_err(|e| {
         from_pest(&e, text, "type expression", |r| match r {
             Rule::ty | Rule::named | Rule::type_name | Rule::container | Rule::inline_enum => Some("a type"),
@@ -198,6 +212,32 @@ pub fn parse(text: &str, to_span: &dyn Fn(Range<usize>) -> Span) -> Result<TypeE
             "no type here",
         )),
     }
+}
+
+/// Refuses nesting past [`MAX_DEPTH`], at the `<` that opens one level too
+/// many. (Inline enum values cannot hold `<` or `>`, so counting is exact.)
+fn too_deep(text: &str) -> Result<(), SyntaxError> {
+    let mut depth = 0usize;
+    for (i, b) in text.bytes().enumerate() {
+        match b {
+            b'<' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(SyntaxError::new(
+                        i..i + 1,
+                        format!("type expression nested more than {MAX_DEPTH} levels deep"),
+                        format!("level {} starts here", MAX_DEPTH + 1),
+                    )
+                    .help(format!(
+                        "`list`, `set` and `map` nest at most {MAX_DEPTH} levels: give an inner level a name (a type with `fields:`), which also gives it a schema of its own"
+                    )));
+                }
+            }
+            b'>' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// The common case without the grammar: a plain name, maybe optional
@@ -350,6 +390,19 @@ mod tests {
             );
             assert_eq!(fast, slow, "{text}");
         }
+    }
+
+    #[test]
+    fn nesting_stops_at_the_limit() {
+        let nested = |n: usize| format!("{}string{}", "list<".repeat(n), ">".repeat(n));
+        assert!(p(&nested(MAX_DEPTH)).is_ok());
+        let e = p(&nested(MAX_DEPTH + 1)).unwrap_err();
+        assert_eq!(e.range, MAX_DEPTH * 5 + 4..MAX_DEPTH * 5 + 5);
+        // far past it: refused before the grammar recurses (this overflowed
+        // the stack in `svcc build` at about 1,700 levels)
+        let e = p(&nested(200_000)).unwrap_err();
+        assert!(e.message.contains("nested more than"), "{e:?}");
+        assert!(p(&format!("map<{}>?", nested(MAX_DEPTH - 1))).is_ok());
     }
 
     #[test]

@@ -12,16 +12,23 @@
 //! handler trait, clients, route table), [`sagas`] (the sagas the service
 //! coordinates), [`files`] (the crate's files).
 
+mod calls;
+mod events;
 pub mod files;
+mod inputs;
+mod lit;
 pub mod names;
+mod operations;
+mod routes;
 pub mod rt;
 pub mod sagas;
 pub mod service;
+mod state;
 pub mod types;
 
 use crate::ast::Service;
 use crate::emit::Artifact;
-use crate::lower::validate::to_kebab;
+use crate::names::to_kebab;
 use crate::project::Config;
 use crate::resolve::Model;
 
@@ -41,6 +48,7 @@ pub fn crates(model: &Model, config: &Config, handler_files: &[String]) -> Vec<A
         path: "rust/Cargo.toml".into(),
         contents: files::workspace(&members).into_bytes(),
         seed: false,
+        executable: false,
     });
     let per_service = crate::parallel::map_chunks(&model.ast.services, |chunk| {
         chunk
@@ -71,6 +79,7 @@ fn service_crate(
         path: format!("{dir}/{name}"),
         contents: contents.into_bytes(),
         seed,
+        executable: false,
     };
     let mut out = vec![
         file(

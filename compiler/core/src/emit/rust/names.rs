@@ -2,7 +2,7 @@
 //! PascalCase types, keywords made raw (`r#type`) or suffixed where Rust
 //! forbids raw identifiers (`self_`).
 
-use crate::lower::validate::{to_pascal, to_snake};
+use crate::names::{to_pascal, to_snake};
 use proc_macro2::{Ident, Span};
 
 const KEYWORDS: [&str; 51] = [

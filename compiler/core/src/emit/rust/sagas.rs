@@ -6,71 +6,21 @@
 //!
 //! Why it exists: a saga is a document of its own, but something has to
 //! run it. The service that publishes a saga's trigger coordinates it
-//! ([`coordinator`]): its process starts the saga from the trigger's
+//! ([`Model::coordinator`]): its process starts the saga from the trigger's
 //! delivery and drives it; the runtime binds each named operation to an
 //! HTTP call or, for the service's own transitions, to an in-process call
 //! (`runtime/src/sagas.rs`).
 
 use super::names::{snake_ident, url_variable};
-use super::service::{retry_spec, route_auth_kind};
-use crate::ast::{Compensation, Saga, SagaItem, Service, Step};
-use crate::lower::validate::to_kebab;
+use super::rt::{retry_spec, route_auth_kind};
+use crate::ast::{Compensation, Saga, SagaItem, Service, Step, StepInput};
+use crate::names::to_kebab;
 use crate::resolve::Model;
+use crate::syntax::path::DataPath;
 use crate::syntax::reference::OperationRef;
 use crate::syntax::when::{CmpOp, Expr, ExprKind};
 use proc_macro2::TokenStream;
 use quote::quote;
-
-/// The service that coordinates `saga`: the publisher of its trigger (a
-/// service that lists it in `publishes` or whose transition emits it);
-/// for a trigger that another saga publishes, that saga's coordinator;
-/// for an external event, the first service (by name) that subscribes to
-/// it. `None` when nothing in the project touches the trigger.
-pub fn coordinator<'m>(model: &'m Model, saga: &Saga) -> Option<&'m str> {
-    let mut saga = saga;
-    // A chain of sagas is at most as long as there are sagas.
-    for _ in 0..=model.ast.sagas.len() {
-        let trigger = saga.trigger.as_ref()?.value.0.as_str();
-        if let Some(s) = model.ast.services.iter().find(|s| {
-            s.publishes.iter().any(|p| p.event.value.0 == trigger)
-                || s.state.as_ref().is_some_and(|sm| {
-                    sm.transitions
-                        .iter()
-                        .any(|t| t.emits.as_ref().is_some_and(|e| e.value.0 == trigger))
-                })
-        }) {
-            return Some(s.name.value.as_str());
-        }
-        match model
-            .ast
-            .sagas
-            .iter()
-            .find(|g| g.publishes.iter().any(|p| p.event.value.0 == trigger))
-        {
-            Some(publisher) => saga = publisher,
-            None => {
-                return model
-                    .ast
-                    .services
-                    .iter()
-                    .filter(|s| s.subscribes.iter().any(|x| x.event.value.0 == trigger))
-                    .map(|s| s.name.value.as_str())
-                    .min();
-            }
-        }
-    }
-    None
-}
-
-/// The sagas `service` coordinates, in the project's order.
-pub fn coordinated<'m>(model: &'m Model, service: &Service) -> Vec<&'m Saga> {
-    model
-        .ast
-        .sagas
-        .iter()
-        .filter(|g| coordinator(model, g) == Some(service.name.value.as_str()))
-        .collect()
-}
 
 /// Operations of one service's sagas, numbered in the order first used.
 struct Operations<'m> {
@@ -134,60 +84,55 @@ fn operation_spec(model: &Model, op: &OperationRef) -> TokenStream {
     }
 }
 
-/// `rt::sagas::at(s, &["input", "total"])` for a dotted path.
-fn path(segments: &[&str]) -> TokenStream {
+/// `rt::sagas::at(s, &["input", "total"])` for a path into the saga's data.
+fn path(path: &DataPath) -> TokenStream {
+    let segments = path.names();
     quote! { rt::sagas::at(s, &[#(#segments),*]) }
 }
 
 /// A `when` operand as a `&rt::Json`.
-fn operand(e: &Expr, text: &str) -> TokenStream {
+fn operand(e: &Expr) -> TokenStream {
     match &e.kind {
-        ExprKind::Path(segments) => {
-            let segments: Vec<&str> = segments.iter().map(|(s, _)| s.as_str()).collect();
-            path(&segments)
-        }
+        ExprKind::Path(p) => path(p),
         ExprKind::Str(s) => quote! { &rt::Json::from(#s) },
-        ExprKind::Num(_) => {
-            let literal = text.get(e.range.clone()).unwrap_or("0").trim();
-            quote! { &rt::sagas::num(#literal) }
-        }
+        ExprKind::Num(literal) => quote! { &rt::sagas::num(#literal) },
         ExprKind::Bool(b) => quote! { &rt::Json::Bool(#b) },
         ExprKind::Null => quote! { &rt::Json::Null },
         // Not an operand: the grammar puts these above comparisons.
         _ => {
-            let cond = condition(e, text);
+            let cond = condition(e);
             quote! { &rt::Json::Bool(#cond) }
         }
     }
 }
 
 /// A `when` expression as a `bool` over the state `s`.
-fn condition(e: &Expr, text: &str) -> TokenStream {
+fn condition(e: &Expr) -> TokenStream {
     match &e.kind {
         // `&&` binds tighter than `||` in Rust as in `when`: only a
         // disjunction inside a conjunction, and either under `not`, needs
         // parentheses.
         ExprKind::Or(v) => {
-            let parts = v.iter().map(|x| condition(x, text));
+            let parts = v.iter().map(condition);
             quote! { #(#parts)||* }
         }
         ExprKind::And(v) => {
             let parts = v.iter().map(|x| match x.kind {
-                ExprKind::Or(_) => parenthesized(x, text),
-                _ => condition(x, text),
+                ExprKind::Or(_) => parenthesized(x),
+                _ => condition(x),
             });
             quote! { #(#parts)&&* }
         }
         ExprKind::Not(x) => {
             let inner = match x.kind {
-                ExprKind::Or(_) | ExprKind::And(_) => parenthesized(x, text),
-                _ => condition(x, text),
+                ExprKind::Or(_) | ExprKind::And(_) => parenthesized(x),
+                _ => condition(x),
             };
             quote! { !#inner }
         }
-        ExprKind::Compare(l, op, _, r) => {
-            let (l, r) = (operand(l, text), operand(r, text));
-            let op = match op {
+        ExprKind::Compare(l, op, r) => {
+            let (l, r) = (operand(l), operand(r));
+            let op = match op.value {
                 CmpOp::Eq => quote! { rt::Cmp::Eq },
                 CmpOp::Ne => quote! { rt::Cmp::Ne },
                 CmpOp::Lt => quote! { rt::Cmp::Lt },
@@ -199,14 +144,14 @@ fn condition(e: &Expr, text: &str) -> TokenStream {
         }
         ExprKind::Bool(b) => quote! { #b },
         _ => {
-            let v = operand(e, text);
+            let v = operand(e);
             quote! { rt::sagas::truthy(#v) }
         }
     }
 }
 
-fn parenthesized(e: &Expr, text: &str) -> TokenStream {
-    let inner = condition(e, text);
+fn parenthesized(e: &Expr) -> TokenStream {
+    let inner = condition(e);
     quote! { (#inner) }
 }
 
@@ -224,15 +169,12 @@ fn step(step: &Step, ops: &mut Operations<'_>) -> Option<TokenStream> {
         let c = ops.action(&op.value);
         out = quote! { #out.compensate(#c) };
     }
-    if let Some(text) = step.input.as_ref().and_then(|n| n.as_str()) {
-        let segments: Vec<&str> = text.split('.').map(str::trim).collect();
-        let at = path(&segments);
+    if let Some(StepInput::Path(p)) = &step.input {
+        let at = path(&p.value);
         out = quote! { #out.input(|s| #at.clone()) };
     }
-    if let Some(text) = step.when.as_ref().and_then(|n| n.as_str())
-        && let Ok(expr) = crate::syntax::when::parse(text)
-    {
-        let cond = condition(&expr, text);
+    if let Some(when) = &step.when {
+        let cond = condition(&when.value);
         out = quote! { #out.when(|s| #cond) };
     }
     if let Some(t) = &step.timeout {
@@ -298,7 +240,7 @@ fn saga_fn(saga: &Saga, ops: &mut Operations<'_>) -> Option<TokenStream> {
 /// The `sagas` module of `service` (empty when it coordinates none) and
 /// the lines of `service()` that register its sagas.
 pub fn saga_items(model: &Model, service: &Service) -> (TokenStream, Vec<TokenStream>) {
-    let sagas = coordinated(model, service);
+    let sagas = model.coordinated(service);
     if sagas.is_empty() {
         return (quote! {}, Vec::new());
     }
@@ -358,8 +300,11 @@ mod tests {
     use super::*;
 
     fn cond(text: &str) -> String {
-        let expr = crate::syntax::when::parse(text).unwrap();
-        condition(&expr, text).to_string()
+        let at = |r: std::ops::Range<usize>| {
+            crate::source::Span::new(crate::source::FileId(0), r.start, r.end)
+        };
+        let expr = crate::syntax::when::parse(text, &at).unwrap();
+        condition(&expr).to_string()
     }
 
     #[test]

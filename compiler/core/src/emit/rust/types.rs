@@ -10,7 +10,7 @@
 
 use super::names::{RESERVED_TYPES, ident, pascal, snake};
 use super::rt;
-use crate::ast::{Constraints, Field, Primitive, TypeBody, TypeExpr, TypeExprKind};
+use crate::ast::{Constraints, Field, Number, Primitive, TypeBody, TypeExpr, TypeExprKind};
 use crate::emit::schemas::{Components, Mode};
 use crate::load::Node;
 use crate::resolve::Model;
@@ -45,17 +45,14 @@ pub fn docs(text: Option<&str>) -> TokenStream {
     text.map(doc).unwrap_or_default()
 }
 
-fn number(v: f64) -> TokenStream {
-    // `1.0` rather than `1`: the check functions take f64
-    let lit = proc_macro2::Literal::f64_unsuffixed(v);
-    quote! { #lit }
-}
-
-fn opt_f64(v: Option<f64>) -> TokenStream {
-    match v {
+/// A bound as the `f64` the check functions take: exact, since `svcc
+/// check` refuses bounds that are not finite or not exact as an `f64`
+/// (E0213), so `1.0` here is exactly the manifest's `1`.
+fn opt_f64(v: Option<&Number>) -> TokenStream {
+    match v.map(Number::as_f64) {
         Some(v) => {
-            let n = number(v);
-            quote! { Some(#n) }
+            let lit = proc_macro2::Literal::f64_unsuffixed(v);
+            quote! { Some(#lit) }
         }
         None => quote! { None },
     }
@@ -266,7 +263,9 @@ impl<'m> Types<'m> {
         c: &Constraints,
     ) -> TokenStream {
         let mut out = TokenStream::new();
-        let v = |s: &Option<crate::source::Spanned<f64>>| s.as_ref().map(|x| x.value);
+        fn v(s: &Option<crate::source::Spanned<Number>>) -> Option<&Number> {
+            s.as_ref().map(|x| &x.value)
+        }
         if p.is_numeric()
             && (c.min.is_some()
                 || c.max.is_some()
@@ -344,8 +343,8 @@ impl<'m> Types<'m> {
                 Some(quote! { #lit })
             }
             (TypeExprKind::Primitive(Primitive::Number), serde_json::Value::Number(n)) => {
-                let f = number(n.as_f64()?);
-                Some(f)
+                let f = proc_macro2::Literal::f64_unsuffixed(n.as_f64()?);
+                Some(quote! { #f })
             }
             (TypeExprKind::Primitive(Primitive::Boolean), serde_json::Value::Bool(b)) => {
                 Some(quote! { #b })
@@ -834,5 +833,40 @@ pub fn primitive(p: Primitive) -> TokenStream {
         Primitive::Uuid => quote! { rt::Uuid },
         Primitive::Bytes => quote! { rt::Bytes },
         Primitive::Json => quote! { rt::Json },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_become_the_exact_f64_literal() {
+        // what `svcc check` lets through (E0213) is exact as an f64, so the
+        // literal reads back as the manifest's number
+        let cases = [
+            Number::Int(9_007_199_254_740_992),
+            Number::Int(-9_007_199_254_740_994),
+            Number::Int(i64::MIN),
+            Number::Int(7),
+            Number::Float(1e18, "1e18".into()),
+            Number::Float(-0.1, "-0.1".into()),
+        ];
+        for n in cases {
+            let text = opt_f64(Some(&n)).to_string();
+            let lit = text
+                .strip_prefix("Some (")
+                .and_then(|t| t.strip_suffix(')'))
+                .map(|t| t.replace(' ', ""))
+                .unwrap_or_default();
+            assert!(
+                lit.contains('.') || lit.contains('e'),
+                "{lit}: not an f64 literal"
+            );
+            assert_eq!(lit.parse::<f64>().ok(), Some(n.as_f64()), "{lit}");
+            if let Number::Int(i) = n {
+                assert_eq!(lit.parse::<f64>().map(|f| f as i64).ok(), Some(i), "{lit}");
+            }
+        }
     }
 }

@@ -227,9 +227,8 @@ impl Rustfmt<'_> {
         // pipe before it has read all of a large input
         let stdin = child.stdin.take();
         let source = source.to_vec();
-        let writer = std::thread::spawn(move || {
-            stdin.map_or(Ok(()), |mut stdin| stdin.write_all(&source))
-        });
+        let writer =
+            std::thread::spawn(move || stdin.map_or(Ok(()), |mut stdin| stdin.write_all(&source)));
         let out = child.wait_with_output().map_err(|e| e.to_string())?;
         let written = writer
             .join()
@@ -306,6 +305,8 @@ fn cut<'a>(output: &'a str, tag: &str, count: usize) -> Option<Vec<&'a str>> {
 
 #[cfg(test)]
 mod tests {
+    // Test code: a panic is a test failure, which is what we want.
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     #[test]
@@ -328,10 +329,80 @@ mod tests {
             marker(tag, 0),
             marker(tag, 1)
         );
-        assert_eq!(cut(&out, tag, 2), Some(vec!["fn a() {}\n\n", "fn b() {}\n"]));
+        assert_eq!(
+            cut(&out, tag, 2),
+            Some(vec!["fn a() {}\n\n", "fn b() {}\n"])
+        );
         // a missing or repeated marker: the batch is formatted file by file
         assert_eq!(cut(&out, tag, 3), None);
         let twice = format!("{out}{}", marker(tag, 1));
         assert_eq!(cut(&twice, tag, 2), None);
+    }
+
+    /// The `.rs` files `svcc build --target rust` generates for an example
+    /// project (as prettyplease prints them, before rustfmt).
+    fn example_rust(example: &str) -> Vec<Artifact> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples")
+            .join(example);
+        let ws = crate::workspace::find(&root).unwrap();
+        let settings = ws.settings();
+        let manifests = ws.read_manifests(&settings.manifests).unwrap();
+        let analysis = crate::workspace::check_read(&ws, &manifests, &mut |_| {});
+        assert!(analysis.diagnostics.is_empty(), "{example} has diagnostics");
+        let options = svcc_core::emit::Options {
+            targets: vec!["rust".into()],
+            openapi_format: svcc_core::emit::DocFormat::Yaml,
+            wrangler_toml: false,
+            handler_files: crate::cli::build::handler_files_in(&ws.root, &settings),
+        };
+        let mut artifacts = svcc_core::emit::build(&analysis.model, &analysis.config, &options);
+        artifacts.retain(|a| a.path.ends_with(".rs"));
+        artifacts.sort_by(|a, b| a.path.cmp(&b.path));
+        artifacts
+    }
+
+    /// Every generated file of both examples in one batch, formatted by one
+    /// rustfmt and cut at the markers, is byte for byte what rustfmt prints
+    /// for that file alone. The batch path itself is asserted to be taken
+    /// (no silent fallback to file by file), so a wrong cut fails here.
+    #[test]
+    fn a_batch_formats_each_file_exactly_as_rustfmt_alone() {
+        if Command::new("rustfmt").arg("--version").output().is_err() {
+            eprintln!("rustfmt is not installed: nothing to compare");
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("svcc-rustfmt-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let dir = TempDir(dir);
+        let config = dir.0.join("rustfmt.toml");
+        std::fs::write(&config, "edition = \"2024\"\n").unwrap();
+        let rustfmt = Rustfmt {
+            config: &config,
+            dir: &dir.0,
+        };
+        let mut artifacts = example_rust("shop");
+        artifacts.extend(example_rust("email-verification"));
+        assert!(artifacts.len() >= 8, "too few generated files");
+        let texts: Vec<&str> = artifacts
+            .iter()
+            .map(|a| std::str::from_utf8(&a.contents).unwrap())
+            .collect();
+        let batched = rustfmt
+            .together(&texts)
+            .expect("the examples' files are formatted as one batch");
+        assert_eq!(batched.len(), artifacts.len());
+        let mut changed = 0;
+        for (a, got) in artifacts.iter().zip(&batched) {
+            let alone = rustfmt.one(&a.contents).unwrap();
+            changed += usize::from(alone != a.contents);
+            assert!(
+                *got == alone,
+                "{}: batched rustfmt output differs from rustfmt of the file alone",
+                a.path
+            );
+        }
+        // rustfmt must have had something to do, or the comparison proves little
+        assert!(changed > 0, "rustfmt changed none of the generated files");
     }
 }

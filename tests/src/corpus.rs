@@ -358,7 +358,9 @@ pub fn extends_chain(types: usize) -> Vec<File> {
 /// About `bytes` bytes of words on one line, as a generated or pasted
 /// description would be.
 fn words(bytes: usize) -> String {
-    let words = ["service", "ledger", "entry", "account", "balance", "of", "the"];
+    let words = [
+        "service", "ledger", "entry", "account", "balance", "of", "the",
+    ];
     let mut text = String::with_capacity(bytes + 16);
     let mut k = 0;
     while text.len() < bytes {
@@ -387,10 +389,7 @@ pub fn long_scalar(bytes: usize) -> Vec<File> {
 /// A project with one mistake: an output type whose name, of about
 /// `bytes` characters, names no type (E0200, with its did-you-mean).
 pub fn long_unknown_name(bytes: usize) -> Vec<File> {
-    let name: String = words(bytes)
-        .split(' ')
-        .map(capitalised)
-        .collect();
+    let name: String = words(bytes).split(' ').map(capitalised).collect();
     let service = format!(
         "kind: Service\nname: LedgerService\ntypes:\n  Entry:\n    fields: {{ id: uuid }}\nroutes:\n  GET /entries:\n    operation: listEntries\n    output: list<{name}>\n"
     );

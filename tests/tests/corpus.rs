@@ -86,6 +86,10 @@ fn the_one_dimension_shapes_check_clean_and_have_their_size() {
     assert_eq!(chain.model.all_fields(last).len(), 31);
     assert!(corpus::long_scalar(10_000)[1].1.len() > 20_000);
     let unknown = check(&corpus::long_unknown_name(10_000));
-    let codes: Vec<String> = unknown.diagnostics.iter().map(|d| d.code.to_string()).collect();
+    let codes: Vec<String> = unknown
+        .diagnostics
+        .iter()
+        .map(|d| d.code.to_string())
+        .collect();
     assert_eq!(codes, ["E0200"]);
 }

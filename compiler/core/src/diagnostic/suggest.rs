@@ -79,7 +79,10 @@ mod tests {
         let long = "Order".repeat(60_000);
         assert_eq!(closest(&long, ["Order", "OrderLine"]), Some("Order"));
         assert_eq!(closest(&long, ["Invoice"]), None);
-        assert_eq!(closest("OrderLines", ["Order", "OrderLine"]), Some("OrderLine"));
+        assert_eq!(
+            closest("OrderLines", ["Order", "OrderLine"]),
+            Some("OrderLine")
+        );
         assert_eq!(closest("Ord", ["OrderLineItem"]), Some("OrderLineItem"));
     }
 }

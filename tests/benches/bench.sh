@@ -10,8 +10,11 @@
 # built for every target but rust and for rust (and 10,000 operations for
 # rust's peak memory); one type of 2,500 and 10,000 fields (rust); extends
 # chains of 1,000 and 4,000 types (check); a misspelt type name of 300 KB
-# and 1.2 MB (check); and, when rustfmt is installed, the rust target of
-# 50 and 200 services (10 routes each), which formats every file.
+# and 1.2 MB (check); the OpenAPI target alone of one service of 400,
+# 2,000 and 8,000 operations, with its `emit openapi` stage from
+# `--timings`; and, when rustfmt is installed, the rust target of 50, 200
+# and 1,250 services (10 routes each), which formats every file (1,250
+# also without rustfmt, and with SVCC_BEFORE=PATH, another binary).
 #
 # Each figure is the median of RUNS runs (default 5; RUNS_LARGE, default 3,
 # for the runs over a second) of the release binary: wall time, CPU time
@@ -19,14 +22,14 @@
 # shared machine moves with the load) and the largest peak resident memory
 # seen (measure.py beside this script). Record the output in README.md
 # with the machine and what else ran. SVCC=PATH measures that binary
-# instead of the one just built; SECTIONS="services shapes rustfmt" picks
+# instead of the one just built; SECTIONS="services shapes openapi rustfmt" picks
 # sections.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 runs="${RUNS:-5}"
 runs_large="${RUNS_LARGE:-3}"
-sections="${SECTIONS:-services shapes rustfmt}"
+sections="${SECTIONS:-services shapes openapi rustfmt}"
 cargo build --release -q -p svcc -p svcc-tests
 bin="${CARGO_TARGET_DIR:-target}/release"
 svcc="${SVCC:-$bin/svcc}"
@@ -124,6 +127,15 @@ if [[ " $sections " == *" shapes "* ]]; then
   growth "check, unknown type name of 300000 bytes" "check, unknown type name of 1200000 bytes" 4
 fi
 
+if [[ " $sections " == *" openapi "* ]]; then
+  for n in 400 2000 8000; do
+    [ -d "$work/os$n" ] || "$corpus" "$work/os$n" --one-service "$n"
+    measure "openapi, one service of $n operations" --stage "emit openapi" --before "rm -rf $work/os$n/gen" -- "$svcc" build --target openapi --timings --project "$work/os$n"
+  done
+  growth "openapi, one service of 400 operations" "openapi, one service of 2000 operations" 5
+  growth "openapi, one service of 2000 operations" "openapi, one service of 8000 operations" 4
+fi
+
 if [[ " $sections " == *" rustfmt "* ]]; then
   if command -v rustfmt >/dev/null 2>&1; then
     for n in 50 200; do
@@ -134,6 +146,18 @@ if [[ " $sections " == *" rustfmt "* ]]; then
     "$svcc" build --target rust --project "$work/r200" 2>/dev/null
     sed -i 's/description: Catalog 0$/description: Catalog zero/' "$work/r200/manifests/catalog0000/service.yaml"
     measure_large "rust with rustfmt, 200 services, one changed" --before "sed -i 's/Catalog zero\$/Catalog 0/; t; s/description: Catalog 0\$/description: Catalog zero/' $work/r200/manifests/catalog0000/service.yaml" -- "$svcc" build --target rust --project "$work/r200"
+    rm -rf "$work/r50" "$work/r200"
+    # 1,250 services (5,000 .rs files): against the same build without
+    # rustfmt, and against SVCC_BEFORE (another binary, say one that runs a
+    # rustfmt per file) when given
+    "$corpus" "$work/r1250" 1250 10
+    measure_large "rust, 1250 services, no rustfmt" --before "rm -rf $work/r1250/gen" --env "PATH=$no_rustfmt_path" -- "$svcc" build --target rust --project "$work/r1250"
+    measure_large "rust with rustfmt, 1250 services" --before "rm -rf $work/r1250/gen" -- "$svcc" build --target rust --project "$work/r1250"
+    python3 "$measure_py" compare "$figures" "rust, 1250 services, no rustfmt" "rust with rustfmt, 1250 services"
+    if [ -n "${SVCC_BEFORE:-}" ]; then
+      measure_large "rust with rustfmt, 1250 services, SVCC_BEFORE" --before "rm -rf $work/r1250/gen" -- "$SVCC_BEFORE" build --target rust --project "$work/r1250"
+      python3 "$measure_py" compare "$figures" "rust with rustfmt, 1250 services" "rust with rustfmt, 1250 services, SVCC_BEFORE"
+    fi
   else
     echo "(rustfmt is not installed: the rustfmt section is skipped)"
   fi

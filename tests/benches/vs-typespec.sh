@@ -9,15 +9,20 @@
 #
 # Environment: RUNS (timed runs of each compiler, default 5), SIZES
 # (RESOURCESxOPERATIONS_PER_RESOURCE, default "40x10 200x10": 400 and 2,000
-# operations), KEEP=1 keeps the generated projects, SVCC=PATH times that svcc
-# binary instead of the one just built (to compare two versions).
+# operations, a service per resource), ONE_SERVICE_SIZES (the same, every
+# resource in one service, as one large public API is; default "40x10
+# 200x10 800x10": 400, 2,000 and 8,000 operations; the growth from each
+# size to the next is printed), KEEP=1 keeps the generated projects,
+# SVCC=PATH times that svcc binary instead of the one just built (to
+# compare two versions).
 # Needs cargo, npm (TypeSpec and its Node >= 22 come from
 # tests/benches/typespec/package-lock.json) and python3.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 runs=${RUNS:-5}
-sizes=${SIZES:-"40x10 200x10"}
+sizes=${SIZES-"40x10 200x10"}
+one_service_sizes=${ONE_SERVICE_SIZES-"40x10 200x10 800x10"}
 target=50
 
 echo "== TypeSpec (npm ci in tests/benches/typespec)"
@@ -106,13 +111,23 @@ EOF
 }
 
 rows=()
-for size in $sizes; do
+runs_of=()
+for size in $sizes; do runs_of+=("services $size"); done
+for size in $one_service_sizes; do runs_of+=("one $size"); done
+for shape_size in "${runs_of[@]}"; do
+  shape=${shape_size% *}
+  size=${shape_size#* }
   resources=${size%x*}
   per=${size#*x}
   operations=$((resources * per))
-  dir="$work/$operations"
-  echo "== $operations operations ($resources resources x $per)"
-  "$bin/svcc-vs-typespec" "$dir" "$resources" "$per"
+  dir="$work/$shape-$operations"
+  if [[ $shape == one ]]; then
+    echo "== $operations operations in one service ($resources resources x $per)"
+    "$bin/svcc-vs-typespec" "$dir" "$resources" "$per" --one-service
+  else
+    echo "== $operations operations ($resources services x $per)"
+    "$bin/svcc-vs-typespec" "$dir" "$resources" "$per"
+  fi
   ln -s "$typespec/node_modules" "$dir/typespec/node_modules"
 
   svcc_ns=()
@@ -159,16 +174,24 @@ for size in $sizes; do
   svcc_med=$(median_ms "${svcc_ns[@]}")
   tsp_med=$(median_ms "${tsp_ns[@]}")
   ratio=$(awk -v s="$svcc_med" -v t="$tsp_med" 'BEGIN { printf "%.0f", t / s }')
-  rows+=("$operations|$svcc_med ms|$tsp_med ms|${ratio}x")
+  rows+=("$shape|$operations|$svcc_med|$tsp_med|${ratio}x")
 done
 
 echo
 python3 "$root/tests/benches/fs-probe.py" "$work"
 echo "medians of $runs runs each, alternating, on $(nproc) cores"
-printf '%-10s | %-12s | %-12s | %s\n' operations "svcc median" "tsp median" "ratio (tsp/svcc)"
-printf '%s\n' "-----------+--------------+--------------+-----------------"
+printf '%-12s | %-10s | %-12s | %-12s | %-16s | %s\n' services operations "svcc median" "tsp median" "ratio (tsp/svcc)" "growth svcc, tsp"
+printf '%s\n' "-------------+------------+--------------+--------------+------------------+-----------------"
+last_shape="" last_ops=0 last_svcc=0 last_tsp=0
 for row in "${rows[@]}"; do
-  IFS='|' read -r operations svcc_med tsp_med ratio <<<"$row"
-  printf '%-10s | %12s | %12s | %s\n' "$operations" "$svcc_med" "$tsp_med" "$ratio"
+  IFS='|' read -r shape operations svcc_med tsp_med ratio <<<"$row"
+  growth=""
+  if [[ $shape == "$last_shape" ]]; then
+    growth=$(awk -v n="$operations" -v m="$last_ops" -v s="$svcc_med" -v a="$last_svcc" -v t="$tsp_med" -v b="$last_tsp" \
+      'BEGIN { printf "x%.2f, x%.2f (size x%g)", s / a, t / b, n / m }')
+  fi
+  label=$([[ $shape == one ]] && echo "one" || echo "per resource")
+  printf '%-12s | %-10s | %9s ms | %9s ms | %-16s | %s\n' "$label" "$operations" "$svcc_med" "$tsp_med" "$ratio" "$growth"
+  last_shape=$shape last_ops=$operations last_svcc=$svcc_med last_tsp=$tsp_med
 done
 echo "target: svcc at least ${target}x faster"

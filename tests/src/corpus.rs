@@ -391,7 +391,7 @@ pub fn long_scalar(bytes: usize) -> Vec<File> {
 pub fn long_unknown_name(bytes: usize) -> Vec<File> {
     let name: String = words(bytes).split(' ').map(capitalised).collect();
     let service = format!(
-        "kind: Service\nname: LedgerService\ntypes:\n  Entry:\n    fields: {{ id: uuid }}\nroutes:\n  GET /entries:\n    operation: listEntries\n    output: list<{name}>\n"
+        "kind: Service\nname: LedgerService\ntypes:\n  Entry:\n    fields: {{ id: uuid }}\nroutes:\n  GET /entries:\n    operation: listEntries\n    output: list<{name}>\n  POST /entries:\n    operation: addEntry\n    input: Entry\n    output: Entry\n"
     );
     vec![
         project_toml("long-name", DOC_TARGETS),

@@ -14,7 +14,7 @@ use crate::ast::{ErrorDef, Route, Service};
 use crate::resolve::Model;
 use crate::syntax::route::{Method, Segment};
 use serde_json::{Map, Value, json};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Where `svcc-runtime` serves a service locally.
 pub const LOCAL_SERVER: &str = "http://127.0.0.1:8080";
@@ -26,10 +26,17 @@ pub fn document(model: &Model, service: &Service) -> Value {
     let mut tags: BTreeSet<String> = BTreeSet::new();
     let mut used_builtins: BTreeMap<&'static str, ()> = BTreeMap::new();
     let plans = plans(model, service);
+    // looked up by name once per document, not searched per route: one
+    // large service has as many errors as it has resources
+    let mut errors: HashMap<&str, &ErrorDef> = HashMap::new();
+    for e in &service.errors {
+        errors.entry(e.name.value.as_str()).or_insert(e);
+    }
     for route in &service.routes {
         let op = operation(
             model,
             service,
+            &errors,
             route,
             plans.is_some(),
             &mut components,
@@ -135,6 +142,7 @@ fn route_tags(service: &Service, route: &Route) -> Vec<String> {
 fn operation(
     model: &Model,
     service: &Service,
+    errors: &HashMap<&str, &ErrorDef>,
     route: &Route,
     has_plans: bool,
     components: &mut Components<'_>,
@@ -178,7 +186,7 @@ fn operation(
     let mut responses: BTreeMap<String, Value> = BTreeMap::new();
     let status = route.success_status();
     responses.insert(status.to_string(), success(route, status, components));
-    for (code, errors) in declared(service, route) {
+    for (code, errors) in declared(errors, route) {
         responses.insert(code.to_string(), declared_response(model, &errors));
     }
     let mut builtin = |code: &str, name: &'static str| {
@@ -278,10 +286,13 @@ fn success(route: &Route, status: i64, components: &mut Components<'_>) -> Value
     }
 }
 
-fn declared<'s>(service: &'s Service, route: &Route) -> BTreeMap<i64, Vec<&'s ErrorDef>> {
+fn declared<'s>(
+    errors: &HashMap<&str, &'s ErrorDef>,
+    route: &Route,
+) -> BTreeMap<i64, Vec<&'s ErrorDef>> {
     let mut by_status: BTreeMap<i64, Vec<&ErrorDef>> = BTreeMap::new();
     for name in &route.errors {
-        if let Some(e) = service.errors.iter().find(|e| e.name.value == name.value)
+        if let Some(&e) = errors.get(name.value.as_str())
             && let Some(status) = &e.status
         {
             by_status.entry(status.value).or_default().push(e);

@@ -38,6 +38,9 @@ pub enum Outcome {
 /// tree, and a batch should not wait long for its slowest file.
 const BATCH_BYTES: usize = 2 << 20;
 
+/// The formatted text of each file of a batch, by artifact index.
+type Formatted = Result<Vec<(usize, Vec<u8>)>, String>;
+
 struct TempDir(PathBuf);
 
 impl Drop for TempDir {
@@ -85,7 +88,7 @@ pub fn format(artifacts: &mut [Artifact]) -> Outcome {
         loads[least] += size;
         shares[least].push(batch);
     }
-    let results: Vec<Result<Vec<(usize, Vec<u8>)>, String>> = std::thread::scope(|scope| {
+    let results: Vec<Formatted> = std::thread::scope(|scope| {
         let handles: Vec<_> = shares
             .iter()
             .map(|share| {
@@ -153,11 +156,7 @@ struct Rustfmt<'a> {
 
 impl Rustfmt<'_> {
     /// The formatted text of each file of `batch`.
-    fn batch(
-        &self,
-        artifacts: &[Artifact],
-        batch: &[usize],
-    ) -> Result<Vec<(usize, Vec<u8>)>, String> {
+    fn batch(&self, artifacts: &[Artifact], batch: &[usize]) -> Formatted {
         if batch.len() > 1
             && let Some(texts) = batch
                 .iter()

@@ -104,6 +104,7 @@ if [[ " $sections " == *" shapes "* ]]; then
   growth "build, one service of 400 operations" "build, one service of 2000 operations" 5
   growth "build, one service of 2000 operations" "build, one service of 8000 operations" 4
   for n in 500 2000; do
+    [ -d "$work/os$n" ] || "$corpus" "$work/os$n" --one-service "$n"
     measure_large "rust, one service of $n operations" --before "rm -rf $work/os$n/gen" --env "PATH=$no_rustfmt_path" -- "$svcc" build --target rust --project "$work/os$n"
   done
   growth "rust, one service of 500 operations" "rust, one service of 2000 operations" 4

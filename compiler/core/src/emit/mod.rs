@@ -12,6 +12,7 @@ pub mod asyncapi;
 pub mod deploy_script;
 mod json;
 pub mod openapi;
+pub mod reach;
 pub mod rust;
 pub mod schemas;
 pub mod wrangler;

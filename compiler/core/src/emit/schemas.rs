@@ -109,55 +109,35 @@ impl<'m> Components<'m> {
         }
     }
 
-    /// Whether requests and responses see the type differently: it has
-    /// `readOnly` or `writeOnly` fields, itself or in a type it holds.
-    fn directional(&self, index: usize, seen: &mut BTreeSet<usize>) -> bool {
-        if !seen.insert(index) {
-            return false;
-        }
-        let Some(def) = self.model.ast.types.get(index) else {
-            return false;
-        };
-        match &def.body {
-            TypeBody::Object { .. } => self.model.all_fields(def).iter().any(|(f, _)| {
-                f.constraints.read_only
-                    || f.constraints.write_only
-                    || f.ty
-                        .as_ref()
-                        .is_some_and(|t| self.expr_directional(t, seen))
-            }),
-            TypeBody::OneOf { variants, .. } => {
-                variants.iter().any(|(_, t)| self.expr_directional(t, seen))
-            }
-            TypeBody::Enum(_) | TypeBody::Invalid => false,
-        }
-    }
-
-    fn expr_directional(&self, expr: &TypeExpr, seen: &mut BTreeSet<usize>) -> bool {
-        match &expr.kind {
-            TypeExprKind::Named { name, library } => self
-                .model
-                .type_index(name, *library)
-                .is_some_and(|i| self.directional(i, seen)),
-            TypeExprKind::List(t)
-            | TypeExprKind::Set(t)
-            | TypeExprKind::Map(t)
-            | TypeExprKind::Optional(t) => self.expr_directional(t, seen),
-            _ => false,
-        }
+    /// Whether requests and responses see each type differently: it has
+    /// `readOnly` or `writeOnly` fields, itself or in a type it holds
+    /// (for every type at once, without recursion: [`crate::emit::reach`]).
+    fn directional_types(&self) -> Vec<bool> {
+        use crate::emit::reach::{Follow, field_types, graph, reaches_marked};
+        let model = self.model;
+        let edges = graph(model, Follow::Everywhere, |d| field_types(model, d));
+        let marked: Vec<bool> = model
+            .ast
+            .types
+            .iter()
+            .map(|def| {
+                matches!(def.body, TypeBody::Object { .. })
+                    && model
+                        .all_fields(def)
+                        .iter()
+                        .any(|(f, _)| f.constraints.read_only || f.constraints.write_only)
+            })
+            .collect();
+        reaches_marked(&edges, &marked)
     }
 
     /// Whether requests and responses see the type at `index` differently
     /// (computed once per type).
     pub fn is_directional(&mut self, index: usize) -> bool {
-        match self.directional.get(&index) {
-            Some(d) => *d,
-            None => {
-                let d = self.directional(index, &mut BTreeSet::new());
-                self.directional.insert(index, d);
-                d
-            }
+        if self.directional.is_empty() {
+            self.directional = self.directional_types().into_iter().enumerate().collect();
         }
+        self.directional.get(&index).copied().unwrap_or(false)
     }
 
     /// The mode whose component describes the type: `Request` only for a

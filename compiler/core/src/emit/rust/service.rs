@@ -350,47 +350,24 @@ fn owner_field(model: &Model, route: &Route) -> Option<String> {
         .map(|o| (*o).to_string())
 }
 
-/// Names of sensitive fields reachable from an expression.
-fn sensitive(
-    model: &Model,
-    expr: &TypeExpr,
-    out: &mut std::collections::BTreeSet<String>,
-    seen: &mut std::collections::BTreeSet<String>,
-) {
-    match &expr.kind {
-        TypeExprKind::List(t)
-        | TypeExprKind::Set(t)
-        | TypeExprKind::Map(t)
-        | TypeExprKind::Optional(t) => {
-            sensitive(model, t, out, seen);
+/// Names of sensitive fields reachable from an expression (a work list,
+/// not recursion: see [`crate::emit::reach`]).
+fn sensitive(model: &Model, expr: &TypeExpr, out: &mut std::collections::BTreeSet<String>) {
+    use crate::emit::reach::{Follow, field_types, named_in, reachable};
+    let starts = named_in(model, expr, Follow::Everywhere);
+    for i in reachable(model, starts, Follow::Everywhere, |d| field_types(model, d)) {
+        let Some(def) = model.ast.types.get(i) else {
+            continue;
+        };
+        if matches!(def.body, TypeBody::Object { .. }) {
+            out.extend(
+                model
+                    .all_fields(def)
+                    .into_iter()
+                    .filter(|(f, _)| f.constraints.sensitive)
+                    .map(|(f, _)| f.name.value.clone()),
+            );
         }
-        TypeExprKind::Named { name, library } => {
-            if !seen.insert(name.clone()) {
-                return;
-            }
-            let Some(def) = model.type_named(name, *library) else {
-                return;
-            };
-            match &def.body {
-                TypeBody::Object { .. } => {
-                    for (f, _) in model.all_fields(def) {
-                        if f.constraints.sensitive {
-                            out.insert(f.name.value.clone());
-                        }
-                        if let Some(t) = &f.ty {
-                            sensitive(model, t, out, seen);
-                        }
-                    }
-                }
-                TypeBody::OneOf { variants, .. } => {
-                    for (_, t) in variants {
-                        sensitive(model, t, out, seen);
-                    }
-                }
-                _ => {}
-            }
-        }
-        _ => {}
     }
 }
 
@@ -491,7 +468,7 @@ fn route_spec(
     };
     let mut names = std::collections::BTreeSet::new();
     for e in route.input.iter().chain(route.output.iter()) {
-        sensitive(model, e, &mut names, &mut Default::default());
+        sensitive(model, e, &mut names);
     }
     let names: Vec<&String> = names.iter().collect();
     let deprecated = route.deprecated;

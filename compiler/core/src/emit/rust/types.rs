@@ -11,6 +11,7 @@
 use super::names::{RESERVED_TYPES, ident, pascal, snake};
 use super::rt;
 use crate::ast::{Constraints, Field, Number, Primitive, TypeBody, TypeExpr, TypeExprKind};
+use crate::emit::reach::{self, Follow};
 use crate::emit::schemas::{Components, Mode};
 use crate::load::Node;
 use crate::resolve::Model;
@@ -33,6 +34,9 @@ pub struct Types<'m> {
     defaults: BTreeMap<String, TokenStream>,
     /// Emitted items by name (sorted output).
     items: BTreeMap<String, TokenStream>,
+    /// Each type's component of the graph of types held by value (for
+    /// `Box`es), once asked for.
+    by_value: Option<Vec<usize>>,
 }
 
 fn doc(text: &str) -> TokenStream {
@@ -80,6 +84,7 @@ impl<'m> Types<'m> {
             patterns: BTreeMap::new(),
             defaults: BTreeMap::new(),
             items: BTreeMap::new(),
+            by_value: None,
         }
     }
 
@@ -190,49 +195,33 @@ impl<'m> Types<'m> {
     /// UUID...): the checks see its canonical text, the schema the text
     /// as sent. Those bodies are checked against the schema first.
     pub fn exact(&self, expr: &TypeExpr) -> bool {
-        self.exact_in(expr, &mut BTreeSet::new())
-    }
-
-    fn exact_in(&self, expr: &TypeExpr, seen: &mut BTreeSet<usize>) -> bool {
-        match &expr.kind {
-            TypeExprKind::List(t)
-            | TypeExprKind::Set(t)
-            | TypeExprKind::Map(t)
-            | TypeExprKind::Optional(t) => self.exact_in(t, seen),
-            TypeExprKind::Named { name, library } => {
-                let Some(index) = self.model.type_index(name, *library) else {
-                    return true;
-                };
-                if !seen.insert(index) {
-                    return true;
-                }
-                let Some(def) = self.model.ast.types.get(index) else {
-                    return true;
-                };
-                match &def.body {
-                    TypeBody::Object { .. } => {
-                        declarations(self.model, def).iter().all(|f| {
-                            f.ty.as_ref().is_none_or(|t| {
-                                let c = &f.constraints;
-                                let text_checks = c.pattern.is_some()
-                                    || c.min_length.is_some()
-                                    || c.max_length.is_some();
-                                let parsed = matches!(
-                                    innermost(t),
-                                    TypeExprKind::Primitive(p) if p.is_stringy() && !matches!(p, Primitive::String | Primitive::Email | Primitive::Uri | Primitive::Time | Primitive::Duration)
-                                );
-                                !(text_checks && parsed) && self.exact_in(t, seen)
-                            })
-                        })
-                    }
-                    TypeBody::OneOf { variants, .. } => {
-                        variants.iter().all(|(_, e)| self.exact_in(e, seen))
-                    }
-                    _ => true,
-                }
-            }
-            _ => true,
-        }
+        // every type it holds, found with a work list (crate::emit::reach)
+        let refers = |def: &'m crate::ast::TypeDef| match &def.body {
+            TypeBody::OneOf { variants, .. } => variants.iter().map(|(_, e)| e).collect(),
+            _ => declarations(self.model, def)
+                .into_iter()
+                .filter_map(|f| f.ty.as_ref())
+                .collect(),
+        };
+        let starts = reach::named_in(self.model, expr, Follow::Everywhere);
+        reach::reachable(self.model, starts, Follow::Everywhere, refers)
+            .into_iter()
+            .filter_map(|i| self.model.ast.types.get(i))
+            .filter(|def| matches!(def.body, TypeBody::Object { .. }))
+            .all(|def| {
+                declarations(self.model, def).iter().all(|f| {
+                    f.ty.as_ref().is_none_or(|t| {
+                        let c = &f.constraints;
+                        let text_checks =
+                            c.pattern.is_some() || c.min_length.is_some() || c.max_length.is_some();
+                        let parsed = matches!(
+                            innermost(t),
+                            TypeExprKind::Primitive(p) if p.is_stringy() && !matches!(p, Primitive::String | Primitive::Email | Primitive::Uri | Primitive::Time | Primitive::Duration)
+                        );
+                        !(text_checks && parsed)
+                    })
+                })
+            })
     }
 
     fn pattern(&mut self, source: &str) -> syn::Ident {
@@ -470,41 +459,18 @@ impl<'m> Types<'m> {
         out
     }
 
-    /// Whether the type at `target` contains the type at `holder` by value
-    /// (directly or through optional fields), so a field of it needs a Box.
-    fn contains(&self, target: usize, holder: usize, seen: &mut BTreeSet<usize>) -> bool {
-        if target == holder {
-            return true;
-        }
-        if !seen.insert(target) {
-            return false;
-        }
-        let Some(def) = self.model.ast.types.get(target) else {
-            return false;
-        };
-        let direct = |e: &TypeExpr| -> Option<usize> {
-            match &e.required().kind {
-                TypeExprKind::Named { name, library } => self.model.type_index(name, *library),
-                _ => None,
-            }
-        };
-        match &def.body {
-            TypeBody::Object { .. } => self
-                .model
-                .all_fields(def)
-                .iter()
-                .filter_map(|(f, _)| f.ty.as_ref().and_then(direct))
-                .collect::<Vec<_>>()
-                .into_iter()
-                .any(|i| self.contains(i, holder, seen)),
-            TypeBody::OneOf { variants, .. } => variants
-                .iter()
-                .filter_map(|(_, e)| direct(e))
-                .collect::<Vec<_>>()
-                .into_iter()
-                .any(|i| self.contains(i, holder, seen)),
-            _ => false,
-        }
+    /// Whether the type at `target`, held by value by the type at `holder`
+    /// (directly or through optional fields), holds `holder` back the same
+    /// way, so the field needs a Box: whether the two share a strongly
+    /// connected component of the by-value graph (computed once, without
+    /// recursion: [`crate::emit::reach`]).
+    fn contains(&mut self, target: usize, holder: usize) -> bool {
+        let model = self.model;
+        let components = self.by_value.get_or_insert_with(|| {
+            let edges = reach::graph(model, Follow::ByValue, |d| reach::field_types(model, d));
+            reach::components(&edges)
+        });
+        target == holder || components.get(target) == components.get(holder)
     }
 
     fn object(
@@ -538,7 +504,7 @@ impl<'m> Types<'m> {
             // a type that holds itself by value needs a Box
             if let TypeExprKind::Named { name: n, library } = &ty.required().kind
                 && let Some(target) = self.model.type_index(n, *library)
-                && self.contains(target, index, &mut BTreeSet::new())
+                && self.contains(target, index)
             {
                 let inner = self.rust_type(ty.required(), mode, &context);
                 rust_ty = if ty.is_optional() {

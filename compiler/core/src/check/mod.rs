@@ -70,6 +70,13 @@ pub fn transition_events_of(s: &crate::ast::Service) -> Vec<(String, crate::sour
     events::transition_events(s)
 }
 
+/// Whether `text` is a value of the string-encoded primitive `p` (`date`,
+/// `datetime`, `time`, `uuid`, ...), as `svcc check` judges defaults and
+/// examples.
+pub fn fits_format(p: crate::ast::Primitive, text: &str) -> bool {
+    values::string_format_ok(p, text)
+}
+
 /// Why a value looks like a secret, if it does (`sk_live_...`, a JWT, ...).
 pub fn secret_like(value: &str) -> Option<String> {
     deployments::secret_value(value, true)

@@ -3,12 +3,15 @@
 //! `svcc.toml` is looked up from the current folder through its parents,
 //! like cargo does; every `*.yaml`, `*.yml` and `*.toml` under the manifests
 //! folder is read in sorted order (paths compared as strings, so the order
-//! is the same on every machine).
+//! is the same on every machine). Nothing outside the project folder is
+//! read: see [`walk`] for symbolic links.
+
+mod walk;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use svcc_core::SourceInput;
-use svcc_core::load::{Format, MAX_FILE_BYTES};
+use svcc_core::load::MAX_FILE_BYTES;
 
 /// The project file's name.
 pub const PROJECT_FILE: &str = "svcc.toml";
@@ -68,68 +71,76 @@ impl Workspace {
         svcc_core::project::parse(&mut scratch, PROJECT_FILE, &self.config.bytes, &mut ignored)
     }
 
-    /// Reads every manifest under `manifests` (relative to the root).
+    /// Reads every manifest under `manifests` (relative to the root), and
+    /// lists the entries left out (see [`walk`]).
     pub fn read_manifests(&self, manifests: &str) -> Result<Vec<SourceInput>, OpenError> {
         let dir = self.root.join(manifests);
-        if !dir.is_dir() {
-            return Err(OpenError(format!(
-                "the manifests folder `{}` does not exist\nhelp: create it, or set `[build] manifests` in svcc.toml",
-                dir.display()
-            )));
-        }
-        let mut paths = Vec::new();
-        collect(&dir, &mut paths)
+        let root = std::fs::canonicalize(&self.root)
+            .map_err(|e| OpenError(format!("could not resolve `{}`: {e}", self.root.display())))?;
+        let real = manifests_folder(&root, &dir)?;
+        let mut walk = walk::Walk::new(&root);
+        walk.folder(&dir, manifests, real)
             .map_err(|e| OpenError(format!("could not list `{}`: {e}", dir.display())))?;
-        let mut files: Vec<(String, PathBuf)> = paths
+        let mut found = walk.found;
+        found.sort_by(|a, b| a.name().cmp(b.name()));
+        Ok(found
             .into_iter()
-            .filter_map(|p| {
-                let rel = p.strip_prefix(&self.root).ok()?;
-                let name = rel
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy())
-                    .collect::<Vec<_>>()
-                    .join("/");
-                Format::from_name(&name).map(|_| (name, p))
+            .map(|f| match f {
+                walk::Found::File(name, path) => read_limited(name, &path),
+                walk::Found::LeftOut(name, reason) => SourceInput {
+                    not_followed: Some(reason),
+                    ..SourceInput::new(name, Vec::new())
+                },
             })
-            .collect();
-        files.sort();
-        Ok(files
-            .into_iter()
-            .map(|(name, path)| read_limited(name, &path))
             .collect())
     }
 }
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            collect(&entry.path(), out)?;
-        } else if kind.is_file() {
-            out.push(entry.path());
-        }
+/// The manifests folder `dir`, resolved: it must be a folder inside the
+/// project (resolved `root`), also when it, or a folder on its way, is a
+/// link.
+fn manifests_folder(root: &Path, dir: &Path) -> Result<PathBuf, OpenError> {
+    let missing = || {
+        OpenError(format!(
+            "the manifests folder `{}` does not exist\nhelp: create it, or set `[build] manifests` in svcc.toml",
+            dir.display()
+        ))
+    };
+    let real = std::fs::canonicalize(dir).map_err(|_| missing())?;
+    if !real.starts_with(root) {
+        return Err(OpenError(format!(
+            "the manifests folder `{}` is a symbolic link to `{}`, outside the project: svcc reads manifests only inside the project folder\nhelp: move or copy the manifests into the project, or point the link at a folder inside it",
+            dir.display(),
+            real.display()
+        )));
     }
-    Ok(())
+    if !real.is_dir() {
+        return Err(missing());
+    }
+    Ok(real)
 }
 
 /// Reads at most one byte more than the limit, so a huge file is refused
-/// without reading it all.
+/// without reading it all; its size on disk is kept for the diagnostic.
 fn read_limited(name: String, path: &Path) -> SourceInput {
     let limit = MAX_FILE_BYTES as u64 + 1;
+    let mut size = None;
     let result = std::fs::File::open(path).and_then(|f| {
         // sized from the file's length: `Take` hides it from `read_to_end`,
         // which would otherwise read in a doubling series of small reads
-        let len = f.metadata().map_or(0, |m| m.len()).min(limit);
-        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0) + 1);
+        let len = f.metadata().map_or(0, |m| m.len());
+        size = Some(len).filter(|&l| l >= limit);
+        let mut bytes = Vec::with_capacity(usize::try_from(len.min(limit)).unwrap_or(0) + 1);
         f.take(limit).read_to_end(&mut bytes).map(|_| bytes)
     });
     match result {
-        Ok(bytes) => SourceInput::new(name, bytes),
+        Ok(bytes) => SourceInput {
+            size,
+            ..SourceInput::new(name, bytes)
+        },
         Err(e) => SourceInput {
-            name,
-            bytes: Vec::new(),
             read_error: Some(e.to_string()),
+            ..SourceInput::new(name, Vec::new())
         },
     }
 }

@@ -7,6 +7,13 @@
 //! `malformed` plants K independent mistakes spread through the project
 //! (misspelt types, bad route keys, bad cron, unknown events, ...), each of
 //! which `svcc check` must report.
+//!
+//! The other shapes grow one dimension of one project, so that a benchmark
+//! can tell linear cost from quadratic (issues 23 and 24): [`one_service`]
+//! (one service of N operations and N/2 types, the shape of a large public
+//! API), [`one_type`] (one type of N fields), [`extends_chain`] (N types,
+//! each extending the one before) and [`long_scalar`] (one description of
+//! N bytes).
 
 /// A small deterministic generator (xorshift64*), so the corpus is the same
 /// on every machine without a dependency.
@@ -205,6 +212,171 @@ pub fn malformed(seed: u64, services: usize, routes: usize, errors: usize) -> Ve
         }
     }
     files
+}
+
+/// The project file of the one-dimension shapes: every target.
+fn project_toml(name: &str, targets: &str) -> File {
+    (
+        "svcc.toml".to_string(),
+        format!(
+            "[project]\nname = \"{name}\"\nversion = \"0.1.0\"\n\n[build]\ntargets = [{targets}]\n"
+        ),
+    )
+}
+
+/// The targets `svcc build` makes by default in the one-dimension shapes
+/// (the Rust target is measured on its own: `--target rust`).
+const DOC_TARGETS: &str = "\"openapi\", \"asyncapi\", \"wrangler\"";
+
+/// Entity `i` of the one-service shape: its status enum and object type.
+/// Each item refers to the one before (`previous`), so the types form one
+/// connected graph, as the schemas of a large API do.
+fn large_types(i: usize, rng: &mut Rng) -> String {
+    let e = entity(i);
+    let max = 100 + rng.below(900);
+    let previous = if i > 0 {
+        format!("      previous: {}?\n", entity(i - 1))
+    } else {
+        String::new()
+    };
+    format!(
+        "  {e}Status:\n    enum: [draft, active, archived]\n  {e}:\n    description: An item of kind {i}\n    fields:\n      id: {{ type: uuid, readOnly: true }}\n      customerId: uuid\n      name: {{ type: string, minLength: 1, maxLength: 120, example: Widget }}\n      price: {{ type: decimal, min: 0 }}\n      quantity: {{ type: integer, min: 0, max: {max} }}\n      status: {e}Status\n      tags: {{ type: list<string>, maxItems: 10 }}\n      note: string?\n{previous}      createdAt: {{ type: datetime, readOnly: true }}\n"
+    )
+}
+
+/// The four operations of entity `i` in the one-service shape.
+fn large_routes(i: usize, rng: &mut Rng) -> String {
+    let e = entity(i);
+    let lower = e.to_lowercase();
+    let limit = if rng.below(3) == 0 {
+        format!("\n    rateLimit: {}/min per user", 10 + rng.below(90))
+    } else {
+        String::new()
+    };
+    format!(
+        "  POST /{lower}s:\n    operation: create{e}\n    input: {e}\n    output: {e}\n    permission: items:write\n    idempotent: true\n    emits: [{e}.created]\n  GET /{lower}s/{{id}}:\n    operation: get{e}\n    params: {{ id: uuid }}\n    output: {e}\n    permission: items:read:own\n    cache: 30s\n  GET /{lower}s:\n    operation: list{e}s\n    query: {{ status: {e}Status?, limit: {{ type: integer, min: 1, max: 100, default: 20 }} }}\n    output: list<{e}>\n  POST /{lower}s/{{id}}/approve:\n    operation: approve{e}\n    params: {{ id: uuid }}\n    input: {e}\n    output: {e}\n    status: 200\n    errors: [{e}Conflict]\n    permission: items:write{limit}\n"
+    )
+}
+
+/// One service of `operations` operations (rounded down to a multiple of
+/// four, at least four) and half as many types: per entity an object type
+/// and its status enum, an error, an event, and create, get, list and
+/// approve. A second, small service subscribes to every event.
+pub fn one_service(seed: u64, operations: usize) -> Vec<File> {
+    let mut rng = Rng(seed.max(1));
+    let entities = (operations / 4).max(1);
+    let mut types = String::from("kind: Types\nname: CatalogTypes\ntypes:\n");
+    let mut errors = String::new();
+    let mut routes = String::new();
+    let mut publishes = String::new();
+    let mut audit = String::from(
+        "kind: Service\nname: AuditService\nroutes:\n  GET /audit:\n    operation: listAudit\n    output: list<string>\nevents:\n  subscribes:\n",
+    );
+    for i in 0..entities {
+        let e = entity(i);
+        types.push_str(&large_types(i, &mut rng));
+        errors.push_str(&format!(
+            "  {e}Conflict:\n    status: 409\n    description: The item changed meanwhile\n    fields: {{ currentStatus: {e}Status }}\n"
+        ));
+        routes.push_str(&large_routes(i, &mut rng));
+        publishes.push_str(&format!("    {e}.created: {e}\n"));
+        audit.push_str(&format!("    {e}.created: {{ handler: on{e}Created }}\n"));
+    }
+    let e = entity(0);
+    let service = format!(
+        "kind: Service\nname: CatalogService\nversion: 1.0.0\ndescription: One large API\nauth: jwt\nroles:\n  admin: [\"*\"]\n  customer: [items:read:own, items:write]\nerrors:\n{errors}routes:\n{routes}events:\n  publishes:\n{publishes}state:\n  entity: {e}\n  field: status\n  initial: draft\n  transitions:\n    activate: {{ from: draft, to: active, emits: {e}.activated }}\n    archive: {{ from: [draft, active], to: archived, emits: {e}.archived }}\njobs:\n  sweep: {{ schedule: \"*/5 * * * *\", timeout: 5m }}\n"
+    );
+    audit.push_str(&format!(
+        "    {e}.activated: {{ handler: on{e}Activated }}\n    {e}.archived: {{ handler: on{e}Archived }}\n"
+    ));
+    vec![
+        project_toml("one-service", DOC_TARGETS),
+        ("manifests/types.yaml".to_string(), types),
+        ("manifests/catalog.yaml".to_string(), service),
+        ("manifests/audit.yaml".to_string(), audit),
+    ]
+}
+
+/// Field `k` of the one-type shape: a mix of types and constraints.
+fn wide_field(k: usize) -> String {
+    match k % 8 {
+        0 => format!("      name{k}: {{ type: string, minLength: 1, maxLength: 120 }}\n"),
+        1 => format!(
+            "      count{k}: {{ type: integer, min: 0, max: {} }}\n",
+            100 + k
+        ),
+        2 => format!("      price{k}: {{ type: decimal, min: 0 }}\n"),
+        3 => format!("      note{k}: string?\n"),
+        4 => format!("      tags{k}: {{ type: list<string>, maxItems: 10 }}\n"),
+        5 => format!("      at{k}: {{ type: datetime, readOnly: true }}\n"),
+        6 => format!("      code{k}: {{ type: string, pattern: '^[A-Z]{{2}}[0-9]+$' }}\n"),
+        _ => format!("      state{k}: {{ type: \"enum[on, off]\", default: \"off\" }}\n"),
+    }
+}
+
+/// One service whose one object type has `fields` fields, created, read,
+/// listed and replaced.
+pub fn one_type(fields: usize) -> Vec<File> {
+    let mut types = String::from(
+        "kind: Types\nname: WideTypes\ntypes:\n  Record:\n    description: A record of many fields\n    fields:\n      id: { type: uuid, readOnly: true }\n",
+    );
+    for k in 0..fields.saturating_sub(1) {
+        types.push_str(&wide_field(k));
+    }
+    let service = "kind: Service\nname: RecordService\nversion: 1.0.0\nroutes:\n  POST /records:\n    operation: createRecord\n    input: Record\n    output: Record\n  GET /records/{id}:\n    operation: getRecord\n    params: { id: uuid }\n    output: Record\n  GET /records:\n    operation: listRecords\n    output: list<Record>\n  PUT /records/{id}:\n    operation: replaceRecord\n    params: { id: uuid }\n    input: Record\n    output: Record\n";
+    vec![
+        project_toml("one-type", DOC_TARGETS),
+        ("manifests/types.yaml".to_string(), types),
+        ("manifests/records.yaml".to_string(), service.to_string()),
+    ]
+}
+
+/// `types` object types, each extending the one before and adding two
+/// fields (one of them redeclaring, narrowed, a field of its parent), used
+/// by one service.
+pub fn extends_chain(types: usize) -> Vec<File> {
+    let mut doc = String::from(
+        "kind: Types\nname: ChainTypes\ntypes:\n  Level0:\n    fields:\n      id: { type: uuid, readOnly: true }\n      label: string?\n",
+    );
+    for i in 1..types {
+        doc.push_str(&format!(
+            "  Level{i}:\n    extends: Level{}\n    fields:\n      field{i}: {{ type: integer, min: 0 }}\n      label: string\n",
+            i - 1
+        ));
+    }
+    let last = types.saturating_sub(1);
+    let service = format!(
+        "kind: Service\nname: ChainService\nroutes:\n  POST /levels:\n    operation: createLevel\n    input: Level{last}\n    output: Level{last}\n  GET /levels/{{id}}:\n    operation: getLevel\n    params: {{ id: uuid }}\n    output: Level0\n"
+    );
+    vec![
+        project_toml("extends-chain", DOC_TARGETS),
+        ("manifests/types.yaml".to_string(), doc),
+        ("manifests/chain.yaml".to_string(), service),
+    ]
+}
+
+/// A service whose description is one scalar of about `bytes` bytes:
+/// words on one line, as a generated or pasted description would be.
+pub fn long_scalar(bytes: usize) -> Vec<File> {
+    let words = [
+        "service", "ledger", "entry", "account", "balance", "of", "the",
+    ];
+    let mut text = String::with_capacity(bytes + 16);
+    let mut k = 0;
+    while text.len() < bytes {
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(words[k % words.len()]);
+        k += 1;
+    }
+    let service = format!(
+        "kind: Service\nname: LedgerService\ndescription: {text}\nroutes:\n  GET /entries:\n    operation: listEntries\n    output: list<string>\n"
+    );
+    vec![
+        project_toml("long-scalar", DOC_TARGETS),
+        ("manifests/ledger.yaml".to_string(), service),
+    ]
 }
 
 /// Writes a corpus under `root`.

@@ -5,7 +5,7 @@
 //! (`E0203-min-above-max`). Every `*.yaml`, `*.yml` and `*.toml` in it is a
 //! manifest, except `svcc.toml` (the project file, optional) and `case.toml`
 //! (inputs that cannot be committed as files: a file over 16 MiB, a file
-//! that cannot be read). The rendered human diagnostics and the JSON lines
+//! that cannot be read, a symbolic link the CLI did not follow). The rendered human diagnostics and the JSON lines
 //! are compared with `human.snap` and `json.snap` beside the input, so a
 //! reviewer sees input and output together.
 
@@ -85,11 +85,24 @@ fn synthesised(bytes: &[u8]) -> Vec<SourceInput> {
     {
         if let Some(name) = name.as_str() {
             out.push(SourceInput {
-                name: name.to_string(),
-                bytes: Vec::new(),
                 read_error: Some("Permission denied (os error 13)".to_string()),
+                ..SourceInput::new(name, Vec::new())
             });
         }
+    }
+    // symbolic links that the CLI did not follow, with its reason
+    for link in table
+        .get("not_followed")
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_table())
+    {
+        let text = |key: &str| link.get(key).and_then(|v| v.as_str()).unwrap_or("");
+        out.push(SourceInput {
+            not_followed: Some(text("reason").to_string()),
+            ..SourceInput::new(text("name"), Vec::new())
+        });
     }
     out
 }

@@ -15,8 +15,10 @@
 //! check, 404 where the path has a parameter, 500 everywhere); the TypeSpec
 //! side declares the same responses, so both documents describe the same
 //! API. No auth on either side; the same summaries (svcc's default,
-//! `METHOD /path`) and the same local server on both. svcc writes one document per service (one
-//! service per resource), TypeSpec one document for its service namespace.
+//! `METHOD /path`) and the same local server on both. TypeSpec writes one
+//! document for its service namespace; svcc one per service, and the
+//! [`Shape`] says whether that is one service per resource or one service
+//! of every resource (one document, like TypeSpec's).
 
 /// One generated file: path relative to the project root, and contents.
 pub use crate::corpus::File;
@@ -45,11 +47,23 @@ const SVCC_TOML: &str =
 /// TypeSpec's project file: the OpenAPI 3.1 emitter.
 const TSPCONFIG: &str = "emit:\n  - \"@typespec/openapi3\"\noptions:\n  \"@typespec/openapi3\":\n    openapi-versions:\n      - \"3.1.0\"\n";
 
-/// The svcc manifest of resource `i`: one service with its types and errors.
-fn svcc_service(i: usize, ops: usize) -> String {
-    let mut out = format!(
-        "kind: Service\nname: Items{i}Service\nversion: 1.0.0\ndescription: Resource {i} of the benchmark API\nerrors:\n  Item{i}Conflict:\n    status: 409\n    description: The item changed meanwhile\n    fields: {{ currentStatus: Item{i}Status }}\ntypes:\n  Item{i}Status:\n    enum: [draft, active, archived]\n  Item{i}:\n    description: An item of resource {i}\n    fields:\n      id: {{ type: uuid, readOnly: true }}\n      name: {{ type: string, minLength: 1, maxLength: 120 }}\n      price: {{ type: decimal, min: 0 }}\n      quantity: {{ type: integer, min: 0, max: 1000 }}\n      status: Item{i}Status\n      tags: {{ type: list<string>, maxItems: 10 }}\n      note: string?\nroutes:\n"
-    );
+/// The declared error of resource `i`, under `errors:`.
+fn svcc_error(i: usize) -> String {
+    format!(
+        "  Item{i}Conflict:\n    status: 409\n    description: The item changed meanwhile\n    fields: {{ currentStatus: Item{i}Status }}\n"
+    )
+}
+
+/// The types of resource `i`, under `types:`.
+fn svcc_types(i: usize) -> String {
+    format!(
+        "  Item{i}Status:\n    enum: [draft, active, archived]\n  Item{i}:\n    description: An item of resource {i}\n    fields:\n      id: {{ type: uuid, readOnly: true }}\n      name: {{ type: string, minLength: 1, maxLength: 120 }}\n      price: {{ type: decimal, min: 0 }}\n      quantity: {{ type: integer, min: 0, max: 1000 }}\n      status: Item{i}Status\n      tags: {{ type: list<string>, maxItems: 10 }}\n      note: string?\n"
+    )
+}
+
+/// The routes of resource `i`, under `routes:`.
+fn svcc_routes(i: usize, ops: usize) -> String {
+    let mut out = String::new();
     for op in operations(ops) {
         out.push_str(&match op {
             Op::Create => format!(
@@ -67,6 +81,27 @@ fn svcc_service(i: usize, ops: usize) -> String {
         });
     }
     out
+}
+
+/// An svcc service manifest of `resources` (indexes), each with `ops`
+/// operations.
+fn svcc_manifest(
+    name: &str,
+    description: &str,
+    resources: std::ops::Range<usize>,
+    ops: usize,
+) -> String {
+    let mut errors = String::new();
+    let mut types = String::new();
+    let mut routes = String::new();
+    for i in resources {
+        errors.push_str(&svcc_error(i));
+        types.push_str(&svcc_types(i));
+        routes.push_str(&svcc_routes(i, ops));
+    }
+    format!(
+        "kind: Service\nname: {name}\nversion: 1.0.0\ndescription: {description}\nerrors:\n{errors}types:\n{types}routes:\n{routes}"
+    )
 }
 
 /// Declarations every TypeSpec resource uses: the uuid scalar and the
@@ -175,17 +210,49 @@ interface Items{i} {{
     out
 }
 
+/// How the svcc side groups the API's resources into services.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Shape {
+    /// One service per resource (`Items{i}Service`), one document each.
+    ServicePerResource,
+    /// Every resource in one service (`BenchService`), one document, as
+    /// TypeSpec writes it: the shape of one large API.
+    OneService,
+}
+
 /// The same API twice: (svcc project files, TypeSpec project files), each
 /// with `resources` resources of `operations_per_resource` operations.
-pub fn generate(resources: usize, operations_per_resource: usize) -> (Vec<File>, Vec<File>) {
+pub fn generate(
+    resources: usize,
+    operations_per_resource: usize,
+    shape: Shape,
+) -> (Vec<File>, Vec<File>) {
     let mut svcc = vec![("svcc.toml".to_string(), SVCC_TOML.to_string())];
     let mut main = TSP_PRELUDE.to_string();
     for i in 0..resources {
-        svcc.push((
-            format!("manifests/items{i:04}.yaml"),
-            svcc_service(i, operations_per_resource),
-        ));
+        if shape == Shape::ServicePerResource {
+            svcc.push((
+                format!("manifests/items{i:04}.yaml"),
+                svcc_manifest(
+                    &format!("Items{i}Service"),
+                    &format!("Resource {i} of the benchmark API"),
+                    i..i + 1,
+                    operations_per_resource,
+                ),
+            ));
+        }
         main.push_str(&tsp_resource(i, operations_per_resource));
+    }
+    if shape == Shape::OneService {
+        svcc.push((
+            "manifests/bench.yaml".to_string(),
+            svcc_manifest(
+                "BenchService",
+                "The benchmark API",
+                0..resources,
+                operations_per_resource,
+            ),
+        ));
     }
     let typespec = vec![
         ("main.tsp".to_string(), main),
@@ -215,7 +282,7 @@ mod tests {
 
     #[test]
     fn both_sides_have_every_operation() {
-        let (svcc, typespec) = generate(3, 7);
+        let (svcc, typespec) = generate(3, 7, Shape::ServicePerResource);
         let routes: usize = svcc
             .iter()
             .map(|(_, text)| text.matches("    operation: ").count())
@@ -236,23 +303,40 @@ mod tests {
 
     #[test]
     fn the_svcc_side_checks_clean() {
-        let (files, _) = generate(4, 6);
-        let config = files
-            .iter()
-            .find(|(path, _)| path == "svcc.toml")
-            .map(|(path, text)| {
-                svcc_core::SourceInput::new(path.clone(), text.clone().into_bytes())
-            });
-        let manifests: Vec<svcc_core::SourceInput> = files
-            .iter()
-            .filter(|(path, _)| path.starts_with("manifests/"))
-            .map(|(path, text)| {
-                svcc_core::SourceInput::new(path.clone(), text.clone().into_bytes())
-            })
-            .collect();
-        let analysis = svcc_core::check_project(config.as_ref(), &manifests);
-        let human =
-            svcc_core::diagnostic::render::human(&analysis.sources, &analysis.diagnostics, false);
-        assert!(analysis.diagnostics.is_empty(), "{human}");
+        for shape in [Shape::ServicePerResource, Shape::OneService] {
+            let (files, _) = generate(4, 6, shape);
+            let config = files
+                .iter()
+                .find(|(path, _)| path == "svcc.toml")
+                .map(|(path, text)| {
+                    svcc_core::SourceInput::new(path.clone(), text.clone().into_bytes())
+                });
+            let manifests: Vec<svcc_core::SourceInput> = files
+                .iter()
+                .filter(|(path, _)| path.starts_with("manifests/"))
+                .map(|(path, text)| {
+                    svcc_core::SourceInput::new(path.clone(), text.clone().into_bytes())
+                })
+                .collect();
+            let analysis = svcc_core::check_project(config.as_ref(), &manifests);
+            let human = svcc_core::diagnostic::render::human(
+                &analysis.sources,
+                &analysis.diagnostics,
+                false,
+            );
+            assert!(analysis.diagnostics.is_empty(), "{shape:?}: {human}");
+            assert_eq!(
+                analysis.model.ast.services.len(),
+                if shape == Shape::OneService { 1 } else { 4 }
+            );
+            let routes: usize = analysis
+                .model
+                .ast
+                .services
+                .iter()
+                .map(|s| s.routes.len())
+                .sum();
+            assert_eq!(routes, 24);
+        }
     }
 }

@@ -46,3 +46,43 @@ fn the_malformed_corpus_reports_every_planted_mistake() {
         .count();
     assert!(errors >= 25, "{errors} errors for 25 planted mistakes");
 }
+
+#[test]
+fn the_one_dimension_shapes_check_clean_and_have_their_size() {
+    let shapes = [
+        ("one service", corpus::one_service(7, 40)),
+        ("one type", corpus::one_type(50)),
+        ("extends chain", corpus::extends_chain(30)),
+        ("long scalar", corpus::long_scalar(10_000)),
+    ];
+    for (name, files) in &shapes {
+        let analysis = check(files);
+        let rendered =
+            svcc_core::diagnostic::render::human(&analysis.sources, &analysis.diagnostics, false);
+        assert!(analysis.diagnostics.is_empty(), "{name}:\n{rendered}");
+    }
+    let one_service = check(&shapes[0].1);
+    let catalog = one_service
+        .model
+        .service("CatalogService")
+        .expect("the large service");
+    assert_eq!(catalog.routes.len(), 40);
+    assert_eq!(
+        one_service
+            .model
+            .ast
+            .types
+            .iter()
+            .filter(|t| t.origin != svcc_core::ast::Origin::Library)
+            .count(),
+        20
+    );
+    let wide = check(&shapes[1].1);
+    let record = wide.model.type_named("Record", false).expect("Record");
+    assert_eq!(wide.model.all_fields(record).len(), 50);
+    let chain = check(&shapes[2].1);
+    let last = chain.model.type_named("Level29", false).expect("Level29");
+    // id, label, and field1 to field29
+    assert_eq!(chain.model.all_fields(last).len(), 31);
+    assert!(corpus::long_scalar(10_000)[1].1.len() > 10_000);
+}

@@ -104,7 +104,11 @@ fn written() -> (tempfile::TempDir, Vec<PathBuf>) {
         }
     }
     let project = tempfile::tempdir().unwrap();
-    svcc_tests::typespec::write(project.path(), &svcc_tests::typespec::generate(2, 10).0).unwrap();
+    svcc_tests::typespec::write(
+        project.path(),
+        &svcc_tests::typespec::generate(2, 10, svcc_tests::typespec::Shape::ServicePerResource).0,
+    )
+    .unwrap();
     let analysis = svcc::workspace::check(project.path()).unwrap();
     let options = Options {
         targets: vec!["openapi".into()],

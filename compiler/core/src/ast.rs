@@ -7,11 +7,14 @@
 use crate::load::Node;
 pub use crate::number::Number;
 use crate::source::{Span, Spanned};
+use crate::syntax::cron::Schedule;
 use crate::syntax::duration::Duration;
+use crate::syntax::path::DataPath;
 use crate::syntax::rate::Rate;
 use crate::syntax::reference::{EventName, OperationRef};
 use crate::syntax::route::{Method, Segment};
 pub use crate::syntax::type_expr::{Primitive, TypeExpr, TypeExprKind};
+use crate::syntax::when;
 
 /// All documents of a project.
 #[derive(Clone, Debug, Default)]
@@ -327,8 +330,12 @@ pub struct Transition {
 pub struct Job {
     /// Its name (the handler).
     pub name: Spanned<String>,
-    /// The schedule, as written.
-    pub schedule: Option<Node>,
+    /// The schedule as written (`@daily`, `every 5m`), for docs and
+    /// messages; `None` when absent or not a string.
+    pub written: Option<String>,
+    /// What the schedule means; its [`Schedule::cron`] is the line that is
+    /// deployed and run. `None` when absent or invalid (already reported).
+    pub schedule: Option<Spanned<Schedule>>,
     /// Longest run.
     pub timeout: Option<Spanned<Duration>>,
 }
@@ -409,14 +416,25 @@ pub struct Step {
     pub action: Option<Spanned<OperationRef>>,
     /// What undoes it.
     pub compensate: Option<Compensation>,
-    /// What the action receives, when not the saga input.
-    pub input: Option<Node>,
-    /// Run only when this holds.
-    pub when: Option<Node>,
+    /// What the action receives: `None` for the saga's input.
+    pub input: Option<StepInput>,
+    /// Run only when this holds (`None` when absent or invalid: already
+    /// reported); the span is the whole `when:` value.
+    pub when: Option<Spanned<when::Expr>>,
     /// Longest run.
     pub timeout: Option<Spanned<Duration>>,
     /// Retry policy.
     pub retry: Option<Retry>,
+}
+
+/// A step's `input:`.
+#[derive(Clone, Debug)]
+pub enum StepInput {
+    /// A path into the saga's data; the span covers the text of the path.
+    Path(Spanned<DataPath>),
+    /// Written, but not a path (already reported): the step's input is
+    /// unknown.
+    Invalid,
 }
 
 /// A step's `compensate:`.
@@ -524,6 +542,33 @@ pub struct Strategy {
     pub interval: Option<Spanned<Duration>>,
     /// Whether `interval` is written (even if it did not parse).
     pub has_interval: bool,
-    /// Rollback thresholds as written.
-    pub rollback: Vec<(Spanned<String>, Node)>,
+    /// Rollback thresholds.
+    pub rollback: Vec<Threshold>,
+}
+
+/// A rollback threshold: `errorRate: 1%`, `p95: 500ms`.
+#[derive(Clone, Debug)]
+pub struct Threshold {
+    /// The metric.
+    pub key: Spanned<String>,
+    /// The value as written, for messages.
+    pub value: Node,
+    /// What it means; `None` when the key is unknown or the value does not
+    /// suit it (the check says which).
+    pub limit: Option<Limit>,
+}
+
+impl Threshold {
+    /// The latency percentiles a threshold can bound.
+    pub const LATENCIES: [&'static str; 5] = ["p50", "p75", "p90", "p95", "p99"];
+}
+
+/// The bound a rollback threshold sets.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Limit {
+    /// `errorRate`: the share of failed requests in percent, above 0 and
+    /// up to 100, the number as written (`0.5` of `0.5%`).
+    ErrorRate(String),
+    /// `p50` ... `p99`: the latency at that percentile.
+    Latency(Duration),
 }

@@ -1,11 +1,16 @@
-//! svcc-core: the pure checking core of svcc.
+//! svcc-core: the pure core of svcc, from manifest text to output files.
 //!
-//! Manifest text goes in; a resolved model and diagnostics come out. The
-//! pipeline, one module per stage:
+//! Manifest text goes in; a resolved model and diagnostics come out, and
+//! from a model without errors the emitters build every output in memory.
+//! The pipeline, one module per stage:
 //!
 //! ```text
-//! load -> lower -> resolve -> check -> (emit, in later crates)
+//! load -> lower -> resolve -> check     (check_project)
+//!                               model -> emit   (emit::build: Artifacts, paths and bytes)
 //! ```
+//!
+//! The CLI crate writes the artifacts to disk and runs rustfmt over the
+//! generated Rust; nothing here does either.
 //!
 //! Architecture invariant: nothing here touches the file system, the clock
 //! or the environment (enforced by `clippy.toml`). The CLI crate reads files
@@ -42,6 +47,13 @@ pub struct SourceInput {
     pub bytes: Vec<u8>,
     /// Why the file could not be read, if it could not.
     pub read_error: Option<String>,
+    /// The file's size on disk when `bytes` holds only its beginning (a
+    /// file over the size limit is read no further than the limit); its
+    /// diagnostic gives this size.
+    pub size: Option<u64>,
+    /// Why this entry, a symbolic link, was not followed: it is left out
+    /// of the project, with a warning (W0011).
+    pub not_followed: Option<String>,
 }
 
 impl SourceInput {
@@ -51,6 +63,8 @@ impl SourceInput {
             name: name.into(),
             bytes: bytes.into(),
             read_error: None,
+            size: None,
+            not_followed: None,
         }
     }
 }
@@ -109,15 +123,21 @@ pub fn check_project_staged(
     documents.extend(library.documents.into_iter().map(|d| (d, true)));
     let mut decoded = Vec::new();
     for file in manifests {
+        if let Some(reason) = &file.not_followed {
+            let why = load::NotRead::LeftOut(reason);
+            load::not_read(&mut sources, &file.name, why, &mut out);
+            continue;
+        }
         let Some(format) = load::Format::from_name(&file.name) else {
             continue;
         };
         if let Some(reason) = &file.read_error {
-            load::unreadable(&mut sources, &file.name, reason, &mut out);
+            let why = load::NotRead::Unreadable(reason);
+            load::not_read(&mut sources, &file.name, why, &mut out);
             incomplete = true;
             continue;
         }
-        match load::decode(&mut sources, &file.name, &file.bytes, &mut out) {
+        match load::decode(&mut sources, &file.name, &file.bytes, file.size, &mut out) {
             Some(id) => decoded.push((id, format)),
             None => incomplete = true,
         }

@@ -221,17 +221,14 @@ pub fn parse(sources: &mut SourceMap, name: &str, bytes: &[u8], out: &mut Diagno
     ] {
         if let Some(v) = get("build", key)
             && let Some(text) = v.as_str()
+            && let Some(clean) = folder_inside(key, text, v.span, out)
         {
-            if relative_inside(text) {
-                *slot = text.trim_end_matches('/').to_string();
-            } else {
-                out.push(project_error(
-                    v.span,
-                    &format!("`{key}` must be a relative path inside the project"),
-                    "remove `..` and leading `/`",
-                ));
-            }
+            *slot = clean;
         }
+    }
+    if let Some(d) = out_overlaps_manifests(&config, get("build", "out"), get("build", "manifests"))
+    {
+        out.push(d);
     }
     if let Some(targets) = get("build", "targets").and_then(Node::as_seq) {
         config.targets = targets
@@ -246,10 +243,14 @@ pub fn parse(sources: &mut SourceMap, name: &str, bytes: &[u8], out: &mut Diagno
         let path = rt.get("path").and_then(Node::as_str);
         let version = rt.get("version").and_then(Node::as_str);
         match (path, version) {
-            (Some(p), None) if !p.is_empty() && !p.contains('"') && !p.contains('\\') => {
-                config.runtime = RuntimeDep::Path(p.trim_end_matches('/').to_string());
+            (Some(text), None) | (None, Some(text)) if control_char(text).is_some() => {
+                let c = control_char(text).map_or(0, u32::from);
+                out.push(control_error("`runtime`", c, rt.span));
             }
-            (None, Some(v)) if !v.is_empty() && !v.contains('"') => {
+            (Some(p), None) if !p.is_empty() && !p.contains('"') && !p.contains('\\') => {
+                config.runtime = RuntimeDep::Path(tidy_path(p));
+            }
+            (None, Some(v)) if !v.is_empty() && !v.contains(['"', '\\']) => {
                 config.runtime = RuntimeDep::Version(v.to_string());
             }
             _ => out.push(project_error(
@@ -261,10 +262,8 @@ pub fn parse(sources: &mut SourceMap, name: &str, bytes: &[u8], out: &mut Diagno
     }
     if let Some(h) = get("rust", "handlers") {
         match h.as_str() {
-            Some(text) if relative_inside(text) => {
-                config.handlers = Some(text.trim_end_matches('/').to_string());
-            }
-            _ => out.push(project_error(
+            Some(text) => config.handlers = folder_inside("handlers", text, h.span, out),
+            None => out.push(project_error(
                 h.span,
                 "`handlers` must be a relative path inside the project",
                 "remove `..` and leading `/`",
@@ -280,7 +279,7 @@ pub fn parse(sources: &mut SourceMap, name: &str, bytes: &[u8], out: &mut Diagno
 /// is written from these values, so only plain names and quote-free text
 /// are accepted.
 fn dependencies(node: Option<&Node>, out: &mut Diagnostics) -> Vec<(String, Dependency)> {
-    let plain = |t: &str| !t.is_empty() && !t.contains(['"', '\\', '\n', '\r']);
+    let plain = |t: &str| !t.is_empty() && !t.contains(['"', '\\']) && control_char(t).is_none();
     let mut deps = Vec::new();
     for e in node.and_then(Node::as_map).unwrap_or(&[]) {
         let name = &e.key.value;
@@ -302,6 +301,14 @@ fn dependencies(node: Option<&Node>, out: &mut Diagnostics) -> Vec<(String, Depe
             features: Vec::new(),
             no_default_features: false,
         };
+        if let Some(c) = strings(&e.value).find_map(control_char) {
+            out.push(control_error(
+                &format!("dependency `{name}`"),
+                u32::from(c),
+                e.value.span,
+            ));
+            continue;
+        }
         let ok = match &e.value.kind {
             NodeKind::Str(v) if plain(v) => {
                 dep.version = Some(v.clone());
@@ -316,7 +323,7 @@ fn dependencies(node: Option<&Node>, out: &mut Diagnostics) -> Vec<(String, Depe
                             true
                         }
                         ("path", NodeKind::Str(p)) if plain(p) => {
-                            dep.path = Some(p.trim_end_matches('/').to_string());
+                            dep.path = Some(tidy_path(p));
                             true
                         }
                         ("features", NodeKind::Seq(items)) => {
@@ -352,6 +359,22 @@ fn dependencies(node: Option<&Node>, out: &mut Diagnostics) -> Vec<(String, Depe
     deps
 }
 
+/// The strings of a value and of the values inside it (one level of
+/// table and list, as a dependency has).
+fn strings(node: &Node) -> impl Iterator<Item = &str> {
+    let inner: Vec<&Node> = match &node.kind {
+        NodeKind::Map(entries) => entries.iter().map(|e| &e.value).collect(),
+        _ => vec![node],
+    };
+    inner
+        .into_iter()
+        .flat_map(|n| match &n.kind {
+            NodeKind::Seq(items) => items.iter().collect(),
+            _ => vec![n],
+        })
+        .filter_map(Node::as_str)
+}
+
 fn project_error(span: Span, message: &str, help: &str) -> Diagnostic {
     Diagnostic::error(Code::E0009, span, format!("svcc.toml: {message}"))
         .label("invalid")
@@ -365,6 +388,97 @@ pub fn relative_inside(path: &str) -> bool {
         && !path.contains('\\')
         && !path.contains(':')
         && path.split('/').all(|part| part != "..")
+}
+
+/// The first control character of `text` (NUL, DEL, an escape, a line
+/// break...): none of them belongs in a path, a name or a version that is
+/// copied into a generated file.
+pub fn control_char(text: &str) -> Option<char> {
+    text.chars().find(|c| c.is_control())
+}
+
+/// A path without its `.` and empty segments: `./gen/` and `gen/.` are
+/// `gen`, `a/./b` is `a/b`, `/abs//x` is `/abs/x`; `.` for nothing left.
+/// Every relative path derived from it (`../` once per segment) is then
+/// right.
+pub fn tidy_path(path: &str) -> String {
+    let parts: Vec<&str> = path
+        .split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .collect();
+    match (path.starts_with('/'), parts.is_empty()) {
+        (true, _) => format!("/{}", parts.join("/")),
+        (false, true) => ".".to_string(),
+        (false, false) => parts.join("/"),
+    }
+}
+
+/// A folder of the project (`manifests`, `out`, `handlers`), tidied;
+/// `None` when it cannot be one (the reason is reported).
+fn folder_inside(key: &str, text: &str, span: Span, out: &mut Diagnostics) -> Option<String> {
+    let clean = tidy_path(text);
+    let problem = if let Some(c) = control_char(text) {
+        control_error(&format!("`{key}`"), u32::from(c), span)
+    } else if !relative_inside(text) {
+        project_error(
+            span,
+            &format!("`{key}` must be a relative path inside the project"),
+            "remove `..` and leading `/`",
+        )
+    } else if clean == "." {
+        project_error(
+            span,
+            &format!("`{key}` is the project folder itself"),
+            "name a folder inside the project, like `gen` or `manifests`",
+        )
+    } else {
+        return Some(clean);
+    };
+    out.push(problem);
+    None
+}
+
+/// `what` (`` `out` ``, `` dependency `x` ``) holds the control character `c`.
+fn control_error(what: &str, c: u32, span: Span) -> Diagnostic {
+    project_error(
+        span,
+        &format!("{what} contains the control character U+{c:04X}"),
+        "remove it: control characters cannot be copied into generated files",
+    )
+}
+
+/// `out` equal to the manifests folder, inside it or holding it: the
+/// next check would read the generated YAML as manifests (or a build
+/// would write among them). Reported at whichever of the two is set.
+fn out_overlaps_manifests(
+    config: &Config,
+    out: Option<&Node>,
+    manifests: Option<&Node>,
+) -> Option<Diagnostic> {
+    let (o, m) = (
+        config.out.to_ascii_lowercase(),
+        config.manifests.to_ascii_lowercase(),
+    );
+    let inside = |a: &str, b: &str| a.strip_prefix(b).is_some_and(|rest| rest.starts_with('/'));
+    let relation = if o == m {
+        "is"
+    } else if inside(&o, &m) {
+        "is inside"
+    } else if inside(&m, &o) {
+        "holds"
+    } else {
+        return None;
+    };
+    let span = out.or(manifests)?.span;
+    Some(project_error(
+        span,
+        &format!(
+            "the output folder `{}` {relation} the manifests folder `{}`",
+            config.out, config.manifests
+        ),
+        "keep them apart (the default is `out = \"gen\"` beside `manifests = \"manifests\"`): \
+         generated YAML among the manifests would be read as manifests",
+    ))
 }
 
 fn lint_levels(node: Option<&Node>, out: &mut Diagnostics) -> BTreeMap<Code, LintLevel> {

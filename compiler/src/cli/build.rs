@@ -42,6 +42,11 @@ pub fn run(
     clock.mark("read");
     let fingerprint = inputs_fingerprint(&ws, &manifests, &option_text);
     let settings_out = settings.out;
+    // an output folder that is (or goes through) a link: refused before
+    // anything is read from it or written to it
+    if let Err(why) = output::check_folder(&ws.root, &settings_out) {
+        return fatal(&why);
+    }
     if !check_only {
         let out = ws.root.join(&settings_out);
         if let Some(warnings) = output::up_to_date(&out, &fingerprint) {
@@ -127,24 +132,26 @@ pub fn run(
         eprintln!("note: generated Rust is not rustfmt-formatted: {why}");
     }
     clock.mark("rustfmt");
-    let out = ws.root.join(&analysis.config.out);
-    let plan = output::plan(&out, &artifacts, &targets);
-    if !plan.foreign.is_empty() {
-        for f in &plan.foreign {
-            eprintln!(
-                "error: `{}` exists and was not written by svcc; move it away (svcc never replaces files it did not write)",
-                out.join(f).display()
-            );
-        }
-        return 2;
+    let out_rel = &analysis.config.out;
+    let out = ws.root.join(out_rel);
+    let plan = output::plan(&out, out_rel, &artifacts, &targets);
+    if !plan.foreign.is_empty() || !plan.blocked.is_empty() {
+        return report_in_the_way(&out, &plan);
     }
     if check_only {
-        return report_check(&analysis.config.out, &plan);
+        return report_check(out_rel, &plan);
     }
     clock.mark("compare");
     let mut plan = plan;
     if let Err(e) = output::apply(&out, &mut plan, &artifacts, &fingerprint, &replay) {
-        return fatal(&format!("could not write to `{}`: {e}", out.display()));
+        eprintln!("error: {}", e.message);
+        if e.recorded {
+            eprintln!(
+                "note: `{out_rel}/{}` records every file this build was writing: the next `svcc build` takes them over",
+                output::MANIFEST
+            );
+        }
+        return 2;
     }
     clock.mark("write");
     if timings {
@@ -158,6 +165,12 @@ pub fn run(
         plan.unchanged.len(),
         plan.remove.len()
     );
+    if !plan.modes.is_empty() {
+        eprintln!(
+            "set the execute bits of {} unchanged program(s) again (deploy.sh)",
+            plan.modes.len()
+        );
+    }
     if !plan.kept.is_empty() {
         eprintln!(
             "kept {} file(s) that are yours (handlers.rs, main.rs): never overwritten",
@@ -195,6 +208,22 @@ pub fn handler_files_in(
     found
 }
 
+/// Files svcc never wrote, and links, folders or special files, where
+/// the build would write: reported before anything is written.
+fn report_in_the_way(out: &std::path::Path, plan: &output::Plan) -> u8 {
+    for f in &plan.foreign {
+        eprintln!(
+            "error: `{}` exists and was not written by svcc; move it away (svcc never replaces files it did not write)",
+            out.join(f).display()
+        );
+    }
+    for why in &plan.blocked {
+        eprintln!("error: {why}; move it away");
+    }
+    eprintln!("error: not building: nothing was written");
+    2
+}
+
 fn report_check(out: &str, plan: &output::Plan) -> u8 {
     if plan.is_clean() {
         eprintln!("`{out}` is up to date");
@@ -202,6 +231,9 @@ fn report_check(out: &str, plan: &output::Plan) -> u8 {
     }
     for f in &plan.write {
         eprintln!("would write   {out}/{f}");
+    }
+    for f in &plan.modes {
+        eprintln!("would chmod +x {out}/{f}");
     }
     for f in &plan.remove {
         eprintln!("would remove  {out}/{f}");
@@ -263,10 +295,18 @@ fn inputs_fingerprint(
 ) -> String {
     let mut inputs: Vec<(&str, &[u8])> =
         vec![(crate::workspace::PROJECT_FILE, ws.config.bytes.as_slice())];
-    inputs.extend(
-        manifests
-            .iter()
-            .map(|m| (m.name.as_str(), m.bytes.as_slice())),
-    );
+    for m in manifests {
+        inputs.push((m.name.as_str(), m.bytes.as_slice()));
+        // what was not read counts too: a link left out, an unreadable
+        // file, a file cut at the size limit, each differs from a file
+        // with no bytes
+        let why = m.not_followed.as_deref().or(m.read_error.as_deref());
+        if let Some(why) = why {
+            inputs.push(("(not read)", why.as_bytes()));
+        }
+        if m.size.is_some() {
+            inputs.push(("(too large)", &[]));
+        }
+    }
     output::fingerprint(options, &inputs)
 }

@@ -32,7 +32,7 @@
 //! variables [`MERCHANDISING`] and [`SALES`].
 
 use crate::generated::*;
-use rt::rusqlite::{self, Connection, OptionalExtension, params};
+use rt::sql::{self, Connection, OptionalExtension, params};
 use svcc_runtime::prelude as rt;
 
 #[path = "shared/tables.rs"]
@@ -140,7 +140,7 @@ impl Draft {
 fn suppressed(
     c: &Connection,
     address: &str,
-) -> rusqlite::Result<Option<RecipientSuppressedReason>> {
+) -> sql::Result<Option<RecipientSuppressedReason>> {
     let reason: Option<String> = c
         .prepare_cached("SELECT reason FROM email_suppressions WHERE address = ?1")?
         .query_row([address.to_lowercase()], |r| r.get(0))
@@ -163,7 +163,7 @@ fn bounces(address: &str) -> bool {
 /// "Sends" an email to an address that is not suppressed: logs what a
 /// mail provider would get and records it, as `sent`, or as `bounced` when
 /// the address cannot receive mail, which suppresses it from now on.
-fn deliver(c: &Connection, draft: Draft) -> rusqlite::Result<SentEmail> {
+fn deliver(c: &Connection, draft: Draft) -> sql::Result<SentEmail> {
     let now = rt::DateTime::now();
     let status = if bounces(&draft.to) {
         c.execute(
@@ -206,14 +206,14 @@ fn deliver(c: &Connection, draft: Draft) -> rusqlite::Result<SentEmail> {
 }
 
 /// One sent email.
-fn email(c: &Connection, id: rt::Uuid) -> rusqlite::Result<Option<SentEmail>> {
+fn email(c: &Connection, id: rt::Uuid) -> sql::Result<Option<SentEmail>> {
     c.prepare_cached("SELECT email FROM email_sent WHERE id = ?1")?
         .query_row([id.to_string()], |r| tables::json(r, 0))
         .optional()
 }
 
 /// Keeps the address an Order event carries.
-fn remember(c: &Connection, order: &Order) -> rusqlite::Result<()> {
+fn remember(c: &Connection, order: &Order) -> sql::Result<()> {
     c.prepare_cached(
         "INSERT INTO email_recipients (order_id, customer_id, address, updated) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (order_id) DO UPDATE SET address = excluded.address, updated = excluded.updated",
@@ -233,7 +233,7 @@ fn address_for(
     c: &Connection,
     order_id: rt::Uuid,
     customer_id: rt::Uuid,
-) -> rusqlite::Result<Option<String>> {
+) -> sql::Result<Option<String>> {
     c.prepare_cached(
         "SELECT address FROM email_recipients WHERE order_id = ?1 OR customer_id = ?2
          ORDER BY order_id = ?1 DESC, updated DESC LIMIT 1",
@@ -245,7 +245,7 @@ fn address_for(
 }
 
 /// A customer's preferences: stored, or the manifest's defaults.
-fn preferences(c: &Connection, customer_id: rt::Uuid) -> rusqlite::Result<EmailPreferences> {
+fn preferences(c: &Connection, customer_id: rt::Uuid) -> sql::Result<EmailPreferences> {
     let stored = c
         .prepare_cached(
             "SELECT marketing, shipping_updates FROM email_preferences WHERE customer_id = ?1",

@@ -36,7 +36,7 @@
 //!   is written.
 
 use crate::generated::*;
-use rt::rusqlite::{self, Connection, OptionalExtension, params};
+use rt::sql::{self, Connection, OptionalExtension, params};
 use std::collections::{BTreeMap, BTreeSet};
 use svcc_runtime::prelude as rt;
 
@@ -96,7 +96,7 @@ impl Default for Handlers {
 /// Every column of a stock row, in the order [`stock_row`] reads them.
 const STOCK: &str = "SELECT product_id, sku, on_hand, reserved, low_stock_threshold, version, updated_at FROM inventory_stock";
 
-fn stock_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StockItem> {
+fn stock_row(r: &sql::Row<'_>) -> sql::Result<StockItem> {
     Ok(StockItem {
         product_id: tables::parsed(r, 0)?,
         sku: r.get(1)?,
@@ -109,7 +109,7 @@ fn stock_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StockItem> {
 }
 
 /// The stock of one product, by a column (`product_id` or `sku`).
-fn stock_where(c: &Connection, column: &str, value: &str) -> rusqlite::Result<Option<StockItem>> {
+fn stock_where(c: &Connection, column: &str, value: &str) -> sql::Result<Option<StockItem>> {
     c.prepare_cached(&format!("{STOCK} WHERE {column} = ?1"))?
         .query_row([value], stock_row)
         .optional()
@@ -132,7 +132,7 @@ fn change(
     c: &Connection,
     before: StockItem,
     f: impl FnOnce(&mut StockItem),
-) -> rusqlite::Result<Changed> {
+) -> sql::Result<Changed> {
     let mut item = before.clone();
     f(&mut item);
     item.version += 1;
@@ -167,7 +167,7 @@ fn wanted<'a>(lines: impl IntoIterator<Item = (&'a str, i64)>) -> BTreeMap<&'a s
 fn stock_of<'a>(
     c: &Connection,
     lines: &[(&'a str, rt::Uuid)],
-) -> rusqlite::Result<Result<BTreeMap<&'a str, StockItem>, rt::Uuid>> {
+) -> sql::Result<Result<BTreeMap<&'a str, StockItem>, rt::Uuid>> {
     let mut stock = BTreeMap::new();
     for &(sku, product_id) in lines {
         match stock_where(c, "sku", sku)? {
@@ -197,7 +197,7 @@ fn reservation_where(
     c: &Connection,
     column: &str,
     id: rt::Uuid,
-) -> rusqlite::Result<Option<Reservation>> {
+) -> sql::Result<Option<Reservation>> {
     c.prepare_cached(&format!(
         "SELECT reservation FROM inventory_reservations WHERE {column} = ?1"
     ))?
@@ -205,7 +205,7 @@ fn reservation_where(
     .optional()
 }
 
-fn put_reservation(c: &Connection, r: &Reservation) -> rusqlite::Result<()> {
+fn put_reservation(c: &Connection, r: &Reservation) -> sql::Result<()> {
     c.prepare_cached(
         "INSERT INTO inventory_reservations (order_id, id, status, expires_at, reservation)
          VALUES (?1, ?2, ?3, ?4, ?5)
@@ -229,7 +229,7 @@ fn end_hold(
     c: &Connection,
     mut r: Reservation,
     status: ReservationStatus,
-) -> rusqlite::Result<Reservation> {
+) -> sql::Result<Reservation> {
     let lines = r.items.iter().map(|i| (i.sku.as_str(), i.quantity));
     for (sku, units) in wanted(lines) {
         let Some(item) = stock_where(c, "sku", sku)? else {
@@ -547,7 +547,7 @@ impl InventoryServiceHandlers for Handlers {
                      WHERE status = 'held' AND expires_at <= ?1",
                 )?
                 .query_map([now], |r| tables::json(r, 0))?
-                .collect::<rusqlite::Result<_>>()?;
+                .collect::<sql::Result<_>>()?;
             let n = due.len();
             for r in due {
                 end_hold(c, r, ReservationStatus::Expired)?;

@@ -48,7 +48,7 @@
 
 use crate::generated::*;
 use hmac::{Hmac, Mac};
-use rt::rusqlite::{self, Connection, OptionalExtension, params};
+use rt::sql::{self, Connection, OptionalExtension, params};
 use svcc_runtime::prelude as rt;
 
 #[path = "shared/tables.rs"]
@@ -129,7 +129,7 @@ struct Stored {
 
 /// Payments by a column (`id`, `order_id`, `provider_reference`), newest
 /// first.
-fn payments_where(c: &Connection, column: &str, value: &str) -> rusqlite::Result<Vec<Stored>> {
+fn payments_where(c: &Connection, column: &str, value: &str) -> sql::Result<Vec<Stored>> {
     c.prepare_cached(&format!(
         "SELECT payment, authorized FROM payment_payments WHERE {column} = ?1
          ORDER BY created DESC, rowid DESC"
@@ -144,18 +144,18 @@ fn payments_where(c: &Connection, column: &str, value: &str) -> rusqlite::Result
 }
 
 /// The payment with an id.
-fn payment(c: &Connection, id: rt::Uuid) -> rusqlite::Result<Option<Stored>> {
+fn payment(c: &Connection, id: rt::Uuid) -> sql::Result<Option<Stored>> {
     Ok(payments_where(c, "id", &id.to_string())?.into_iter().next())
 }
 
 /// An order's live payment: its newest that has not failed.
-fn live_payment(c: &Connection, order_id: rt::Uuid) -> rusqlite::Result<Option<Stored>> {
+fn live_payment(c: &Connection, order_id: rt::Uuid) -> sql::Result<Option<Stored>> {
     Ok(payments_where(c, "order_id", &order_id.to_string())?
         .into_iter()
         .find(|s| s.payment.status != PaymentStatus::Failed))
 }
 
-fn put(c: &Connection, s: &Stored) -> rusqlite::Result<()> {
+fn put(c: &Connection, s: &Stored) -> sql::Result<()> {
     let p = &s.payment;
     c.prepare_cached(
         "INSERT INTO payment_payments (id, order_id, status, authorized, provider_reference, created, payment)
@@ -181,7 +181,7 @@ struct AmountDue {
     amount: Money,
 }
 
-fn amount_due(c: &Connection, order_id: rt::Uuid) -> rusqlite::Result<Option<AmountDue>> {
+fn amount_due(c: &Connection, order_id: rt::Uuid) -> sql::Result<Option<AmountDue>> {
     c.prepare_cached(
         "SELECT customer_id, amount, currency FROM payment_amounts_due WHERE order_id = ?1",
     )?
@@ -228,7 +228,7 @@ fn refund_captured(
     mut p: Payment,
     amount: rt::Decimal,
     reason: &str,
-) -> rusqlite::Result<Payment> {
+) -> sql::Result<Payment> {
     c.prepare_cached(
         "INSERT INTO payment_refunds (id, payment_id, amount, currency, reason, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -266,7 +266,7 @@ fn refund_captured(
 }
 
 /// Refunds all that is left of a captured payment; `None` when nothing is.
-fn refund_rest(c: &Connection, p: Payment, reason: &str) -> rusqlite::Result<Option<Payment>> {
+fn refund_rest(c: &Connection, p: Payment, reason: &str) -> sql::Result<Option<Payment>> {
     let left = refundable(&p).amount;
     if left == rt::Decimal::ZERO {
         return Ok(None);

@@ -27,7 +27,7 @@
 //! does the same with the delivery time.
 
 use crate::generated::*;
-use rt::rusqlite::{Connection, OptionalExtension, params};
+use rt::sql::{Connection, OptionalExtension, params};
 use svcc_runtime::prelude as rt;
 
 #[path = "shared/tables.rs"]
@@ -71,14 +71,14 @@ impl Default for Handlers {
 }
 
 /// The parcel of an order, if it has one.
-fn parcel_of(c: &Connection, order_id: rt::Uuid) -> rt::rusqlite::Result<Option<rt::Uuid>> {
+fn parcel_of(c: &Connection, order_id: rt::Uuid) -> rt::sql::Result<Option<rt::Uuid>> {
     c.prepare_cached("SELECT shipment_id FROM shipment_parcels WHERE order_id = ?1")?
         .query_row([order_id.to_string()], |r| tables::parsed(r, 0))
         .optional()
 }
 
 /// Whether a parcel is on the warehouse's pick list.
-fn on_pick_list(c: &Connection, id: rt::Uuid) -> rt::rusqlite::Result<bool> {
+fn on_pick_list(c: &Connection, id: rt::Uuid) -> rt::sql::Result<bool> {
     c.prepare_cached(
         "SELECT on_pick_list_since IS NOT NULL FROM shipment_parcels WHERE shipment_id = ?1",
     )?
@@ -92,7 +92,7 @@ fn tracked(
     c: &Connection,
     carrier: Carrier,
     number: &str,
-) -> rt::rusqlite::Result<Option<rt::Uuid>> {
+) -> rt::sql::Result<Option<rt::Uuid>> {
     c.prepare_cached(
         "SELECT shipment_id FROM shipment_tracking WHERE carrier = ?1 AND tracking_number = ?2",
     )?

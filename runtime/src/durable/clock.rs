@@ -23,7 +23,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_ms(&self) -> i64 {
-        super::db::now_ms()
+        crate::pipeline::store::now_ms()
     }
 }
 

@@ -1,4 +1,4 @@
-//! Job schedules: when a cron expression fires next, read the way
+//! Job schedules: when a canonical cron line fires next, read the way
 //! Cloudflare Cron Triggers read it, in UTC.
 //!
 //! Why it exists: svcc deploys a manifest's `jobs:` as Cloudflare Cron
@@ -8,14 +8,21 @@
 //! `0 0 * * 1` is a Sunday), and no maintained crate reads it exactly:
 //! Cloudflare's own parser, `saffron`, was last released in 2021 (chrono
 //! 0.4, nom 5), and `croner` (which the compiler asks for a second opinion)
-//! has its own rules for the Quartz forms. So this is a small evaluator of
-//! exactly what the compiler accepts (`compiler/core/src/check/cron.rs`),
-//! with saffron's semantics:
+//! has its own rules for the Quartz forms. So this is a small evaluator
+//! with saffron's semantics.
 //!
-//! * five fields, `minute hour day-of-month month day-of-week`, each `*`,
-//!   a list `a,b`, a range `a-b`, a step `*/n`, `a/n` (from `a` to the
-//!   field's end) or `a-b/n`; a range whose start comes after its end wraps
-//!   around (`FRI-MON`), as in saffron (the compiler asks for a list);
+//! It reads only canonical lines: what the compiler's schedule parser
+//! (`compiler/core/src/syntax/cron.rs`) checked and wrote into the
+//! generated `JobSpec` as its `cron`, the same line the wrangler config
+//! deploys. The svcc shorthands (`@daily`, `every 5m`) are expanded there
+//! and exist nowhere else; the compiler's messages explain a bad schedule,
+//! so a line this refuses only gets a short reason. A canonical line is:
+//!
+//! * five fields, `minute hour day-of-month month day-of-week`, one space
+//!   apart, each `*`, a list `a,b`, a range `a-b`, a step `*/n`, `a/n`
+//!   (from `a` to the field's end) or `a-b/n`; a range runs upwards (the
+//!   compiler asks for `FRI-SAT,SUN-MON`, not `FRI-MON`) and `*` stands
+//!   alone;
 //! * month names `JAN`-`DEC`, weekday names `SUN`-`SAT`, any case;
 //! * Quartz weekday numbering: `1` = Sunday … `7` = Saturday;
 //! * day-of-month `L` (last day), `LW` (last weekday), `15W` (the weekday
@@ -23,10 +30,7 @@
 //!   Thursday) and `6#3` (the third Friday), each as the whole field;
 //! * a day matches when day-of-month and day-of-week both match, except
 //!   that when both are restricted (neither is `*`) either one is enough
-//!   (Vixie cron's rule, and saffron's);
-//! * the svcc shorthands: `@hourly`, `@daily`, `@weekly` (Sunday 00:00),
-//!   `@monthly`, `@yearly`/`@annually`, and `every 5m`/`2h`/`1d`/`7d` for
-//!   the intervals one cron line repeats exactly (the compiler's table).
+//!   (Vixie cron's rule, and saffron's).
 //!
 //! One quirk is kept on purpose because Cloudflare has it: `nW` for a day
 //! the month does not have (`31W` in April) fires on the month's last day
@@ -41,7 +45,6 @@ use std::fmt;
 /// A parsed schedule.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Schedule {
-    text: String,
     cron: String,
     minutes: u64,
     hours: u32,
@@ -88,72 +91,26 @@ fn err<T>(schedule: &str, why: impl fmt::Display) -> Result<T, CronError> {
     Err(CronError(format!("schedule `{schedule}`: {why}")))
 }
 
-const MACROS: [(&str, &str); 6] = [
-    ("@hourly", "0 * * * *"),
-    ("@daily", "0 0 * * *"),
-    ("@weekly", "0 0 * * SUN"),
-    ("@monthly", "0 0 1 * *"),
-    ("@yearly", "0 0 1 1 *"),
-    ("@annually", "0 0 1 1 *"),
-];
-
-/// The intervals one cron line repeats exactly, in minutes (the compiler's
-/// table in `check/cron.rs`).
-const INTERVALS: [(u64, &str); 20] = [
-    (1, "* * * * *"),
-    (2, "*/2 * * * *"),
-    (3, "*/3 * * * *"),
-    (4, "*/4 * * * *"),
-    (5, "*/5 * * * *"),
-    (6, "*/6 * * * *"),
-    (10, "*/10 * * * *"),
-    (12, "*/12 * * * *"),
-    (15, "*/15 * * * *"),
-    (20, "*/20 * * * *"),
-    (30, "*/30 * * * *"),
-    (60, "0 * * * *"),
-    (120, "0 */2 * * *"),
-    (180, "0 */3 * * *"),
-    (240, "0 */4 * * *"),
-    (360, "0 */6 * * *"),
-    (480, "0 */8 * * *"),
-    (720, "0 */12 * * *"),
-    (1440, "0 0 * * *"),
-    (10080, "0 0 * * SUN"),
-];
-
 const MONTHS: [&str; 12] = [
     "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
 ];
 const WEEKDAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 
 impl Schedule {
-    /// Parses a job's `schedule:` as the manifest writes it: a 5-field cron
-    /// line, a macro (`@daily`) or an interval (`every 5m`).
-    pub fn parse(text: &str) -> Result<Schedule, CronError> {
-        let body = text.trim();
-        let lower = body.to_ascii_lowercase();
-        let cron = if lower.starts_with('@') {
-            match MACROS.iter().find(|(name, _)| *name == lower) {
-                Some((_, cron)) => (*cron).to_string(),
-                None => return err(text, "unknown macro"),
-            }
-        } else if let Some(rest) = lower.strip_prefix("every") {
-            every(text, rest.trim())?.to_string()
-        } else {
-            body.split_ascii_whitespace().collect::<Vec<_>>().join(" ")
-        };
-        let mut schedule = parse_cron(text, &cron)?;
-        schedule.text = body.to_string();
-        Ok(schedule)
+    /// Parses a canonical cron line (see the module's documentation).
+    pub fn parse(cron: &str) -> Result<Schedule, CronError> {
+        if cron.split(' ').any(str::is_empty)
+            || cron.contains(|c: char| c.is_whitespace() && c != ' ')
+        {
+            return err(
+                cron,
+                "not a canonical line: fields are one space apart, with none before or after",
+            );
+        }
+        parse_cron(cron)
     }
 
-    /// The schedule as written (trimmed).
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
-    /// The 5-field cron line it stands for.
+    /// The cron line.
     pub fn cron(&self) -> &str {
         &self.cron
     }
@@ -248,33 +205,11 @@ fn is_weekday(wd: u32) -> bool {
     (MON..=FRI).contains(&wd)
 }
 
-/// `every 5m` as a cron line.
-fn every(text: &str, interval: &str) -> Result<&'static str, CronError> {
-    let digits = interval.bytes().take_while(u8::is_ascii_digit).count();
-    let (count, unit) = interval.split_at(digits);
-    let Ok(n) = count.parse::<u64>() else {
-        return err(text, "expected an interval such as `every 5m`");
-    };
-    let minutes = match unit {
-        "m" => n,
-        "h" => n.saturating_mul(60),
-        "d" => n.saturating_mul(1440),
-        _ => return err(text, "an interval's unit is `m`, `h` or `d`"),
-    };
-    match INTERVALS.iter().find(|(m, _)| *m == minutes) {
-        Some((_, cron)) => Ok(cron),
-        None => err(
-            text,
-            "the interval is not one that a cron line repeats exactly",
-        ),
-    }
-}
-
-fn parse_cron(text: &str, cron: &str) -> Result<Schedule, CronError> {
+fn parse_cron(cron: &str) -> Result<Schedule, CronError> {
     let fields: Vec<&str> = cron.split(' ').collect();
     let &[minute, hour, dom, month, dow] = fields.as_slice() else {
         return err(
-            text,
+            cron,
             format!(
                 "expected 5 fields (minute hour day-of-month month day-of-week), found {}",
                 fields.len()
@@ -282,13 +217,12 @@ fn parse_cron(text: &str, cron: &str) -> Result<Schedule, CronError> {
         );
     };
     Ok(Schedule {
-        text: String::new(),
         cron: cron.to_string(),
-        minutes: list(text, minute, 0, 59, &[])?,
-        hours: list(text, hour, 0, 23, &[])? as u32,
-        dom: day_of_month(text, dom)?,
-        months: list(text, month, 1, 12, &MONTHS)? as u16,
-        dow: day_of_week(text, dow)?,
+        minutes: list(cron, minute, 0, 59, &[])?,
+        hours: list(cron, hour, 0, 23, &[])? as u32,
+        dom: day_of_month(cron, dom)?,
+        months: list(cron, month, 1, 12, &MONTHS)? as u16,
+        dow: day_of_week(cron, dow)?,
     })
 }
 
@@ -334,6 +268,12 @@ fn list(text: &str, field: &str, min: u32, max: u32, names: &[&str]) -> Result<u
             Some((base, step)) => (base, Some(value(text, step, 1, max - min, &[])?)),
             None => (item, None),
         };
+        if item == "*" && field != item {
+            return err(
+                text,
+                format!("`*` cannot be combined with other values in `{field}`"),
+            );
+        }
         let (low, high) = if base == "*" {
             (min, max)
         } else if let Some((low, high)) = base.split_once('-') {
@@ -346,12 +286,10 @@ fn list(text: &str, field: &str, min: u32, max: u32, names: &[&str]) -> Result<u
             // `a/n` runs from `a` to the field's end.
             (v, if step.is_some() { max } else { v })
         };
-        let values: Vec<u32> = if low <= high {
-            (low..=high).collect()
-        } else {
-            (low..=max).chain(min..=high).collect()
-        };
-        for v in values.into_iter().step_by(step.unwrap_or(1) as usize) {
+        if low > high {
+            return err(text, format!("the range `{base}` starts after it ends"));
+        }
+        for v in (low..=high).step_by(step.unwrap_or(1) as usize) {
             bits |= 1 << v;
         }
     }

@@ -7,9 +7,9 @@
 //! it: list, show, replay (a fresh delivery with its attempts reset, under
 //! the inbox's dedupe like any other) and drop.
 
-use super::db::{Store, now_ms};
 use crate::Problem;
-use rusqlite::{OptionalExtension, params};
+use crate::pipeline::store::{Store, now_ms};
+use crate::sql::{self, OptionalExtension, params};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -42,7 +42,7 @@ pub struct DeadLetter {
 const COLUMNS: &str =
     "id, event_id, handler, name, seq, entity_key, payload, last_error, attempts, failed_at";
 
-fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(DeadLetter, String)> {
+fn read_row(r: &sql::Row<'_>) -> sql::Result<(DeadLetter, String)> {
     Ok((
         DeadLetter {
             id: r.get(0)?,
@@ -72,7 +72,7 @@ pub async fn list(store: &Store) -> Result<Vec<DeadLetter>, Problem> {
         .read(|c| {
             let mut stmt = c.prepare(&format!("SELECT {COLUMNS} FROM dead_letters ORDER BY id"))?;
             let rows = stmt.query_map([], read_row)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
+            rows.collect::<sql::Result<Vec<_>>>()
         })
         .await?;
     Ok(rows.into_iter().map(with_payload).collect())
@@ -120,7 +120,7 @@ pub async fn replay(store: &Store, id: i64) -> Result<DeadLetter, Problem> {
     }
     tx.commit()?;
     // Wake a waiting dispatcher.
-    store.committed().notify_one();
+    store.notify_committed();
     Ok(letter)
 }
 

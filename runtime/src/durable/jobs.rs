@@ -54,11 +54,11 @@
 
 use super::clock::{self, Clock};
 use super::cron::Schedule;
-use super::db::Store;
 use super::dispatcher::RetryPolicy;
 use crate::Problem;
+use crate::pipeline::store::Store;
+use crate::sql::{self, OptionalExtension, params};
 use futures_util::future::BoxFuture;
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use std::future::Future;
 use std::sync::Arc;
@@ -78,11 +78,12 @@ pub struct JobSpec {
 }
 
 impl JobSpec {
-    /// A job with a 5-minute timeout and one attempt.
-    pub fn new(name: impl Into<String>, schedule: &str) -> Result<JobSpec, Problem> {
+    /// A job with a 5-minute timeout and one attempt, firing on `cron`, a
+    /// canonical cron line (the generated `JobSpec`'s `cron`).
+    pub fn new(name: impl Into<String>, cron: &str) -> Result<JobSpec, Problem> {
         Ok(JobSpec {
             name: name.into(),
-            schedule: Schedule::parse(schedule).map_err(|e| Problem::internal(e.to_string()))?,
+            schedule: Schedule::parse(cron).map_err(|e| Problem::internal(e.to_string()))?,
             timeout: Duration::from_secs(300),
             retry: RetryPolicy {
                 attempts: 1,
@@ -351,7 +352,7 @@ impl Scheduler {
                                  WHERE job = ?1 AND status = 'running' AND lease_until < ?2",
                             )?
                             .query_map(params![name, now], |r| Ok((r.get(0)?, r.get(1)?)))?
-                            .collect::<rusqlite::Result<_>>()?;
+                            .collect::<sql::Result<_>>()?;
                         for (scheduled, _) in &rows {
                             c.prepare_cached(
                                 "UPDATE job_runs SET owner = ?3, lease_until = ?4

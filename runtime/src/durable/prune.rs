@@ -19,9 +19,9 @@
 //! A consumer that first starts after pruning sees only the events still
 //! kept. Everything runs in one transaction.
 
-use super::db::Store;
 use crate::Problem;
-use rusqlite::params;
+use crate::pipeline::store::Store;
+use crate::sql::params;
 
 /// What one [`prune`] deleted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -33,7 +33,7 @@ async fn bench_events_per_second() {
             let r = tx.with_conn(|c| {
                 c.execute(
                     "INSERT INTO effects (event_id, n) VALUES (?1, ?2)",
-                    rusqlite::params![ev.id.to_string(), ev.payload["n"].as_i64()],
+                    svcc_runtime::params![ev.id.to_string(), ev.payload["n"].as_i64()],
                 )
             });
             async move { r.map(|_| ()) }
@@ -123,7 +123,7 @@ async fn bench_publish_then_dispatch() {
         let r = tx.with_conn(|c| {
             c.execute(
                 "INSERT INTO effects (event_id, n) VALUES (?1, ?2)",
-                rusqlite::params![ev.id.to_string(), ev.payload["n"].as_i64()],
+                svcc_runtime::params![ev.id.to_string(), ev.payload["n"].as_i64()],
             )
         });
         async move { r.map(|_| ()) }

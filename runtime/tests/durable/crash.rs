@@ -59,7 +59,7 @@ async fn child(dir: std::path::PathBuf, drain: bool) {
         tx.with_conn(|c| {
             c.execute(
                 "INSERT INTO effects (event_id, n) VALUES (?1, ?2)",
-                rusqlite::params![ev.id.to_string(), ev.payload["n"].as_i64()],
+                svcc_runtime::params![ev.id.to_string(), ev.payload["n"].as_i64()],
             )
         })?;
         // Widen the window in which a kill lands inside a handler.

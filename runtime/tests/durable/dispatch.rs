@@ -38,7 +38,7 @@ fn effect(tx: &Tx, id: uuid::Uuid, n: i64) -> Result<(), Problem> {
     tx.with_conn(|c| {
         c.execute(
             "INSERT INTO effects (event_id, n) VALUES (?1, ?2)",
-            rusqlite::params![id.to_string(), n],
+            svcc_runtime::params![id.to_string(), n],
         )
     })
     .map(|_| ())

@@ -39,22 +39,25 @@ fn next_fire_times_follow_cloudflare_semantics() {
         ),
         ("*/15,30-59/10 0 * * *", sunday, "2026-11-23T00:00:00Z"),
         // Strictly after: a fire time is not its own next.
-        ("every 5m", "2026-11-22T06:15:00Z", "2026-11-22T06:20:00Z"),
         (
-            "every 5m",
+            "*/5 * * * *",
+            "2026-11-22T06:15:00Z",
+            "2026-11-22T06:20:00Z",
+        ),
+        (
+            "*/5 * * * *",
             "2026-11-22T06:15:59.999Z",
             "2026-11-22T06:20:00Z",
         ),
-        ("every 5m", sunday, "2026-11-22T06:15:00Z"),
-        ("every 2h", sunday, "2026-11-22T08:00:00Z"),
-        ("every 1d", sunday, "2026-11-23T00:00:00Z"),
-        ("every 7d", sunday, "2026-11-29T00:00:00Z"),
-        ("@hourly", sunday, "2026-11-22T07:00:00Z"),
-        ("@daily", sunday, "2026-11-23T00:00:00Z"),
-        ("@weekly", sunday, "2026-11-29T00:00:00Z"),
-        ("@monthly", sunday, "2026-12-01T00:00:00Z"),
-        ("@yearly", sunday, "2027-01-01T00:00:00Z"),
-        ("@ANNUALLY", sunday, "2027-01-01T00:00:00Z"),
+        ("*/5 * * * *", sunday, "2026-11-22T06:15:00Z"),
+        // The lines the compiler writes for `every 2h`, `@hourly`,
+        // `@daily`, `@weekly` (and `every 7d`), `@monthly` and `@yearly`.
+        ("0 */2 * * *", sunday, "2026-11-22T08:00:00Z"),
+        ("0 * * * *", sunday, "2026-11-22T07:00:00Z"),
+        ("0 0 * * *", sunday, "2026-11-23T00:00:00Z"),
+        ("0 0 * * SUN", sunday, "2026-11-29T00:00:00Z"),
+        ("0 0 1 * *", sunday, "2026-12-01T00:00:00Z"),
+        ("0 0 1 1 *", sunday, "2027-01-01T00:00:00Z"),
         // Weekdays are 1-7 from Sunday: 1 is Sunday, 7 Saturday.
         ("0 12 * * 1", sunday, "2026-11-22T12:00:00Z"),
         ("0 0 * * 1", sunday, "2026-11-29T00:00:00Z"),
@@ -71,10 +74,10 @@ fn next_fire_times_follow_cloudflare_semantics() {
             "2026-11-23T09:00:00Z",
             "2026-11-25T09:00:00Z",
         ),
-        // A range that wraps around the week.
-        ("0 0 * * FRI-MON", sunday, "2026-11-23T00:00:00Z"),
+        // Friday to Monday, as the compiler asks for it.
+        ("0 0 * * FRI-SAT,SUN-MON", sunday, "2026-11-23T00:00:00Z"),
         (
-            "0 0 * * FRI-MON",
+            "0 0 * * FRI-SAT,SUN-MON",
             "2026-11-24T00:00:00Z",
             "2026-11-27T00:00:00Z",
         ),
@@ -148,14 +151,24 @@ fn next_fire_times_follow_cloudflare_semantics() {
 }
 
 #[test]
-fn schedules_match_their_fire_times_and_parse_like_the_compiler() {
-    let s = Schedule::parse("  0  9 * *   MON-FRI ").unwrap();
+fn schedules_match_their_fire_times_and_only_canonical_lines_parse() {
+    let s = Schedule::parse("0 9 * * MON-FRI").unwrap();
     assert_eq!(s.cron(), "0 9 * * MON-FRI");
     assert!(s.matches(ms("2026-11-23T09:00:30Z")));
     assert!(!s.matches(ms("2026-11-22T09:00:00Z")));
-    assert_eq!(Schedule::parse("@weekly").unwrap().cron(), "0 0 * * SUN");
-    assert_eq!(Schedule::parse("EVERY 15m").unwrap().cron(), "*/15 * * * *");
+    // The compiler expands the shorthands and single-spaces the fields;
+    // it refuses ranges that wrap around and `*` in a list.
     for bad in [
+        "@weekly",
+        "@daily",
+        "every 15m",
+        "EVERY 15m",
+        "  0  9 * *   MON-FRI ",
+        "0 9 * *\tMON-FRI",
+        "0 0 * * FRI-MON",
+        "0 22-2 * * *",
+        "*,5 * * * *",
+        "5,* * * * *",
         "0 0 * * 0",
         "* * * *",
         "0 0 * * * *",
@@ -182,13 +195,40 @@ fn next_after_agrees_with_a_minute_by_minute_scan() {
     // Random schedules from the dialect's pieces, each checked against the
     // first matching minute within 40 days found by brute force
     // (`matches`) from a random start.
-    let minutes = ["*", "0", "*/7", "5/20", "10-40/15", "59", "0,30", "45-15"];
-    let hours = ["*", "0", "*/5", "23", "9-17", "22-2"];
+    let minutes = [
+        "*",
+        "0",
+        "*/7",
+        "5/20",
+        "10-40/15",
+        "59",
+        "0,30",
+        "45-59,0-15",
+    ];
+    let hours = ["*", "0", "*/5", "23", "9-17", "22-23,0-2"];
     let doms = [
-        "*", "1", "L", "LW", "15W", "1W", "31W", "13", "1-7", "*/10", "28-3",
+        "*",
+        "1",
+        "L",
+        "LW",
+        "15W",
+        "1W",
+        "31W",
+        "13",
+        "1-7",
+        "*/10",
+        "28-31,1-3",
     ];
     let dows = [
-        "*", "1", "2-6", "MON#2", "6#5", "5L", "SAT", "FRI-MON", "1-7/3",
+        "*",
+        "1",
+        "2-6",
+        "MON#2",
+        "6#5",
+        "5L",
+        "SAT",
+        "FRI-SAT,1-2",
+        "1-7/3",
     ];
     let mut state: u64 = 0x5eed;
     let mut next = move |bound: usize| {
@@ -299,7 +339,12 @@ async fn after_downtime_a_missed_schedule_runs_once() {
     let (_dir, s) = store();
     let clock = ManualClock::new(ms("2026-11-22T06:00:30Z"));
     let calls = Calls::default();
-    let sch = scheduler(&s, &clock, JobSpec::new("J", "every 5m").unwrap(), &calls);
+    let sch = scheduler(
+        &s,
+        &clock,
+        JobSpec::new("J", "*/5 * * * *").unwrap(),
+        &calls,
+    );
     sch.tick().await.unwrap();
     // Down from 06:00:30 to 06:52: ten schedules (06:05 ... 06:50) missed.
     clock.set(ms("2026-11-22T06:52:00Z"));
@@ -322,7 +367,7 @@ async fn a_job_that_times_out_is_retried() {
     {
         let calls = calls.clone();
         sch.add(
-            JobSpec::new("J", "@hourly")
+            JobSpec::new("J", "0 * * * *")
                 .unwrap()
                 .timeout(Duration::from_millis(50))
                 .retry(retries(3)),
@@ -359,7 +404,7 @@ async fn a_job_that_keeps_failing_is_recorded_with_its_error() {
     let clock = ManualClock::new(ms("2026-11-22T06:00:30Z"));
     let mut sch = Scheduler::new(s.clone()).with_clock(clock.clone());
     sch.add(
-        JobSpec::new("J", "@hourly").unwrap().retry(retries(2)),
+        JobSpec::new("J", "0 * * * *").unwrap().retry(retries(2)),
         |_| async { Err(Problem::new(503, "down", "Down").with_detail("disk full")) },
     );
     sch.tick().await.unwrap();
@@ -384,7 +429,7 @@ async fn a_run_abandoned_by_a_dead_process_is_taken_over_after_its_lease() {
     let clock = ManualClock::new(ms("2026-11-22T06:00:30Z"));
     let calls = Calls::default();
     let spec = || {
-        JobSpec::new("J", "@hourly")
+        JobSpec::new("J", "0 * * * *")
             .unwrap()
             .timeout(Duration::from_secs(60))
             .retry(retries(3))

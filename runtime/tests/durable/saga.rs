@@ -7,8 +7,9 @@ use crate::{Running, count, retries, store};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use svcc_runtime::durable::coordinator::Driven;
 use svcc_runtime::durable::outbox::list_events;
-use svcc_runtime::durable::saga::{self, Driven, saga_id};
+use svcc_runtime::durable::saga::{self, saga_id};
 use svcc_runtime::durable::{
     Action, Coordinator, Dispatcher, ManualClock, SagaSpec, StepError, StepSpec, Store,
 };

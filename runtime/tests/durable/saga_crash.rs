@@ -68,7 +68,7 @@ fn effect(store: &Store, kind: &'static str, fails_for_every_third: bool, flaky:
                     tx.with_conn(|c| {
                         c.execute(
                             "INSERT INTO calls (key, saga, pid) VALUES (?1, ?2, ?3)",
-                            rusqlite::params![
+                            svcc_runtime::params![
                                 call.idempotency_key,
                                 call.saga_id.to_string(),
                                 std::process::id()

@@ -42,7 +42,7 @@ async fn schema_is_migrated_once_and_pragmas_hold() {
     let s = Store::open(&path).unwrap();
     assert_eq!(
         count(&s, "SELECT COUNT(*) FROM schema_version").await,
-        svcc_runtime::durable::db::SCHEMA_VERSION
+        svcc_runtime::pipeline::store::SCHEMA_VERSION
     );
     let (mode, sync, timeout): (String, i64, i64) = s
         .read(|c| {

@@ -37,6 +37,7 @@ static SUBSCRIPTIONS: [SubscriptionSpec; 1] = [SubscriptionSpec {
 static JOBS: [JobSpec; 1] = [JobSpec {
     name: "nightlyAudit",
     schedule: "0 3 * * *",
+    cron: "0 3 * * *",
     timeout_ms: Some(5_000),
 }];
 

@@ -7,7 +7,7 @@
 //! password, long high-entropy strings), so an unusual name does not let an
 //! obvious key through.
 
-use crate::ast::{Binding, Deployment, Strategy};
+use crate::ast::{Binding, Deployment, Strategy, Threshold};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, suggest};
 use crate::load::Node;
 use crate::resolve::Model;
@@ -477,8 +477,8 @@ fn check_strategy(s: &Strategy, out: &mut Diagnostics) {
         );
     }
     check_steps(s, out);
-    for (key, value) in &s.rollback {
-        check_threshold(key, value, out);
+    for threshold in &s.rollback {
+        check_threshold(threshold, out);
     }
 }
 
@@ -531,43 +531,38 @@ fn check_steps(s: &Strategy, out: &mut Diagnostics) {
     }
 }
 
-fn check_threshold(key: &Spanned<String>, value: &Node, out: &mut Diagnostics) {
-    let text = value.scalar_text().unwrap_or_default();
-    let latency = ["p50", "p75", "p90", "p95", "p99"];
-    let ok = match key.value.as_str() {
-        "errorRate" => text
-            .strip_suffix('%')
-            .and_then(|n| n.parse::<f64>().ok())
-            .is_some_and(|n| (0.0..=100.0).contains(&n) && n > 0.0),
-        k if latency.contains(&k) => crate::syntax::duration::parse(&text).is_ok(),
-        _ => {
-            let mut known = vec!["errorRate"];
-            known.extend(latency);
-            let d = Diagnostic::error(
-                Code::E0606,
-                key.span,
-                format!("unknown rollback threshold `{}`", key.value),
-            )
-            .label(format!("expected one of {}", known.join(", ")));
-            out.push(d.maybe_help(suggest::did_you_mean(&key.value, known.iter().copied())));
-            return;
-        }
-    };
-    if !ok {
-        let expected = if key.value == "errorRate" {
-            "a percentage above 0 and up to 100, like `0.5%`"
-        } else {
-            "a duration, like `300ms`"
-        };
-        out.push(
-            Diagnostic::error(
-                Code::E0606,
-                value.span,
-                format!("`{text}` is not a valid `{}` threshold", key.value),
-            )
-            .label(format!("expected {expected}")),
-        );
+fn check_threshold(threshold: &Threshold, out: &mut Diagnostics) {
+    let (key, value) = (&threshold.key, &threshold.value);
+    let latency = Threshold::LATENCIES.contains(&key.value.as_str());
+    if key.value != "errorRate" && !latency {
+        let mut known = vec!["errorRate"];
+        known.extend(Threshold::LATENCIES);
+        let d = Diagnostic::error(
+            Code::E0606,
+            key.span,
+            format!("unknown rollback threshold `{}`", key.value),
+        )
+        .label(format!("expected one of {}", known.join(", ")));
+        out.push(d.maybe_help(suggest::did_you_mean(&key.value, known.iter().copied())));
+        return;
     }
+    if threshold.limit.is_some() {
+        return;
+    }
+    let expected = if latency {
+        "a duration, like `300ms`"
+    } else {
+        "a percentage above 0 and up to 100, like `0.5%`"
+    };
+    let text = value.scalar_text().unwrap_or_default();
+    out.push(
+        Diagnostic::error(
+            Code::E0606,
+            value.span,
+            format!("`{text}` is not a valid `{}` threshold", key.value),
+        )
+        .label(format!("expected {expected}")),
+    );
 }
 
 #[cfg(test)]

@@ -16,8 +16,6 @@ pub fn unused_types(model: &Model, out: &mut Diagnostics) {
     let uses = type_uses(&model.ast);
     let mut by_type: Vec<Vec<&crate::ast::TypeExpr>> = vec![Vec::new(); model.ast.types.len()];
     let mut stack: Vec<usize> = Vec::new();
-    let index_of =
-        |def: &crate::ast::TypeDef| model.ast.types.iter().position(|t| std::ptr::eq(t, def));
     let mut roots: Vec<&crate::ast::TypeExpr> = Vec::new();
     for u in &uses {
         match u.owner {
@@ -45,8 +43,8 @@ pub fn unused_types(model: &Model, out: &mut Diagnostics) {
             .state
             .as_ref()
             .and_then(|sm| sm.entity.as_ref())
-            .and_then(|e| model.type_named(&e.value, false))
-            .and_then(index_of)
+            // its index, not a search of every type for it: once per service
+            .and_then(|e| model.type_index(&e.value, false))
         {
             stack.push(i);
         }

@@ -7,12 +7,10 @@
 pub mod auth;
 mod bounds;
 pub mod calls;
-pub mod cron;
 mod cycles;
 mod deployments;
 mod events;
 mod flow;
-mod jobs;
 mod lints;
 mod naming;
 mod paths;
@@ -93,12 +91,10 @@ pub fn publishers_of(model: &Model) -> std::collections::BTreeMap<String, String
 /// Runs every check.
 pub fn check(model: &Model, out: &mut Diagnostics) {
     types::check(model, out);
-    let mut schedules = jobs::Memo::new();
     for service in &model.ast.services {
         routes::check(model, service, out);
         auth::check(model, service, out);
         state::check(model, service, out);
-        jobs::check(service, &mut schedules, out);
         resilience::check(service, out);
     }
     events::check(model, out);

@@ -9,10 +9,9 @@
 use super::flow::{Ty, fields, is_collection, signature};
 use crate::ast::Step;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, suggest};
-use crate::load::Node;
 use crate::resolve::Model;
+use crate::syntax::path::DataPath;
 use std::collections::HashSet;
-use std::ops::Range;
 
 /// What a path may see: the saga input and the steps before the current one.
 pub struct Scope<'m> {
@@ -35,27 +34,23 @@ pub struct Resolved<'m> {
 }
 
 impl<'m> Scope<'m> {
-    /// Resolves `segments` (with byte ranges in `node`'s string), reporting
-    /// problems. `guarded` holds paths known not to be null.
+    /// Resolves `path`, reporting problems. `guarded` holds paths known
+    /// not to be null.
     pub fn resolve(
         &self,
-        node: &Node,
-        segments: &[(String, Range<usize>)],
+        path: &DataPath,
         guarded: &HashSet<String>,
         out: &mut Diagnostics,
     ) -> Option<Resolved<'m>> {
-        let at = |r: &Range<usize>| node.sub_span(r.clone());
-        let (first, first_range) = segments.first()?;
-        let (mut ty, mut used) = match first.as_str() {
+        let segments = &path.segments;
+        let first = segments.first()?;
+        let (mut ty, mut used) = match first.value.as_str() {
             "input" => (self.input?, 1),
-            "steps" => (self.step_output(node, segments, out)?, 3),
+            "steps" => (self.step_output(path, out)?, 3),
             other => {
-                let d = Diagnostic::error(
-                    Code::E0406,
-                    at(first_range),
-                    format!("unknown name `{other}`"),
-                )
-                .label("a path starts at `input` or `steps`");
+                let d =
+                    Diagnostic::error(Code::E0406, first.span, format!("unknown name `{other}`"))
+                        .label("a path starts at `input` or `steps`");
                 let help = suggest::did_you_mean(other, ["input", "steps"]).unwrap_or_else(|| {
                     "start the path with `input.` (the saga's input) or `steps.<name>.output`"
                         .to_string()
@@ -64,17 +59,14 @@ impl<'m> Scope<'m> {
                 return None;
             }
         };
-        let mut text: String = segments[..used.min(segments.len())]
-            .iter()
-            .map(|(s, _)| s.as_str())
-            .collect::<Vec<_>>()
-            .join(".");
-        while let Some((name, range)) = segments.get(used) {
+        let mut text: String = path.names().take(used).collect::<Vec<_>>().join(".");
+        while let Some(segment) = segments.get(used) {
+            let (name, range) = (&segment.value, segment.span);
             if ty.is_optional() && !guarded.contains(&text) {
                 out.push(
                     Diagnostic::error(
                         Code::E0408,
-                        at(range),
+                        range,
                         format!("`{text}` may be absent, so `{text}.{name}` may not exist"),
                     )
                     .label("reads through an optional value")
@@ -88,7 +80,7 @@ impl<'m> Scope<'m> {
                 out.push(
                     Diagnostic::error(
                         Code::E0406,
-                        at(range),
+                        range,
                         format!("`{text}` is a `{}`; a path cannot go into it", ty.display()),
                     )
                     .label("not an object"),
@@ -99,17 +91,17 @@ impl<'m> Scope<'m> {
                 out.push(
                     Diagnostic::error(
                         Code::E0406,
-                        at(range),
+                        range,
                         format!("`{text}` is a `{}`, which has no fields", ty.display()),
                     )
                     .label("no such field"),
                 );
                 return None;
             };
-            let Some(field) = list.iter().find(|f| &f.name.value == name) else {
+            let Some(field) = list.iter().find(|f| f.name.value == *name) else {
                 let d = Diagnostic::error(
                     Code::E0406,
-                    at(range),
+                    range,
                     format!("`{}` has no field `{name}`", ty.display()),
                 )
                 .label("unknown field");
@@ -135,30 +127,25 @@ impl<'m> Scope<'m> {
     }
 
     /// `steps.<name>.output`: the output type of an earlier step.
-    fn step_output(
-        &self,
-        node: &Node,
-        segments: &[(String, Range<usize>)],
-        out: &mut Diagnostics,
-    ) -> Option<Ty<'m>> {
-        let at = |r: &Range<usize>| node.sub_span(r.clone());
-        let Some((name, range)) = segments.get(1) else {
-            let r = &segments[0].1;
+    fn step_output(&self, path: &DataPath, out: &mut Diagnostics) -> Option<Ty<'m>> {
+        let segments = &path.segments;
+        let Some(step_name) = segments.get(1) else {
             out.push(
                 Diagnostic::error(
                     Code::E0411,
-                    at(r),
+                    segments.first()?.span,
                     "`steps` needs a step name: `steps.<name>.output`",
                 )
                 .label("incomplete"),
             );
             return None;
         };
+        let (name, range) = (&step_name.value, step_name.span);
         let named = |s: &&&Step| s.name.as_ref().is_some_and(|n| &n.value == name);
         let Some(step) = self.earlier.iter().find(named) else {
             let d = Diagnostic::error(
                 Code::E0406,
-                at(range),
+                range,
                 format!("no earlier step named `{name}`"),
             )
             .label("unknown step");
@@ -176,12 +163,13 @@ impl<'m> Scope<'m> {
             return None;
         };
         match segments.get(2) {
-            Some((word, _)) if word == "output" => {}
-            Some((word, r)) => {
+            Some(word) if word.value == "output" => {}
+            Some(word) => {
+                let (word, r) = (&word.value, word.span);
                 out.push(
                     Diagnostic::error(
                         Code::E0411,
-                        at(r),
+                        r,
                         format!("expected `output` after `steps.{name}`, found `{word}`"),
                     )
                     .label("expected `output`")
@@ -193,7 +181,7 @@ impl<'m> Scope<'m> {
                 out.push(
                     Diagnostic::error(
                         Code::E0411,
-                        at(range),
+                        range,
                         format!("`steps.{name}` needs `.output`"),
                     )
                     .label("incomplete")
@@ -210,37 +198,11 @@ impl<'m> Scope<'m> {
             Some(ty) => Some(ty),
             None => {
                 out.push(
-                    Diagnostic::error(
-                        Code::E0406,
-                        at(range),
-                        format!("step `{name}` returns nothing"),
-                    )
-                    .label("its operation has no output"),
+                    Diagnostic::error(Code::E0406, range, format!("step `{name}` returns nothing"))
+                        .label("its operation has no output"),
                 );
                 None
             }
         }
     }
-}
-
-/// Splits `input.a.b` into segments with their byte ranges; `None` when
-/// the text is not a dotted path of identifiers.
-pub fn split(text: &str) -> Option<Vec<(String, Range<usize>)>> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    for part in text.split('.') {
-        let ok = part
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && part
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        if !ok {
-            return None;
-        }
-        out.push((part.to_string(), start..start + part.len()));
-        start += part.len() + 1;
-    }
-    Some(out)
 }

@@ -16,12 +16,14 @@ pub fn check(service: &Service, out: &mut Diagnostics) {
     if let Some(r) = &res.retry {
         check_retry(r, out);
     }
-    if let Some(failures) = res
+    let Some(failures) = res
         .circuit_breaker
         .as_ref()
         .and_then(|c| c.failures.as_ref())
-        && failures.value < 1
-    {
+    else {
+        return;
+    };
+    if failures.value < 1 {
         out.push(
             Diagnostic::error(
                 Code::E0106,
@@ -32,6 +34,19 @@ pub fn check(service: &Service, out: &mut Diagnostics) {
                 ),
             )
             .label("expected 1 or more"),
+        );
+    } else if u32::try_from(failures.value).is_err() {
+        out.push(
+            Diagnostic::error(
+                Code::E0106,
+                failures.span,
+                format!(
+                    "`failures` is {}, more than a circuit breaker counts ({})",
+                    failures.value,
+                    u32::MAX
+                ),
+            )
+            .label(format!("expected 1 to {}", u32::MAX)),
         );
     }
 }

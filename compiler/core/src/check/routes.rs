@@ -4,14 +4,39 @@ use crate::ast::{Field, Route, Service, TypeBody, TypeExprKind};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, suggest};
 use crate::resolve::Model;
 use crate::syntax::route::{Method, Segment};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Runs every route check of one service.
 pub fn check(model: &Model, service: &Service, out: &mut Diagnostics) {
     check_errors(service, out);
     ambiguous_routes(service, out);
+    // looked up by every route: listed once per service, not once per route
+    let names = Names {
+        errors: Known::new(service.errors.iter().map(|e| e.name.value.as_str())),
+        published: Known::new(service.publishes.iter().map(|p| p.event.value.0.as_str())),
+    };
     for route in &service.routes {
-        check_route(model, service, route, out);
+        check_route(model, service, &names, route, out);
+    }
+}
+
+/// The service's declared errors and published events.
+struct Names<'s> {
+    errors: Known<'s>,
+    published: Known<'s>,
+}
+
+/// Names in declaration order (for did-you-mean) and as a set.
+struct Known<'s> {
+    listed: Vec<&'s str>,
+    set: HashSet<&'s str>,
+}
+
+impl<'s> Known<'s> {
+    fn new(names: impl Iterator<Item = &'s str>) -> Self {
+        let listed: Vec<&str> = names.collect();
+        let set = listed.iter().copied().collect();
+        Known { listed, set }
     }
 }
 
@@ -87,7 +112,13 @@ fn ambiguous_routes(service: &Service, out: &mut Diagnostics) {
     }
 }
 
-fn check_route(model: &Model, service: &Service, route: &Route, out: &mut Diagnostics) {
+fn check_route(
+    model: &Model,
+    service: &Service,
+    names: &Names<'_>,
+    route: &Route,
+    out: &mut Diagnostics,
+) {
     if route.short {
         out.push(
             Diagnostic::error(Code::W0001, route.key.span, format!("route `{}` has no contracts", route.key.value))
@@ -98,8 +129,8 @@ fn check_route(model: &Model, service: &Service, route: &Route, out: &mut Diagno
     check_params(route, out);
     check_body(route, out);
     check_status(route, out);
-    check_declared_errors(service, route, out);
-    check_emits(service, route, out);
+    check_declared_errors(service, &names.errors, route, out);
+    check_emits(service, &names.published, route, out);
     for (what, fields) in [
         ("path parameter", &route.params),
         ("query parameter", &route.query),
@@ -230,21 +261,21 @@ fn check_status(route: &Route, out: &mut Diagnostics) {
     }
 }
 
-fn check_declared_errors(service: &Service, route: &Route, out: &mut Diagnostics) {
-    let names: Vec<&str> = service
-        .errors
-        .iter()
-        .map(|e| e.name.value.as_str())
-        .collect();
+fn check_declared_errors(
+    service: &Service,
+    names: &Known<'_>,
+    route: &Route,
+    out: &mut Diagnostics,
+) {
     for e in &route.errors {
-        if !names.contains(&e.value.as_str()) {
+        if !names.set.contains(e.value.as_str()) {
             let d = Diagnostic::error(Code::E0305, e.span, format!("unknown error `{}`", e.value))
                 .label(format!(
                     "not declared in `{}`'s `errors`",
                     service.name.value
                 ));
             let help = match (
-                suggest::did_you_mean(&e.value, names.iter().copied()),
+                suggest::did_you_mean(&e.value, names.listed.iter().copied()),
                 built_in(&e.value),
             ) {
                 (Some(h), _) => h,
@@ -275,14 +306,9 @@ fn built_in(name: &str) -> Option<u16> {
     })
 }
 
-fn check_emits(service: &Service, route: &Route, out: &mut Diagnostics) {
-    let published: Vec<&str> = service
-        .publishes
-        .iter()
-        .map(|p| p.event.value.0.as_str())
-        .collect();
+fn check_emits(service: &Service, published: &Known<'_>, route: &Route, out: &mut Diagnostics) {
     for e in &route.emits {
-        if !published.contains(&e.value.0.as_str()) {
+        if !published.set.contains(e.value.0.as_str()) {
             let d = Diagnostic::error(
                 Code::E0311,
                 e.span,
@@ -293,7 +319,7 @@ fn check_emits(service: &Service, route: &Route, out: &mut Diagnostics) {
             )
             .label("not in `events.publishes`");
             out.push(
-                match suggest::did_you_mean(&e.value.0, published.iter().copied()) {
+                match suggest::did_you_mean(&e.value.0, published.listed.iter().copied()) {
                     Some(h) => d.help(h),
                     None => d.help(format!(
                         "add `{}: <payload type>` under `events.publishes`",

@@ -3,12 +3,13 @@
 //! conditions, and the events a saga ends with.
 
 use super::flow::{Ty, all_operations, assignable, fields, payload, positions, signature};
-use super::paths::{Scope, split};
-use crate::ast::{Compensation, Saga, SagaItem, Step};
+use super::paths::Scope;
+use crate::ast::{Compensation, Saga, SagaItem, Step, StepInput};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, suggest};
 use crate::resolve::Model;
 use crate::source::{Span, Spanned};
 use crate::syntax::reference::{EventName, OperationRef};
+use crate::syntax::route::Segment;
 use std::collections::HashMap;
 
 /// Checks every saga.
@@ -185,7 +186,7 @@ fn check_step(
         super::resilience::check_retry(retry, out);
     }
     if let Some(when) = &step.when {
-        super::when::check(scope, when, out);
+        super::when::check(scope, &when.value, out);
     }
     let action = step
         .action
@@ -278,9 +279,12 @@ fn reachable(
     });
     let needed: Vec<&str> = match route {
         Some(r) => r
-            .path
-            .split('/')
-            .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+            .segments
+            .iter()
+            .filter_map(|(seg, _)| match seg {
+                Segment::Param(name) => Some(name.as_str()),
+                Segment::Literal(_) => None,
+            })
             .collect(),
         None => vec!["id"],
     };
@@ -323,34 +327,26 @@ fn given_input<'m>(
     step: &Step,
     out: &mut Diagnostics,
 ) -> Option<(Ty<'m>, Span)> {
-    let Some(node) = &step.input else {
-        let at = step.action.as_ref().map_or(step.span, |a| a.span);
-        return scope.input.map(|t| (t, at));
+    let path = match &step.input {
+        None => {
+            let at = step.action.as_ref().map_or(step.span, |a| a.span);
+            return scope.input.map(|t| (t, at));
+        }
+        Some(StepInput::Invalid) => return None,
+        Some(StepInput::Path(path)) => path,
     };
-    let text = node.as_str()?;
-    let Some(segments) = split(text) else {
-        out.push(
-            Diagnostic::error(
-                Code::E0411,
-                node.span,
-                format!("`{text}` is not a reference to saga data"),
-            )
-            .label("expected `input...` or `steps.<name>.output...`")
-            .help("write for example `input.amount` or `steps.debit.output`"),
-        );
-        return None;
-    };
-    let first = segments.first().map(|(s, _)| s.as_str()).unwrap_or("");
+    let first = path.value.names().next().unwrap_or("");
     if first != "input" && first != "steps" {
         let steps = scope.earlier.iter().chain(scope.later.iter());
         if steps
             .clone()
             .any(|s| s.name.as_ref().is_some_and(|n| n.value == first))
         {
+            let text = path.value.text();
             out.push(
                 Diagnostic::error(
                     Code::E0411,
-                    node.sub_span(0..text.len()),
+                    path.span,
                     format!("`{text}` is not a reference to saga data"),
                 )
                 .label("a step's output is read through `steps.`")
@@ -359,8 +355,8 @@ fn given_input<'m>(
             return None;
         }
     }
-    let resolved = scope.resolve(node, &segments, &std::collections::HashSet::new(), out)?;
-    Some((resolved.ty, node.sub_span(0..text.len())))
+    let resolved = scope.resolve(&path.value, &std::collections::HashSet::new(), out)?;
+    Some((resolved.ty, path.span))
 }
 
 /// `onSuccess`/`onFailure` must be events someone publishes.

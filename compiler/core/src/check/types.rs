@@ -9,7 +9,7 @@ use super::bounds::{Side, unholdable_bound};
 use super::values;
 use crate::ast::{Field, Number, Origin, Primitive, TypeBody, TypeDef, TypeExpr, TypeExprKind};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::resolve::Model;
+use crate::resolve::{Components, Model};
 use crate::source::Span;
 use std::collections::{HashMap, HashSet};
 
@@ -33,6 +33,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             check_fields(model, &r.headers, out);
         }
     }
+    redeclared_fields(model, out);
     extends_cycles(model, out);
     required_cycles(model, out);
 }
@@ -53,7 +54,7 @@ fn check_def(model: &Model, def: &TypeDef, out: &mut Diagnostics) {
         TypeBody::Object { extends, fields } => {
             check_fields(model, fields, out);
             if let Some(parent) = extends {
-                check_extends(model, def, parent, fields, out);
+                check_extends(model, def, parent, out);
             }
         }
         TypeBody::Invalid => {}
@@ -142,13 +143,18 @@ fn check_variant(
     }
 }
 
-fn check_extends(
-    model: &Model,
-    def: &TypeDef,
-    parent: &TypeExpr,
-    own: &[Field],
-    out: &mut Diagnostics,
-) {
+/// The parent of an `extends`, when it is the plain name of an object
+/// type: the type whose redeclared fields must narrow.
+fn object_parent<'m>(model: &'m Model, parent: &TypeExpr) -> Option<&'m TypeDef> {
+    if parent.is_optional() || !matches!(parent.kind, TypeExprKind::Named { .. }) {
+        return None;
+    }
+    model
+        .named(parent)
+        .filter(|p| matches!(p.body, TypeBody::Object { .. }))
+}
+
+fn check_extends(model: &Model, def: &TypeDef, parent: &TypeExpr, out: &mut Diagnostics) {
     if parent.is_optional() || !matches!(parent.kind, TypeExprKind::Named { .. }) {
         out.push(
             Diagnostic::error(
@@ -178,11 +184,128 @@ fn check_extends(
             .secondary(pdef.name.span, "defined here")
             .help("only object types can be extended; name an object type, or copy the values"),
         );
-        return;
     }
-    let inherited = model.all_fields(pdef);
+}
+
+/// Reports redeclared fields that do not narrow what they inherit (E0207).
+///
+/// One walk down the inheritance forest, from the types that extend
+/// nothing: a map holds the fields every ancestor of the current type
+/// declares (the nearest declaration of each name), its own are added on
+/// the way down and taken back on the way up. So each field is looked at
+/// once, however long the chains; computing every type's inherited fields
+/// instead took time quadratic in a chain's length. Types the walk does not
+/// reach (on or below an `extends` cycle, reported on its own) are checked
+/// one by one.
+fn redeclared_fields(model: &Model, out: &mut Diagnostics) {
+    let types = &model.ast.types;
+    // the object type each object type inherits its fields from
+    let parent_of = |def: &TypeDef| match &def.body {
+        TypeBody::Object {
+            extends: Some(p), ..
+        } => match &p.required().kind {
+            TypeExprKind::Named { name, library } => {
+                model.type_index(name, *library).filter(|&i| {
+                    matches!(types.get(i).map(|t| &t.body), Some(TypeBody::Object { .. }))
+                })
+            }
+            _ => None,
+        },
+        _ => None,
+    };
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); types.len()];
+    let mut roots = Vec::new();
+    for (i, def) in types.iter().enumerate() {
+        if !matches!(def.body, TypeBody::Object { .. }) {
+            continue;
+        }
+        match parent_of(def) {
+            Some(p) => children[p].push(i),
+            None => roots.push(i),
+        }
+    }
+    enum Step {
+        Enter(usize),
+        /// Undo the map's changes back to this length of the log.
+        Leave(usize),
+    }
+    let mut inherited: HashMap<&str, &Field> = HashMap::new();
+    let mut undo: Vec<(&str, Option<&Field>)> = Vec::new();
+    let mut reached = vec![false; types.len()];
+    let mut stack: Vec<Step> = roots.into_iter().rev().map(Step::Enter).collect();
+    while let Some(step) = stack.pop() {
+        match step {
+            Step::Enter(i) => {
+                reached[i] = true;
+                let def = &types[i];
+                let TypeBody::Object { extends, fields } = &def.body else {
+                    continue;
+                };
+                if def.origin != Origin::Library
+                    && let Some(pdef) = extends.as_ref().and_then(|p| object_parent(model, p))
+                {
+                    narrowing(
+                        model,
+                        pdef,
+                        fields,
+                        |name| inherited.get(name).copied(),
+                        out,
+                    );
+                }
+                stack.push(Step::Leave(undo.len()));
+                for f in fields {
+                    let name = f.name.value.as_str();
+                    undo.push((name, inherited.insert(name, f)));
+                }
+                stack.extend(children[i].iter().rev().map(|&c| Step::Enter(c)));
+            }
+            Step::Leave(mark) => {
+                while undo.len() > mark {
+                    let Some((name, previous)) = undo.pop() else {
+                        break;
+                    };
+                    match previous {
+                        Some(f) => inherited.insert(name, f),
+                        None => inherited.remove(name),
+                    };
+                }
+            }
+        }
+    }
+    for (i, def) in types.iter().enumerate() {
+        if reached[i] || def.origin == Origin::Library {
+            continue;
+        }
+        let TypeBody::Object {
+            extends: Some(parent),
+            fields,
+        } = &def.body
+        else {
+            continue;
+        };
+        let Some(pdef) = object_parent(model, parent) else {
+            continue;
+        };
+        let all: HashMap<&str, &Field> = model
+            .all_fields(pdef)
+            .into_iter()
+            .map(|(f, _)| (f.name.value.as_str(), f))
+            .collect();
+        narrowing(model, pdef, fields, |name| all.get(name).copied(), out);
+    }
+}
+
+/// E0207 for each of `own` whose type does not narrow the field of the
+/// same name that `inherited` finds (what `pdef` and its ancestors declare).
+fn narrowing<'m>(
+    model: &Model,
+    pdef: &TypeDef,
+    own: &'m [Field],
+    inherited: impl Fn(&str) -> Option<&'m Field>,
+    out: &mut Diagnostics,
+) {
     for f in own {
-        let Some((pf, _)) = inherited.iter().find(|(p, _)| p.name.value == f.name.value) else {
+        let Some(pf) = inherited(&f.name.value) else {
             continue;
         };
         let (Some(child), Some(base)) = (&f.ty, &pf.ty) else {
@@ -594,52 +717,67 @@ fn check_pattern(pattern: &str, node: &crate::load::Node, out: &mut Diagnostics)
     );
 }
 
-/// Reports each cycle of `extends` once.
+/// Reports each cycle of `extends` once, at the type where the walk from
+/// the first project type that reaches it enters it.
+///
+/// Each type has at most one parent, so every walk ends at the end of a
+/// chain or on one cycle. A walk stops at a type an earlier walk passed
+/// (whose cycle, if any, is reported already), so each type is passed once
+/// in all: linear in the number of types, where searching each chain for
+/// the next type was cubic in a chain's length.
 fn extends_cycles(model: &Model, out: &mut Diagnostics) {
-    let mut reported: HashSet<String> = HashSet::new();
-    for def in model
+    // the walk (by its starting type's position) that passed each type
+    let mut walked: HashMap<*const TypeDef, usize> = HashMap::new();
+    for (walk, def) in model
         .ast
         .types
         .iter()
-        .filter(|t| t.origin != Origin::Library)
+        .enumerate()
+        .filter(|(_, t)| t.origin != Origin::Library)
     {
-        let mut chain: Vec<&TypeDef> = vec![def];
+        let mut chain: Vec<&TypeDef> = Vec::new();
         let mut current = def;
-        while let TypeBody::Object {
-            extends: Some(p), ..
-        } = &current.body
-        {
-            let Some(next) = model.named(p) else { break };
-            if let Some(pos) = chain.iter().position(|c| std::ptr::eq(*c, next)) {
-                let cycle = &chain[pos..];
-                let mut names: Vec<&str> = cycle.iter().map(|t| t.name.value.as_str()).collect();
-                let key = {
-                    let mut k = names.clone();
-                    k.sort_unstable();
-                    k.join(",")
-                };
-                if reported.insert(key) {
-                    names.push(cycle[0].name.value.as_str());
-                    let head = cycle[0];
-                    let mut d = Diagnostic::error(
-                        Code::E0206,
-                        extends_span(head),
-                        format!("`extends` forms a cycle: {}", names.join(" -> ")),
-                    )
-                    .label("extends here")
-                    .help("a type cannot inherit from itself; remove one `extends`");
-                    for t in &cycle[1..] {
-                        d = d
-                            .secondary(extends_span(t), format!("`{}` extends here", t.name.value));
+        loop {
+            match walked.get(&(current as *const TypeDef)) {
+                Some(&w) if w != walk => break,
+                Some(_) => {
+                    if let Some(pos) = chain.iter().position(|c| std::ptr::eq(*c, current)) {
+                        out.push(extends_cycle(&chain[pos..]));
                     }
-                    out.push(d);
+                    break;
                 }
-                break;
+                None => {}
             }
-            chain.push(next);
+            walked.insert(current, walk);
+            chain.push(current);
+            let TypeBody::Object {
+                extends: Some(p), ..
+            } = &current.body
+            else {
+                break;
+            };
+            let Some(next) = model.named(p) else { break };
             current = next;
         }
     }
+}
+
+/// E0206 for the cycle `cycle[0] -> cycle[1] -> ... -> cycle[0]`.
+fn extends_cycle(cycle: &[&TypeDef]) -> Diagnostic {
+    let mut names: Vec<&str> = cycle.iter().map(|t| t.name.value.as_str()).collect();
+    names.extend(cycle.first().map(|t| t.name.value.as_str()));
+    let head = cycle[0];
+    let mut d = Diagnostic::error(
+        Code::E0206,
+        extends_span(head),
+        format!("`extends` forms a cycle: {}", names.join(" -> ")),
+    )
+    .label("extends here")
+    .help("a type cannot inherit from itself; remove one `extends`");
+    for t in &cycle[1..] {
+        d = d.secondary(extends_span(t), format!("`{}` extends here", t.name.value));
+    }
+    d
 }
 
 fn extends_span(t: &TypeDef) -> Span {
@@ -652,76 +790,126 @@ fn extends_span(t: &TypeDef) -> Span {
 }
 
 /// Reports cycles of required fields (no value could ever be built).
+///
+/// The search for cycles through each type is confined to the types that
+/// can reach it and that it can reach (its strongly connected component in
+/// a graph of required fields and `extends`, which holds every edge of the
+/// real one): a type on no cycle costs nothing, and a valid project, which
+/// has none, is checked in linear time. Searching from every type through
+/// all it could reach was quadratic in the number of types.
 fn required_cycles(model: &Model, out: &mut Diagnostics) {
-    let project: Vec<&TypeDef> = model
-        .ast
-        .types
-        .iter()
-        .filter(|t| t.origin != Origin::Library)
-        .collect();
+    let graph = required_graph(model);
     let mut reported: HashSet<String> = HashSet::new();
-    for start in &project {
+    for (index, start) in model.ast.types.iter().enumerate() {
+        if start.origin == Origin::Library || !graph.on_cycle(index) {
+            continue;
+        }
         let mut path: Vec<(&TypeDef, &Field)> = Vec::new();
-        find_required_cycle(
+        let mut search = Search {
             model,
-            start,
-            start,
-            &mut path,
-            &mut HashSet::new(),
-            &mut |cycle| {
-                let mut key: Vec<&str> = cycle.iter().map(|(t, _)| t.name.value.as_str()).collect();
-                key.sort_unstable();
-                if !reported.insert(key.join(",")) {
-                    return;
-                }
-                let names: Vec<String> = cycle
-                    .iter()
-                    .map(|(t, f)| format!("{}.{}", t.name.value, f.name.value))
-                    .collect();
-                let (_, first) = cycle[0];
-                let mut d = Diagnostic::error(Code::E0208, first.name.span, format!("required fields form a cycle: {}", names.join(" -> ")))
-                .label("required field in the cycle")
-                .help("no value of these types could ever be built: make one of the fields optional (`T?`) or a list");
-                for (_, f) in &cycle[1..] {
-                    d = d.secondary(f.name.span, "also in the cycle");
-                }
-                out.push(d);
-            },
-        );
+            graph: &graph,
+            start: (index, start),
+            visited: HashSet::new(),
+        };
+        search.from(start, &mut path, &mut |cycle| {
+            let mut key: Vec<&str> = cycle.iter().map(|(t, _)| t.name.value.as_str()).collect();
+            key.sort_unstable();
+            if !reported.insert(key.join(",")) {
+                return;
+            }
+            let names: Vec<String> = cycle
+                .iter()
+                .map(|(t, f)| format!("{}.{}", t.name.value, f.name.value))
+                .collect();
+            let (_, first) = cycle[0];
+            let mut d = Diagnostic::error(Code::E0208, first.name.span, format!("required fields form a cycle: {}", names.join(" -> ")))
+            .label("required field in the cycle")
+            .help("no value of these types could ever be built: make one of the fields optional (`T?`) or a list");
+            for (_, f) in &cycle[1..] {
+                d = d.secondary(f.name.span, "also in the cycle");
+            }
+            out.push(d);
+        });
     }
+}
+
+/// The type a required field holds directly (a plain name, not `T?` or a
+/// list), when it is an object type: its index and definition.
+fn required_object<'m>(model: &'m Model, field: &Field) -> Option<(usize, &'m TypeDef)> {
+    let ty = field.ty.as_ref()?;
+    let TypeExprKind::Named { name, library } = &ty.kind else {
+        return None;
+    };
+    if !field.is_required() {
+        return None;
+    }
+    let index = model.type_index(name, *library)?;
+    let def = model.ast.types.get(index)?;
+    matches!(def.body, TypeBody::Object { .. }).then_some((index, def))
+}
+
+/// Types (by index) and an edge from each to the object types its own
+/// required fields hold, and to its parent: every required field it has,
+/// inherited or not, is reachable that way.
+fn required_graph(model: &Model) -> Components {
+    let mut edges = Vec::new();
+    for (i, def) in model.ast.types.iter().enumerate() {
+        let TypeBody::Object { extends, fields } = &def.body else {
+            continue;
+        };
+        edges.extend(
+            fields
+                .iter()
+                .filter_map(|f| required_object(model, f))
+                .map(|(to, _)| (i, to)),
+        );
+        if let Some(TypeExprKind::Named { name, library }) =
+            extends.as_ref().map(|p| &p.required().kind)
+            && let Some(parent) = model.type_index(name, *library)
+        {
+            edges.push((i, parent));
+        }
+    }
+    Components::new(model.ast.types.len(), edges)
 }
 
 /// A path of required fields, each with the type that holds it.
 type FieldPath<'m> = [(&'m TypeDef, &'m Field)];
 
-fn find_required_cycle<'m>(
+/// The depth-first search for cycles of required fields through `start`.
+struct Search<'m, 'g> {
     model: &'m Model,
-    start: &'m TypeDef,
-    current: &'m TypeDef,
-    path: &mut Vec<(&'m TypeDef, &'m Field)>,
-    visited: &mut HashSet<*const TypeDef>,
-    report: &mut dyn FnMut(&FieldPath<'m>),
-) {
-    if !visited.insert(current as *const TypeDef) || path.len() > 64 {
-        return;
-    }
-    for (field, _) in model.all_fields(current) {
-        let Some(ty) = &field.ty else { continue };
-        if !field.is_required() || !matches!(ty.kind, TypeExprKind::Named { .. }) {
-            continue;
+    graph: &'g Components,
+    start: (usize, &'m TypeDef),
+    visited: HashSet<*const TypeDef>,
+}
+
+impl<'m> Search<'m, '_> {
+    fn from(
+        &mut self,
+        current: &'m TypeDef,
+        path: &mut Vec<(&'m TypeDef, &'m Field)>,
+        report: &mut dyn FnMut(&FieldPath<'m>),
+    ) {
+        if !self.visited.insert(current as *const TypeDef) || path.len() > 64 {
+            return;
         }
-        let Some(next) = model.named(ty) else {
-            continue;
-        };
-        if !matches!(next.body, TypeBody::Object { .. }) {
-            continue;
+        let (start_index, start) = self.start;
+        for (field, _) in self.model.all_fields(current) {
+            let Some((index, next)) = required_object(self.model, field) else {
+                continue;
+            };
+            // outside the start's component: no way back to it
+            if !self.graph.same(start_index, index) {
+                continue;
+            }
+            path.push((current, field));
+            if std::ptr::eq(next, start) {
+                report(path);
+            } else {
+                self.from(next, path, report);
+            }
+            path.pop();
         }
-        path.push((current, field));
-        if std::ptr::eq(next, start) {
-            report(path);
-        } else {
-            find_required_cycle(model, start, next, path, visited, report);
-        }
-        path.pop();
     }
 }

@@ -12,10 +12,10 @@ use super::paths::Scope;
 use super::types::enum_values;
 use crate::ast::{Primitive, TypeExprKind};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, suggest};
-use crate::load::Node;
+use crate::source::Spanned;
+use crate::syntax::path::DataPath;
 use crate::syntax::when::{CmpOp, Expr, ExprKind};
 use std::collections::HashSet;
-use std::ops::Range;
 
 /// What a `when` value is.
 #[derive(Clone, Debug, PartialEq)]
@@ -48,41 +48,24 @@ impl Kind {
     }
 }
 
-/// Checks a step's `when` (a string node).
-pub fn check(scope: &Scope<'_>, node: &Node, out: &mut Diagnostics) {
-    let Some(text) = node.as_str() else { return };
-    let expr = match crate::syntax::when::parse(text) {
-        Ok(e) => e,
-        Err(err) => {
-            out.push(
-                Diagnostic::error(Code::E0405, node.sub_span(err.range), err.message)
-                    .label(err.label)
-                    .maybe_help(err.help),
-            );
-            return;
-        }
-    };
-    let checker = Checker { scope, node };
-    let kind = checker.expr(&expr, &HashSet::new(), out);
-    checker.expect_bool(&kind, &expr.range, "a `when` condition", out);
+/// Checks a step's `when` condition.
+pub fn check(scope: &Scope<'_>, expr: &Expr, out: &mut Diagnostics) {
+    let checker = Checker { scope };
+    let kind = checker.expr(expr, &HashSet::new(), out);
+    checker.expect_bool(&kind, expr, "a `when` condition", out);
 }
 
 struct Checker<'a, 'm> {
     scope: &'a Scope<'m>,
-    node: &'a Node,
 }
 
 impl Checker<'_, '_> {
-    fn at(&self, r: &Range<usize>) -> crate::source::Span {
-        self.node.sub_span(r.clone())
-    }
-
-    fn expect_bool(&self, kind: &Kind, range: &Range<usize>, what: &str, out: &mut Diagnostics) {
+    fn expect_bool(&self, kind: &Kind, e: &Expr, what: &str, out: &mut Diagnostics) {
         if !matches!(kind, Kind::Bool | Kind::Unknown) {
             out.push(
                 Diagnostic::error(
                     Code::E0407,
-                    self.at(range),
+                    e.span,
                     format!(
                         "{what} must be true or false, but this is {}",
                         kind.describe()
@@ -101,7 +84,7 @@ impl Checker<'_, '_> {
                 let mut guards = guards.clone();
                 for item in items {
                     let k = self.expr(item, &guards, out);
-                    self.expect_bool(&k, &item.range, "each side of `or`", out);
+                    self.expect_bool(&k, item, "each side of `or`", out);
                     if let Some(path) = null_check(item, CmpOp::Eq) {
                         guards.insert(path);
                     }
@@ -112,7 +95,7 @@ impl Checker<'_, '_> {
                 let mut guards = guards.clone();
                 for item in items {
                     let k = self.expr(item, &guards, out);
-                    self.expect_bool(&k, &item.range, "each side of `and`", out);
+                    self.expect_bool(&k, item, "each side of `and`", out);
                     if let Some(path) = null_check(item, CmpOp::Ne) {
                         guards.insert(path);
                     }
@@ -121,12 +104,10 @@ impl Checker<'_, '_> {
             }
             ExprKind::Not(inner) => {
                 let k = self.expr(inner, guards, out);
-                self.expect_bool(&k, &inner.range, "the operand of `not`", out);
+                self.expect_bool(&k, inner, "the operand of `not`", out);
                 Kind::Bool
             }
-            ExprKind::Compare(lhs, op, op_range, rhs) => {
-                self.compare(lhs, *op, op_range, rhs, guards, out)
-            }
+            ExprKind::Compare(lhs, op, rhs) => self.compare(lhs, op, rhs, guards, out),
             ExprKind::Path(_) => self.value(e, guards, false, out),
             ExprKind::Str(_) => Kind::Text(None),
             ExprKind::Num(_) => Kind::Number,
@@ -144,15 +125,15 @@ impl Checker<'_, '_> {
         against_null: bool,
         out: &mut Diagnostics,
     ) -> Kind {
-        let ExprKind::Path(segments) = &e.kind else {
+        let ExprKind::Path(path) = &e.kind else {
             return self.expr(e, guards, out);
         };
-        let Some(resolved) = self.scope.resolve(self.node, segments, guards, out) else {
+        let Some(resolved) = self.scope.resolve(path, guards, out) else {
             return Kind::Unknown;
         };
         if resolved.ty.is_optional() && !against_null && !guards.contains(&resolved.text) {
             out.push(
-                Diagnostic::error(Code::E0408, self.at(&e.range), format!("`{}` may be absent", resolved.text))
+                Diagnostic::error(Code::E0408, e.span, format!("`{}` may be absent", resolved.text))
                     .label(format!("`{}` is optional", resolved.ty.display()))
                     .help(format!("say what happens when it is absent: `{0} != null and ...` (or `{0} == null or ...`)", resolved.text)),
             );
@@ -164,8 +145,7 @@ impl Checker<'_, '_> {
     fn compare(
         &self,
         lhs: &Expr,
-        op: CmpOp,
-        op_range: &Range<usize>,
+        op: &Spanned<CmpOp>,
         rhs: &Expr,
         guards: &HashSet<String>,
         out: &mut Diagnostics,
@@ -174,7 +154,7 @@ impl Checker<'_, '_> {
         let l = self.value(lhs, guards, null_side, out);
         let r = self.value(rhs, guards, null_side, out);
         if null_side {
-            self.compare_null(lhs, rhs, op, op_range, out);
+            self.compare_null(lhs, rhs, op, out);
             return Kind::Bool;
         }
         if l == Kind::Unknown || r == Kind::Unknown {
@@ -184,12 +164,12 @@ impl Checker<'_, '_> {
             out.push(
                 Diagnostic::error(
                     Code::E0407,
-                    self.at(op_range),
+                    op.span,
                     format!("cannot compare {} with {}", l.describe(), r.describe()),
                 )
                 .label("incompatible sides")
-                .secondary(self.at(&lhs.range), l.describe())
-                .secondary(self.at(&rhs.range), r.describe())
+                .secondary(lhs.span, l.describe())
+                .secondary(rhs.span, r.describe())
                 .help(
                     "compare values of the same kind: numbers with numbers, strings with strings",
                 ),
@@ -198,14 +178,14 @@ impl Checker<'_, '_> {
         }
         self.check_enum_literal(lhs, &l, rhs, out);
         self.check_enum_literal(rhs, &r, lhs, out);
-        if op.is_ordering() && !matches!(l, Kind::Number | Kind::Temporal) {
+        if op.value.is_ordering() && !matches!(l, Kind::Number | Kind::Temporal) {
             out.push(
                 Diagnostic::error(
                     Code::E0407,
-                    self.at(op_range),
+                    op.span,
                     format!(
                         "`{}` needs numbers or dates, but this compares {}",
-                        self.text(op_range),
+                        op.value.as_str(),
                         l.describe()
                     ),
                 )
@@ -216,19 +196,12 @@ impl Checker<'_, '_> {
         Kind::Bool
     }
 
-    fn compare_null(
-        &self,
-        lhs: &Expr,
-        rhs: &Expr,
-        op: CmpOp,
-        op_range: &Range<usize>,
-        out: &mut Diagnostics,
-    ) {
-        if op.is_ordering() {
+    fn compare_null(&self, lhs: &Expr, rhs: &Expr, op: &Spanned<CmpOp>, out: &mut Diagnostics) {
+        if op.value.is_ordering() {
             out.push(
                 Diagnostic::error(
                     Code::E0407,
-                    self.at(op_range),
+                    op.span,
                     "`null` can only be compared with `==` or `!=`",
                 )
                 .label("no order with null"),
@@ -240,19 +213,16 @@ impl Checker<'_, '_> {
         } else {
             lhs
         };
-        if let ExprKind::Path(segments) = &other.kind
-            && let Some(resolved) = self.scope.resolve(
-                self.node,
-                segments,
-                &HashSet::new(),
-                &mut Diagnostics::new(),
-            )
+        if let ExprKind::Path(path) = &other.kind
+            && let Some(resolved) =
+                self.scope
+                    .resolve(path, &HashSet::new(), &mut Diagnostics::new())
             && !resolved.ty.is_optional()
         {
             out.push(
                 Diagnostic::error(
                     Code::E0407,
-                    self.at(&other.range),
+                    other.span,
                     format!("`{}` is never null", resolved.text),
                 )
                 .label(format!("`{}` is required", resolved.ty.display()))
@@ -277,45 +247,32 @@ impl Checker<'_, '_> {
         }
         let d = Diagnostic::error(
             Code::E0407,
-            self.at(&literal_side.range),
+            literal_side.span,
             format!("`{lit}` is not a value of this enum"),
         )
         .label(format!("expected one of {}", values.join(", ")))
-        .secondary(self.at(&path_side.range), "an enum");
+        .secondary(path_side.span, "an enum");
         out.push(d.maybe_help(suggest::did_you_mean(
             lit,
             values.iter().map(String::as_str),
         )));
-    }
-
-    fn text(&self, r: &Range<usize>) -> String {
-        self.node
-            .as_str()
-            .and_then(|t| t.get(r.clone()))
-            .unwrap_or("")
-            .to_string()
     }
 }
 
 /// `p != null` (with `Ne`) or `p == null` (with `Eq`), either way round:
 /// the path `p`, present in the next `and` (or `or`) operands.
 fn null_check(e: &Expr, wanted: CmpOp) -> Option<String> {
-    let ExprKind::Compare(l, op, _, r) = &e.kind else {
+    let ExprKind::Compare(l, op, r) = &e.kind else {
         return None;
     };
-    if *op != wanted {
+    if op.value != wanted {
         return None;
     }
-    let path = match (&l.kind, &r.kind) {
+    let path: &DataPath = match (&l.kind, &r.kind) {
         (ExprKind::Path(p), ExprKind::Null) | (ExprKind::Null, ExprKind::Path(p)) => p,
         _ => return None,
     };
-    Some(
-        path.iter()
-            .map(|(s, _)| s.as_str())
-            .collect::<Vec<_>>()
-            .join("."),
-    )
+    Some(path.text())
 }
 
 fn comparable(l: &Kind, r: &Kind) -> bool {

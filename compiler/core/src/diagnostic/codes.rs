@@ -151,6 +151,7 @@ codes! {
     W0008 => "events form a cycle",
     W0009 => "synchronous call chain can outlast the route's timeout",
     W0010 => "retries without a dead-letter queue",
+    W0011 => "entry of the manifests folder left out",
 }
 
 impl Code {

@@ -8,7 +8,7 @@
 //! nothing a manifest says can inject shell syntax. The tests run
 //! `shellcheck` on every generated script.
 
-use crate::ast::{Deployment, Environment};
+use crate::ast::{Deployment, Environment, Limit};
 use std::fmt::Write;
 
 fn strategy_kind(env: &Environment) -> &str {
@@ -35,22 +35,15 @@ fn interval_secs(env: &Environment) -> u64 {
 /// Rollback thresholds as `NAME=value` environment settings for the check.
 fn thresholds(env: &Environment) -> Vec<String> {
     let mut out = Vec::new();
-    for (key, value) in env.strategy.iter().flat_map(|s| s.rollback.iter()) {
-        let text = value.scalar_text().unwrap_or_default();
-        match key.value.as_str() {
-            "errorRate" => out.push(format!(
-                "SVCC_MAX_ERROR_RATE={}",
-                text.trim_end_matches('%')
+    for t in env.strategy.iter().flat_map(|s| s.rollback.iter()) {
+        match &t.limit {
+            Some(Limit::ErrorRate(percent)) => out.push(format!("SVCC_MAX_ERROR_RATE={percent}")),
+            Some(Limit::Latency(d)) => out.push(format!(
+                "SVCC_MAX_{}_MS={}",
+                t.key.value.to_ascii_uppercase(),
+                d.millis
             )),
-            p => {
-                if let Ok(d) = crate::syntax::duration::parse(&text) {
-                    out.push(format!(
-                        "SVCC_MAX_{}_MS={}",
-                        p.to_ascii_uppercase(),
-                        d.millis
-                    ));
-                }
-            }
+            None => {}
         }
     }
     out

@@ -12,7 +12,6 @@ pub mod asyncapi;
 pub mod deploy_script;
 mod json;
 pub mod openapi;
-pub mod reach;
 pub mod rust;
 pub mod schemas;
 pub mod wrangler;
@@ -34,6 +33,9 @@ pub struct Artifact {
     /// A starting point for the user (`handlers.rs`, `main.rs`): written
     /// only when the file is missing, never replaced or removed.
     pub seed: bool,
+    /// A program to run (`deploy.sh`): written with its execute bits set,
+    /// and set again on an unchanged file that lost them.
+    pub executable: bool,
 }
 
 /// How OpenAPI documents are written.
@@ -91,6 +93,7 @@ pub fn build(model: &Model, config: &Config, options: &Options) -> Vec<Artifact>
                     path: format!("openapi/{}.openapi.{ext}", to_kebab(&service.name.value)),
                     contents: text(&openapi::document(model, service), options.openapi_format),
                     seed: false,
+                    executable: false,
                 })
                 .collect::<Vec<_>>()
         });
@@ -103,6 +106,7 @@ pub fn build(model: &Model, config: &Config, options: &Options) -> Vec<Artifact>
             path: format!("asyncapi/{}.asyncapi.yaml", config.name),
             contents: text(&doc, DocFormat::Yaml),
             seed: false,
+            executable: false,
         });
     }
     if wants("rust") {
@@ -125,12 +129,14 @@ pub fn build(model: &Model, config: &Config, options: &Options) -> Vec<Artifact>
                 path: format!("{dir}/{file}"),
                 contents: text.into_bytes(),
                 seed: false,
+                executable: false,
             });
             out.push(Artifact {
                 target: "wrangler",
                 path: format!("{dir}/deploy.sh"),
                 contents: deploy_script::script(d).into_bytes(),
                 seed: false,
+                executable: true,
             });
         }
     }

@@ -132,11 +132,12 @@ fn route_tags(service: &Service, route: &Route) -> Vec<String> {
     }
 }
 
-/// The success status: as written, else 202 for async, 201 for a POST
-/// with an output, 204 without output, 200 otherwise.
-pub fn success_status(route: &Route) -> u16 {
+/// The success status: as written (the checks keep it within 200-399),
+/// else 202 for async, 201 for a POST with an output, 204 without output,
+/// 200 otherwise.
+pub fn success_status(route: &Route) -> i64 {
     if let Some(s) = &route.status {
-        return u16::try_from(s.value).unwrap_or(200);
+        return s.value;
     }
     if route.is_async {
         202
@@ -273,7 +274,7 @@ fn parameters(route: &Route, components: &mut Components<'_>) -> Vec<Value> {
     out
 }
 
-fn success(route: &Route, status: u16, components: &mut Components<'_>) -> Value {
+fn success(route: &Route, status: i64, components: &mut Components<'_>) -> Value {
     let description = match status {
         201 => "Created",
         202 => "Accepted: the work continues in the background",

@@ -70,8 +70,6 @@ pub struct Components<'m> {
     pending: BTreeSet<(usize, Mode)>,
     /// Finished components by name.
     pub schemas: BTreeMap<String, Value>,
-    /// `directional` per type, computed once.
-    directional: std::collections::HashMap<usize, bool>,
 }
 
 impl<'m> Components<'m> {
@@ -81,7 +79,6 @@ impl<'m> Components<'m> {
             model,
             pending: BTreeSet::new(),
             schemas: BTreeMap::new(),
-            directional: std::collections::HashMap::new(),
         }
     }
 
@@ -109,35 +106,10 @@ impl<'m> Components<'m> {
         }
     }
 
-    /// Whether requests and responses see each type differently: it has
-    /// `readOnly` or `writeOnly` fields, itself or in a type it holds
-    /// (for every type at once, without recursion: [`crate::emit::reach`]).
-    fn directional_types(&self) -> Vec<bool> {
-        use crate::emit::reach::{Follow, field_types, graph, reaches_marked};
-        let model = self.model;
-        let edges = graph(model, Follow::Everywhere, |d| field_types(model, d));
-        let marked: Vec<bool> = model
-            .ast
-            .types
-            .iter()
-            .map(|def| {
-                matches!(def.body, TypeBody::Object { .. })
-                    && model
-                        .all_fields(def)
-                        .iter()
-                        .any(|(f, _)| f.constraints.read_only || f.constraints.write_only)
-            })
-            .collect();
-        reaches_marked(&edges, &marked)
-    }
-
     /// Whether requests and responses see the type at `index` differently
-    /// (computed once per type).
+    /// (computed once per model: [`Model::directional`]).
     pub fn is_directional(&mut self, index: usize) -> bool {
-        if self.directional.is_empty() {
-            self.directional = self.directional_types().into_iter().enumerate().collect();
-        }
-        self.directional.get(&index).copied().unwrap_or(false)
+        self.model.directional(index)
     }
 
     /// The mode whose component describes the type: `Request` only for a

@@ -14,7 +14,6 @@
 //! in a comment and in `deploy.sh`'s checks.
 
 use crate::ast::{Deployment, Service};
-use crate::check::cron::{Schedule, parse_schedule};
 use crate::load::Node;
 use crate::lower::validate::to_kebab;
 use crate::resolve::Model;
@@ -163,8 +162,8 @@ fn rate_limits(service: &Service) -> Vec<Value> {
             continue;
         };
         let (limit, period) = match rate.value.window_secs {
-            1 => (rate.value.count.saturating_mul(10), 10),
-            60 => (rate.value.count, 60),
+            1 => (u64::from(rate.value.count) * 10, 10),
+            60 => (u64::from(rate.value.count), 60),
             _ => continue,
         };
         out.push(json!({
@@ -180,16 +179,7 @@ fn crons(service: &Service) -> Vec<String> {
     let mut out: Vec<String> = service
         .jobs
         .iter()
-        .filter_map(|j| {
-            j.schedule
-                .as_ref()?
-                .as_str()
-                .and_then(|s| parse_schedule(s).ok())
-        })
-        .map(|s| match s {
-            Schedule::Cron(c) => c,
-            Schedule::Macro { cron, .. } | Schedule::Every { cron, .. } => cron,
-        })
+        .filter_map(|j| Some(j.schedule.as_ref()?.value.cron().to_string()))
         .collect();
     out.sort();
     out.dedup();

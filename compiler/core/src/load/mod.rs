@@ -65,16 +65,7 @@ pub fn load_file(
     diagnostics: &mut Diagnostics,
 ) -> Loaded {
     if bytes.len() > MAX_FILE_BYTES {
-        let file = sources.add(name, "");
-        diagnostics.push(
-            Diagnostic::error(
-                Code::E0004,
-                Span::new(file, 0, 0),
-                format!("`{name}` is larger than 16 MiB ({} bytes)", bytes.len()),
-            )
-            .label("file refused")
-            .help("split the manifests into several files"),
-        );
+        too_large(sources, name, bytes.len() as u64, diagnostics);
         return Loaded {
             documents: Vec::new(),
             incomplete: true,
@@ -128,21 +119,45 @@ pub fn parse(
 }
 
 /// Adds a file's text to the source map after the size and UTF-8 checks;
-/// `None` when it was refused (the reason is reported).
+/// `None` when it was refused (the reason is reported). `size` is the
+/// file's size on disk when `bytes` is only its beginning.
 pub fn decode(
     sources: &mut SourceMap,
     name: &str,
     bytes: &[u8],
+    size: Option<u64>,
     diagnostics: &mut Diagnostics,
 ) -> Option<crate::source::FileId> {
+    let size = size.unwrap_or(bytes.len() as u64).max(bytes.len() as u64);
+    if size > MAX_FILE_BYTES as u64 {
+        too_large(sources, name, size, diagnostics);
+        return None;
+    }
     match std::str::from_utf8(bytes) {
-        Ok(text) if bytes.len() <= MAX_FILE_BYTES => Some(sources.add(name, text.to_owned())),
-        _ => {
-            // load_file reports both refusals
+        Ok(text) => Some(sources.add(name, text.to_owned())),
+        Err(_) => {
+            // load_file reports the encoding
             load_file(sources, name, bytes, Format::Yaml, diagnostics);
             None
         }
     }
+}
+
+/// Records a file refused for its size (E0004), `size` as on disk.
+fn too_large(sources: &mut SourceMap, name: &str, size: u64, diagnostics: &mut Diagnostics) {
+    let message = format!("`{name}` is larger than 16 MiB ({size} bytes)");
+    diagnostics.push(
+        about_file(sources, name, Code::E0004, message)
+            .label("file refused")
+            .help("split the manifests into several files"),
+    );
+}
+
+/// A diagnostic about a file as a whole (refused, or not read), at the
+/// start of an empty stand-in for its text.
+fn about_file(sources: &mut SourceMap, name: &str, code: Code, message: String) -> Diagnostic {
+    let file = sources.add(name, "");
+    Diagnostic::error(code, Span::new(file, 0, 0), message)
 }
 
 /// The text with control characters (but tab and newlines) shown as U+FFFD,
@@ -159,22 +174,38 @@ fn printable(text: &str) -> String {
         .collect()
 }
 
-/// Records a file that exists but could not be read (E0010).
-pub fn unreadable(
-    sources: &mut SourceMap,
-    name: &str,
-    reason: &str,
-    diagnostics: &mut Diagnostics,
-) {
-    let file = sources.add(name, "");
-    diagnostics.push(
-        Diagnostic::error(
+/// Why a file of the manifests folder was not read.
+#[derive(Clone, Copy, Debug)]
+pub enum NotRead<'a> {
+    /// It exists but could not be read (E0010), for this reason.
+    Unreadable(&'a str),
+    /// It was left out (W0011): a symbolic link that leads outside the
+    /// project, nowhere, round in a loop or to something that is not a
+    /// file or folder, or a named pipe or a device; the reason says which.
+    /// The project is checked without it.
+    LeftOut(&'a str),
+}
+
+/// Records a file of the manifests folder that was not read.
+pub fn not_read(sources: &mut SourceMap, name: &str, why: NotRead, diagnostics: &mut Diagnostics) {
+    let (code, message, label, help) = match why {
+        NotRead::Unreadable(reason) => (
             Code::E0010,
-            Span::new(file, 0, 0),
             format!("`{name}` could not be read: {reason}"),
-        )
-        .label("unreadable")
-        .help("check the file's permissions"),
+            "unreadable",
+            "check the file's permissions",
+        ),
+        NotRead::LeftOut(reason) => (
+            Code::W0011,
+            format!("`{name}` is left out: {reason}"),
+            "not read",
+            "svcc reads only regular files inside the project folder: copy the manifest into the project, or point the link at one inside it",
+        ),
+    };
+    diagnostics.push(
+        about_file(sources, name, code, message)
+            .label(label)
+            .help(help),
     );
 }
 

@@ -1,12 +1,13 @@
 //! Lowering of `kind: Deployment` documents (MANIFESTS.md section 6).
 
 use super::read;
-use crate::ast::{Binding, Deployment, Environment, Strategy};
+use crate::ast::{Binding, Deployment, Environment, Limit, Strategy, Threshold};
+use crate::diagnostic::Diagnostics;
 use crate::load::{Entry, Node};
 use crate::source::Spanned;
 
 /// Lowers one deployment document.
-pub fn lower_deployment(root: &Node, name: Spanned<String>) -> Deployment {
+pub fn lower_deployment(root: &Node, name: Spanned<String>, out: &mut Diagnostics) -> Deployment {
     Deployment {
         name,
         service: read::text(root, "service"),
@@ -31,7 +32,7 @@ pub fn lower_deployment(root: &Node, name: Spanned<String>) -> Deployment {
                 name: e.key.clone(),
                 routes: read::strings(e.value.get("routes")),
                 vars: vars(e.value.get("vars")),
-                strategy: e.value.entry("strategy").map(strategy),
+                strategy: e.value.entry("strategy").map(|s| strategy(s, out)),
             })
             .collect(),
     }
@@ -47,7 +48,7 @@ fn vars(node: Option<&Node>) -> Vec<(Spanned<String>, Node)> {
         .collect()
 }
 
-fn strategy(e: &Entry) -> Strategy {
+fn strategy(e: &Entry, out: &mut Diagnostics) -> Strategy {
     let v = &e.value;
     Strategy {
         span: e.key.span,
@@ -63,10 +64,30 @@ fn strategy(e: &Entry) -> Strategy {
             })
             .collect(),
         steps_span: v.entry("steps").map(|s| s.key.span),
-        interval: read::duration(v.get("interval")),
+        interval: read::duration(v.get("interval"), out),
         has_interval: v.get("interval").is_some(),
         rollback: entries(v.get("rollback"))
-            .map(|r| (r.key.clone(), r.value.clone()))
+            .map(|r| Threshold {
+                key: r.key.clone(),
+                value: r.value.clone(),
+                limit: limit(&r.key.value, &r.value),
+            })
             .collect(),
+    }
+}
+
+/// What a rollback threshold's value means for its key, if it suits it.
+fn limit(key: &str, value: &Node) -> Option<Limit> {
+    let text = value.scalar_text()?;
+    match key {
+        "errorRate" => {
+            let number = text.strip_suffix('%')?;
+            let n = number.parse::<f64>().ok()?;
+            ((0.0..=100.0).contains(&n) && n > 0.0).then(|| Limit::ErrorRate(number.to_string()))
+        }
+        k if Threshold::LATENCIES.contains(&k) => crate::syntax::duration::parse(&text)
+            .ok()
+            .map(Limit::Latency),
+        _ => None,
     }
 }

@@ -3,8 +3,10 @@
 //! Each document is first validated against its block in [`shape`] (unknown
 //! and missing fields, value types, identifiers), then lowered. Lowering
 //! parses the mini-language strings (types, routes, rates, durations,
-//! references) and reports their errors at the character inside the string;
-//! everything else it reads quietly, since the shape check already spoke.
+//! references, schedules, `when` conditions, saga paths), once each, into
+//! the typed values of the AST, and reports their errors at the character
+//! inside the string; everything else it reads quietly, since the shape
+//! check already spoke. Nothing after this stage parses a string again.
 
 mod deployment;
 mod pricing;
@@ -18,6 +20,7 @@ pub mod validate;
 use crate::ast::{Ast, Origin};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, suggest};
 use crate::load::{Document, NodeKind};
+use crate::source::Spanned;
 
 /// Lowers every document into one [`Ast`]. `library` marks documents of the
 /// built-in schema library.
@@ -27,8 +30,9 @@ pub fn lower(documents: &[(Document, bool)], out: &mut Diagnostics) -> Ast {
     let parts = crate::parallel::map_chunks(documents, |chunk| {
         let mut ast = Ast::default();
         let mut diagnostics = Diagnostics::new();
+        let mut schedules = service::Schedules::new();
         for (doc, library) in chunk {
-            lower_document(doc, *library, &mut ast, &mut diagnostics);
+            lower_document(doc, *library, &mut ast, &mut schedules, &mut diagnostics);
         }
         (ast, diagnostics)
     });
@@ -45,7 +49,13 @@ pub fn lower(documents: &[(Document, bool)], out: &mut Diagnostics) -> Ast {
     ast
 }
 
-fn lower_document(doc: &Document, library: bool, ast: &mut Ast, out: &mut Diagnostics) {
+fn lower_document(
+    doc: &Document,
+    library: bool,
+    ast: &mut Ast,
+    schedules: &mut service::Schedules,
+    out: &mut Diagnostics,
+) {
     let root = &doc.root;
     let Some(kind_node) = root.get("kind") else {
         if matches!(root.kind, NodeKind::Map(_)) {
@@ -90,8 +100,12 @@ fn lower_document(doc: &Document, library: bool, ast: &mut Ast, out: &mut Diagno
     };
     let owner = root.entry("kind").map_or(root.span, |e| e.key.span);
     validate::check_block(root, block, owner, out);
-    let Some(name) = read::text(root, "name") else {
-        return;
+    // A document without a name (reported) is not part of the project, but
+    // it is lowered all the same, so that the errors in its strings are too.
+    let mut unnamed = Ast::default();
+    let (name, ast) = match read::text(root, "name") {
+        Some(name) => (name, ast),
+        None => (Spanned::new(String::new(), owner), &mut unnamed),
     };
     match kind {
         "Types" => {
@@ -110,14 +124,14 @@ fn lower_document(doc: &Document, library: bool, ast: &mut Ast, out: &mut Diagno
                 &mut ast.types,
                 out,
             );
-            let service = service::lower_service(root, name, out);
+            let service = service::lower_service(root, name, schedules, out);
             ast.services.push(service);
         }
         "Saga" => ast.sagas.push(saga::lower_saga(root, name, out)),
-        "Pricing" => ast.pricing.push(pricing::lower_pricing(root, name)),
+        "Pricing" => ast.pricing.push(pricing::lower_pricing(root, name, out)),
         _ => ast
             .deployments
-            .push(deployment::lower_deployment(root, name)),
+            .push(deployment::lower_deployment(root, name, out)),
     }
 }
 

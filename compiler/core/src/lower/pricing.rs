@@ -2,11 +2,12 @@
 
 use super::read;
 use crate::ast::{Plan, Pricing};
+use crate::diagnostic::Diagnostics;
 use crate::load::{Node, NodeKind};
 use crate::source::Spanned;
 
 /// Lowers one pricing document.
-pub fn lower_pricing(root: &Node, name: Spanned<String>) -> Pricing {
+pub fn lower_pricing(root: &Node, name: Spanned<String>, out: &mut Diagnostics) -> Pricing {
     Pricing {
         name,
         service: read::text(root, "service"),
@@ -17,16 +18,16 @@ pub fn lower_pricing(root: &Node, name: Spanned<String>) -> Pricing {
             .unwrap_or(&[])
             .iter()
             .filter(|n| matches!(n.kind, NodeKind::Map(_)))
-            .map(plan)
+            .map(|p| plan(p, out))
             .collect(),
-        trial: read::duration(root.get("trial")),
+        trial: read::duration(root.get("trial"), out),
         overage: root
             .get("overage")
             .map(|o| (read::text(o, "unit"), o.get("price").cloned())),
     }
 }
 
-fn plan(node: &Node) -> Plan {
+fn plan(node: &Node, out: &mut Diagnostics) -> Plan {
     Plan {
         span: node.span,
         name: node
@@ -39,7 +40,7 @@ fn plan(node: &Node) -> Plan {
             .and_then(Node::as_map)
             .unwrap_or(&[])
             .iter()
-            .map(|e| (e.key.clone(), read::rate(Some(&e.value))))
+            .map(|e| (e.key.clone(), read::rate(Some(&e.value), out)))
             .collect(),
         features: read::strings(node.get("features")),
     }

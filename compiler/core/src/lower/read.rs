@@ -1,15 +1,16 @@
-//! Quiet readers for lowering: they return `None` for a value of the wrong
-//! kind (the shape validator reported it), and report only mini-language
-//! errors, which the shape validator cannot see.
+//! Readers for lowering: they return `None` for a value of the wrong kind
+//! (the shape validator reported it) and parse the mini-language strings,
+//! once each, reporting their syntax errors at the character inside the
+//! string: the validator only checks that they are strings.
 
 use crate::ast::{Retry, TypeExpr};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::load::{Node, NodeKind};
 use crate::source::Spanned;
-use crate::syntax;
 use crate::syntax::duration::Duration;
 use crate::syntax::rate::Rate;
 use crate::syntax::reference::{EventName, OperationRef};
+use crate::syntax::{self, SyntaxError};
 
 /// A string value.
 pub fn text(node: &Node, key: &str) -> Option<Spanned<String>> {
@@ -80,47 +81,81 @@ pub fn strings(node: Option<&Node>) -> Vec<Spanned<String>> {
         .unwrap_or_default()
 }
 
-/// A type expression (its syntax errors were reported by the validator).
-pub fn type_expr(node: &Node) -> Option<TypeExpr> {
-    let text = node.as_str()?;
-    let to_span = |r: std::ops::Range<usize>| node.sub_span(r);
-    syntax::type_expr::parse(text, &to_span).ok()
+/// Reports a mini-language syntax error of `node` under `code`.
+fn report(node: &Node, code: Code, err: SyntaxError, out: &mut Diagnostics) {
+    out.push(
+        Diagnostic::error(code, node.sub_span(err.range), err.message)
+            .label(err.label)
+            .maybe_help(err.help),
+    );
 }
 
-/// A duration (its syntax errors were reported by the validator).
-pub fn duration(node: Option<&Node>) -> Option<Spanned<Duration>> {
+/// Parses the string `node` with `parse`, reporting a syntax error under
+/// `code`; `None` for a value that is not a string or does not parse.
+fn parsed<T>(
+    node: &Node,
+    code: Code,
+    parse: impl FnOnce(&str) -> Result<T, SyntaxError>,
+    out: &mut Diagnostics,
+) -> Option<T> {
+    let text = node.as_str()?;
+    match parse(text) {
+        Ok(value) => Some(value),
+        Err(err) => {
+            report(node, code, err, out);
+            None
+        }
+    }
+}
+
+/// A type expression (E0201).
+pub fn type_expr(node: &Node, out: &mut Diagnostics) -> Option<TypeExpr> {
+    let to_span = |r: std::ops::Range<usize>| node.sub_span(r);
+    parsed(
+        node,
+        Code::E0201,
+        |text| syntax::type_expr::parse(text, &to_span),
+        out,
+    )
+}
+
+/// A duration (E0107).
+pub fn duration(node: Option<&Node>, out: &mut Diagnostics) -> Option<Spanned<Duration>> {
     let node = node?;
-    let d = syntax::duration::parse(node.as_str()?).ok()?;
+    let d = parsed(node, Code::E0107, syntax::duration::parse, out)?;
     Some(Spanned::new(d, node.span))
 }
 
-/// A rate (its syntax errors were reported by the validator).
-pub fn rate(node: Option<&Node>) -> Option<Spanned<Rate>> {
+/// A rate (E0108).
+pub fn rate(node: Option<&Node>, out: &mut Diagnostics) -> Option<Spanned<Rate>> {
     let node = node?;
-    let r = syntax::rate::parse(node.as_str()?).ok()?;
+    let r = parsed(node, Code::E0108, syntax::rate::parse, out)?;
     Some(Spanned::new(r, node.span))
 }
 
-/// An event name (its syntax errors were reported by the validator).
-pub fn event(node: &Node) -> Option<Spanned<EventName>> {
-    let text = node.as_str()?;
-    let e = syntax::reference::parse_event(text).ok()?;
-    Some(Spanned::new(e, node.sub_span(0..text.len())))
+/// An event name (E0109).
+pub fn event(node: &Node, out: &mut Diagnostics) -> Option<Spanned<EventName>> {
+    let e = parsed(node, Code::E0109, syntax::reference::parse_event, out)?;
+    Some(Spanned::new(e, node.sub_span(0..node.as_str()?.len())))
 }
 
-/// A `Service.operation` reference (syntax errors were reported by the validator).
-pub fn operation(node: &Node) -> Option<Spanned<OperationRef>> {
-    let text = node.as_str()?;
-    let r = syntax::reference::parse_operation(text).ok()?;
-    Some(Spanned::new(r, node.sub_span(0..text.len())))
+/// A `Service.operation` reference (E0109).
+pub fn operation(node: &Node, out: &mut Diagnostics) -> Option<Spanned<OperationRef>> {
+    let r = parsed(node, Code::E0109, syntax::reference::parse_operation, out)?;
+    Some(Spanned::new(r, node.sub_span(0..node.as_str()?.len())))
+}
+
+/// A route key (E0300).
+pub fn route_key(node: &Node, out: &mut Diagnostics) -> Option<syntax::route::RouteKey> {
+    parsed(node, Code::E0300, syntax::route::parse, out)
 }
 
 /// A retry policy block.
-pub fn retry(n: &Node) -> Retry {
+pub fn retry(n: &Node, out: &mut Diagnostics) -> Retry {
     Retry {
         attempts: int(n, "attempts"),
         backoff: text(n, "backoff"),
-        delay: duration(n.get("delay")),
-        max_delay: duration(n.get("maxDelay")),
+        delay: duration(n.get("delay"), out),
+        max_delay: duration(n.get("maxDelay"), out),
     }
 }

@@ -51,6 +51,7 @@ fn lower_body(def: &Node, out: &mut Diagnostics) -> TypeBody {
             .secondary(first.key.span, "first form")
             .help("split it into two types"),
         );
+        type_exprs(def, out);
         return TypeBody::Invalid;
     }
     if let Some(ext) = def.entry("extends")
@@ -71,6 +72,7 @@ fn lower_body(def: &Node, out: &mut Diagnostics) -> TypeBody {
             .secondary(ext.value.span, "the parent type")
             .help("remove `extends`; to share enum values, list them in this type"),
         );
+        type_exprs(def, out);
         return TypeBody::Invalid;
     }
     if let Some(values) = def.get("enum") {
@@ -87,15 +89,33 @@ fn lower_body(def: &Node, out: &mut Diagnostics) -> TypeBody {
         return TypeBody::Enum(values);
     }
     if let Some(variants) = def.entry("oneOf") {
-        return lower_one_of(def, variants);
+        return lower_one_of(def, variants, out);
     }
     TypeBody::Object {
-        extends: def.get("extends").and_then(read::type_expr),
+        extends: def.get("extends").and_then(|t| read::type_expr(t, out)),
         fields: lower_fields(def.get("fields"), out),
     }
 }
 
-fn lower_one_of(def: &Node, variants: &crate::load::Entry) -> TypeBody {
+/// Reads the type expressions of a definition whose forms conflict
+/// (already reported), for the errors in them: it is not lowered.
+fn type_exprs(def: &Node, out: &mut Diagnostics) {
+    let fields = def.get("fields").and_then(Node::as_map).unwrap_or(&[]);
+    let variants = def.get("oneOf").and_then(Node::as_map).unwrap_or(&[]);
+    let nodes = fields
+        .iter()
+        .filter_map(|e| match &e.value.kind {
+            NodeKind::Map(_) => e.value.get("type"),
+            _ => Some(&e.value),
+        })
+        .chain(variants.iter().map(|v| &v.value))
+        .chain(def.get("extends"));
+    for node in nodes {
+        read::type_expr(node, out);
+    }
+}
+
+fn lower_one_of(def: &Node, variants: &crate::load::Entry, out: &mut Diagnostics) -> TypeBody {
     let discriminator = read::text(def, "discriminator")
         .unwrap_or_else(|| Spanned::new("type".to_string(), variants.key.span));
     let variants = variants
@@ -103,7 +123,7 @@ fn lower_one_of(def: &Node, variants: &crate::load::Entry) -> TypeBody {
         .as_map()
         .unwrap_or(&[])
         .iter()
-        .filter_map(|v| Some((v.key.clone(), read::type_expr(&v.value)?)))
+        .filter_map(|v| Some((v.key.clone(), read::type_expr(&v.value, out)?)))
         .collect();
     TypeBody::OneOf {
         variants,
@@ -121,12 +141,12 @@ pub fn lower_fields(fields: Option<&Node>, out: &mut Diagnostics) -> Vec<Field> 
         .filter_map(|e| match &e.value.kind {
             NodeKind::Str(_) => Some(Field {
                 name: e.key.clone(),
-                ty: read::type_expr(&e.value),
+                ty: read::type_expr(&e.value, out),
                 constraints: Constraints::default(),
             }),
             NodeKind::Map(_) => Some(Field {
                 name: e.key.clone(),
-                ty: e.value.get("type").and_then(read::type_expr),
+                ty: e.value.get("type").and_then(|t| read::type_expr(t, out)),
                 constraints: lower_constraints(&e.value, out),
             }),
             _ => None,

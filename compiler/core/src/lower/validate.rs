@@ -1,10 +1,12 @@
-//! The generic shape validator: one walk of a document against [`shape`].
+//! The generic shape validator: one walk of a document against [`super::shape`].
 //!
 //! Reports unknown fields (E0100, with a did-you-mean over the keys of that
 //! very block), missing required fields (E0101), wrong value types (E0102),
 //! identifiers that break the naming rules (E0103) and values outside a
 //! fixed set (E0106). Typed lowering runs after it and can then read values
-//! quietly: anything malformed was already reported here, once.
+//! quietly: anything malformed was already reported here, once. Strings in
+//! a mini-language are only checked to be strings here: lowering parses
+//! them, once, and reports their syntax errors.
 
 use super::shape::{Block, Ident, Value};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, suggest};
@@ -24,9 +26,7 @@ pub fn check(node: &Node, value: &Value, owner: Span, out: &mut Diagnostics) {
         | Value::Event
         | Value::Operation
         | Value::RouteKey => {
-            if expect_string(node, value, out) {
-                check_syntax(node, value, out);
-            }
+            expect_string(node, value, out);
         }
         Value::Version => match &node.kind {
             NodeKind::Str(_) | NodeKind::Int(_) | NodeKind::Float(..) => {}
@@ -79,12 +79,8 @@ pub fn check(node: &Node, value: &Value, owner: Span, out: &mut Diagnostics) {
         Value::Map { key, value } => match &node.kind {
             NodeKind::Map(entries) => {
                 for e in entries {
-                    match key {
-                        Value::Name(rule) => check_name(&e.key.value, *rule, e.key.span, out),
-                        Value::Event | Value::RouteKey | Value::Rate => {
-                            check_syntax(&e.key_node(), key, out)
-                        }
-                        _ => {}
+                    if let Value::Name(rule) = key {
+                        check_name(&e.key.value, *rule, e.key.span, out);
                     }
                     check(&e.value, value, e.key.span, out);
                 }
@@ -162,40 +158,6 @@ fn article(name: &str) -> String {
     let lower = words(name).join(" ");
     let vowel = lower.starts_with(['a', 'e', 'i', 'o', 'u']);
     format!("{} {}", if vowel { "an" } else { "a" }, lower)
-}
-
-/// Parses a mini-language value and reports its error at the character.
-/// Lowering parses the same strings again, quietly: this is the one place
-/// their syntax errors are reported.
-fn check_syntax(node: &Node, value: &Value, out: &mut Diagnostics) {
-    use crate::syntax;
-    let Some(text) = node.as_str() else { return };
-    let to_span = |r: std::ops::Range<usize>| node.sub_span(r);
-    let (code, result) = match value {
-        Value::Type => (
-            Code::E0201,
-            syntax::type_expr::parse(text, &to_span).map(|_| ()),
-        ),
-        Value::Duration => (Code::E0107, syntax::duration::parse(text).map(|_| ())),
-        Value::Rate => (Code::E0108, syntax::rate::parse(text).map(|_| ())),
-        Value::Event => (
-            Code::E0109,
-            syntax::reference::parse_event(text).map(|_| ()),
-        ),
-        Value::Operation => (
-            Code::E0109,
-            syntax::reference::parse_operation(text).map(|_| ()),
-        ),
-        Value::RouteKey => (Code::E0300, syntax::route::parse(text).map(|_| ())),
-        _ => return,
-    };
-    if let Err(err) = result {
-        out.push(
-            Diagnostic::error(code, node.sub_span(err.range), err.message)
-                .label(err.label)
-                .maybe_help(err.help),
-        );
-    }
 }
 
 fn unknown_field(key: &str, span: Span, block: &Block) -> Diagnostic {

@@ -6,14 +6,16 @@
 //! however often it is used: no cascades). The result, [`Model`], is what
 //! every check and every emitter reads.
 
+mod facts;
 mod walk;
 
+pub use facts::Components;
 pub use walk::{Owner, TypeUse, type_uses};
 
 use crate::ast::{Ast, Field, Origin, TypeBody, TypeDef, TypeExpr, TypeExprKind};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, suggest};
 use crate::source::Spanned;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// The resolved project.
 #[derive(Debug, Default)]
@@ -30,6 +32,8 @@ pub struct Model {
     pub incomplete: bool,
     /// Type names used but never defined (reported once each as E0200).
     pub unknown_types: Vec<String>,
+    /// Facts about the graph of types, computed on first use.
+    facts: std::sync::OnceLock<facts::TypeFacts>,
 }
 
 impl Model {
@@ -78,32 +82,63 @@ impl Model {
 
     /// All fields of an object type, inherited ones first, each with the
     /// type that declares it. Stops at cycles (reported elsewhere).
+    ///
+    /// Linear in the length of the chain and the number of fields: a
+    /// redeclared field replaces the inherited one through a map of names,
+    /// not a search of the list.
     pub fn all_fields<'m>(&'m self, def: &'m TypeDef) -> Vec<(&'m Field, &'m TypeDef)> {
+        let declared: Vec<(&Field, &TypeDef)> = self
+            .extends_chain(def)
+            .into_iter()
+            .rev()
+            .filter_map(|owner| match &owner.body {
+                TypeBody::Object { fields: own, .. } => Some(own.iter().map(move |f| (f, owner))),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let name = |i: usize| declared[i].0.name.value.as_str();
+        // each name at the position of its last declaration
+        if declared.len() <= 8 {
+            return (0..declared.len())
+                .filter(|&i| (i + 1..declared.len()).all(|j| name(j) != name(i)))
+                .map(|i| declared[i])
+                .collect();
+        }
+        let mut last: HashMap<&str, usize> = HashMap::with_capacity(declared.len());
+        for i in 0..declared.len() {
+            last.insert(name(i), i);
+        }
+        (0..declared.len())
+            .filter(|&i| last.get(name(i)) == Some(&i))
+            .map(|i| declared[i])
+            .collect()
+    }
+
+    /// A type and its ancestors through `extends`, the type first. Stops
+    /// before a type already in the chain (a cycle, reported elsewhere) and
+    /// at a parent that is not a known type.
+    pub fn extends_chain<'m>(&'m self, def: &'m TypeDef) -> Vec<&'m TypeDef> {
         let mut chain: Vec<&TypeDef> = vec![def];
+        // empty (no allocation) for the many types without a parent
+        let mut seen: HashSet<*const TypeDef> = HashSet::new();
         let mut current = def;
         while let TypeBody::Object {
             extends: Some(parent),
             ..
         } = &current.body
         {
-            match self.named(parent) {
-                Some(p) if !chain.iter().any(|c| std::ptr::eq(*c, p)) => {
-                    chain.push(p);
-                    current = p;
-                }
-                _ => break,
+            let Some(p) = self.named(parent) else { break };
+            if seen.is_empty() {
+                seen.insert(def);
             }
-        }
-        let mut fields: Vec<(&Field, &TypeDef)> = Vec::new();
-        for owner in chain.iter().rev() {
-            if let TypeBody::Object { fields: own, .. } = &owner.body {
-                for f in own {
-                    fields.retain(|(g, _)| g.name.value != f.name.value);
-                    fields.push((f, owner));
-                }
+            if !seen.insert(p) {
+                break;
             }
+            chain.push(p);
+            current = p;
         }
-        fields
+        chain
     }
 }
 

@@ -1,12 +1,17 @@
-//! The mini-languages written inside manifest strings, one pest grammar each.
+//! The mini-languages written inside manifest strings.
 //!
-//! Type expressions, route keys, rates, durations and semantic references
-//! are parsed here. Every parser works on the string alone and reports
-//! errors as byte ranges inside it; lowering maps those ranges back to the
+//! Type expressions, route keys, rates, durations, semantic references and
+//! `when` conditions have one pest grammar each; job schedules (`cron`) are
+//! read by hand, field by field, for their many specific messages, and
+//! paths into saga data (`path`) are split on their dots. Every parser
+//! works on the string alone and reports errors as byte ranges inside it;
+//! lowering calls them, once per value, and maps those ranges back to the
 //! source file, so an error points at the offending character, not at the
-//! whole value.
+//! whole value, and nothing after lowering reads these strings again.
 
+pub mod cron;
 pub mod duration;
+pub mod path;
 pub mod rate;
 pub mod reference;
 pub mod route;

@@ -24,8 +24,9 @@ pub enum Scope {
 /// A parsed rate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rate {
-    /// Requests allowed per window.
-    pub count: u64,
+    /// Requests allowed per window: at most `u32::MAX`, what the runtime's
+    /// limiter counts (a larger count is an error, not a clamp).
+    pub count: u32,
     /// Window length in seconds.
     pub window_secs: u64,
     /// Whose requests count; `None` means the default (per key).
@@ -35,7 +36,7 @@ pub struct Rate {
 impl Rate {
     /// Requests per second, for comparing rates with different windows.
     pub fn per_second(&self) -> f64 {
-        self.count as f64 / self.window_secs.max(1) as f64
+        f64::from(self.count) / self.window_secs.max(1) as f64
     }
 }
 
@@ -66,8 +67,13 @@ pub fn parse(text: &str) -> Result<Rate, SyntaxError> {
                     SyntaxError::new(
                         r.start()..r.end(),
                         "invalid rate: count too large",
-                        "too large",
+                        format!("more than {}", u32::MAX),
                     )
+                    .help(format!(
+                        "a limit counts at most {} requests per window: write it per \
+                         a shorter window (`/h`, `/min`, `/s`), or leave the limit out",
+                        u32::MAX
+                    ))
                 })?;
             }
             Rule::unit => {

@@ -8,12 +8,16 @@
 //! memory. Each service names its tables after itself (`inventory_stock`)
 //! and creates them with `CREATE TABLE IF NOT EXISTS` on first use.
 //!
+//! The SQL goes through the runtime's database API (`rt::sql`: the same
+//! SQLite on both hosts, a file natively and a Durable Object's storage on
+//! Workers), so these files compile unchanged for either.
+//!
 //! Handler files are compiled into their own service's crate, so they
 //! share this file by including it: `#[path = "shared/tables.rs"] pub
 //! mod tables;` (public, so that a service using part of it warns of
 //! nothing).
 
-use rt::rusqlite::{self, Connection, Row};
+use rt::sql::{self, Connection, Row};
 use std::sync::atomic::{AtomicBool, Ordering};
 use svcc_runtime::prelude as rt;
 
@@ -53,10 +57,10 @@ impl Tables {
     /// The first read of a process creates the tables in a transaction of
     /// its own (it holds the store's one connection for that moment, so
     /// never call this once the unit's transaction is open: use `tx`).
-    pub async fn read<T>(
+    pub async fn read<T: Send>(
         &self,
         ctx: &rt::Context,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+        f: impl FnOnce(&Connection<'_>) -> sql::Result<T> + Send,
     ) -> Result<T, rt::Problem> {
         if !self.created.load(Ordering::Acquire) {
             let store = ctx.store().ok_or_else(|| {
@@ -73,35 +77,26 @@ impl Tables {
 
 /// A column holding a value in its text form (a UUID, an RFC 3339
 /// instant, an enum value as in JSON).
-pub fn parsed<T>(row: &Row<'_>, column: usize) -> rusqlite::Result<T>
+pub fn parsed<T>(row: &Row<'_>, column: usize) -> sql::Result<T>
 where
     T: std::str::FromStr,
     T::Err: std::fmt::Display,
 {
     let text: String = row.get(column)?;
     text.parse()
-        .map_err(|e: T::Err| conversion(column, format!("`{text}`: {e}")))
+        .map_err(|e: T::Err| sql::Error::conversion(column, format!("`{text}`: {e}")))
 }
 
 /// A column holding a value as JSON (a stored record).
 pub fn json<T: rt::serde::de::DeserializeOwned>(
     row: &Row<'_>,
     column: usize,
-) -> rusqlite::Result<T> {
+) -> sql::Result<T> {
     let text: String = row.get(column)?;
-    rt::serde_json::from_str(&text).map_err(|e| conversion(column, e.to_string()))
+    rt::serde_json::from_str(&text).map_err(|e| sql::Error::conversion(column, e.to_string()))
 }
 
 /// A value as the JSON text a column holds.
-pub fn to_json<T: rt::serde::Serialize>(value: &T) -> rusqlite::Result<String> {
-    rt::serde_json::to_string(value).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))
-}
-
-/// A stored value that does not read back as its type.
-fn conversion(column: usize, message: String) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        column,
-        rusqlite::types::Type::Text,
-        Box::new(std::io::Error::other(message)),
-    )
+pub fn to_json<T: rt::serde::Serialize>(value: &T) -> sql::Result<String> {
+    rt::serde_json::to_string(value).map_err(|e| sql::Error::encoding(e.to_string()))
 }

@@ -41,6 +41,7 @@ pub fn crates(model: &Model, config: &Config, handler_files: &[String]) -> Vec<A
         path: "rust/Cargo.toml".into(),
         contents: files::workspace(&members).into_bytes(),
         seed: false,
+        executable: false,
     });
     let per_service = crate::parallel::map_chunks(&model.ast.services, |chunk| {
         chunk
@@ -71,6 +72,7 @@ fn service_crate(
         path: format!("{dir}/{name}"),
         contents: contents.into_bytes(),
         seed,
+        executable: false,
     };
     let mut out = vec![
         file(

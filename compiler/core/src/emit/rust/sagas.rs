@@ -13,9 +13,10 @@
 
 use super::names::{snake_ident, url_variable};
 use super::service::{retry_spec, route_auth_kind};
-use crate::ast::{Compensation, Saga, SagaItem, Service, Step};
+use crate::ast::{Compensation, Saga, SagaItem, Service, Step, StepInput};
 use crate::lower::validate::to_kebab;
 use crate::resolve::Model;
+use crate::syntax::path::DataPath;
 use crate::syntax::reference::OperationRef;
 use crate::syntax::when::{CmpOp, Expr, ExprKind};
 use proc_macro2::TokenStream;
@@ -134,60 +135,55 @@ fn operation_spec(model: &Model, op: &OperationRef) -> TokenStream {
     }
 }
 
-/// `rt::sagas::at(s, &["input", "total"])` for a dotted path.
-fn path(segments: &[&str]) -> TokenStream {
+/// `rt::sagas::at(s, &["input", "total"])` for a path into the saga's data.
+fn path(path: &DataPath) -> TokenStream {
+    let segments = path.names();
     quote! { rt::sagas::at(s, &[#(#segments),*]) }
 }
 
 /// A `when` operand as a `&rt::Json`.
-fn operand(e: &Expr, text: &str) -> TokenStream {
+fn operand(e: &Expr) -> TokenStream {
     match &e.kind {
-        ExprKind::Path(segments) => {
-            let segments: Vec<&str> = segments.iter().map(|(s, _)| s.as_str()).collect();
-            path(&segments)
-        }
+        ExprKind::Path(p) => path(p),
         ExprKind::Str(s) => quote! { &rt::Json::from(#s) },
-        ExprKind::Num(_) => {
-            let literal = text.get(e.range.clone()).unwrap_or("0").trim();
-            quote! { &rt::sagas::num(#literal) }
-        }
+        ExprKind::Num(literal) => quote! { &rt::sagas::num(#literal) },
         ExprKind::Bool(b) => quote! { &rt::Json::Bool(#b) },
         ExprKind::Null => quote! { &rt::Json::Null },
         // Not an operand: the grammar puts these above comparisons.
         _ => {
-            let cond = condition(e, text);
+            let cond = condition(e);
             quote! { &rt::Json::Bool(#cond) }
         }
     }
 }
 
 /// A `when` expression as a `bool` over the state `s`.
-fn condition(e: &Expr, text: &str) -> TokenStream {
+fn condition(e: &Expr) -> TokenStream {
     match &e.kind {
         // `&&` binds tighter than `||` in Rust as in `when`: only a
         // disjunction inside a conjunction, and either under `not`, needs
         // parentheses.
         ExprKind::Or(v) => {
-            let parts = v.iter().map(|x| condition(x, text));
+            let parts = v.iter().map(condition);
             quote! { #(#parts)||* }
         }
         ExprKind::And(v) => {
             let parts = v.iter().map(|x| match x.kind {
-                ExprKind::Or(_) => parenthesized(x, text),
-                _ => condition(x, text),
+                ExprKind::Or(_) => parenthesized(x),
+                _ => condition(x),
             });
             quote! { #(#parts)&&* }
         }
         ExprKind::Not(x) => {
             let inner = match x.kind {
-                ExprKind::Or(_) | ExprKind::And(_) => parenthesized(x, text),
-                _ => condition(x, text),
+                ExprKind::Or(_) | ExprKind::And(_) => parenthesized(x),
+                _ => condition(x),
             };
             quote! { !#inner }
         }
-        ExprKind::Compare(l, op, _, r) => {
-            let (l, r) = (operand(l, text), operand(r, text));
-            let op = match op {
+        ExprKind::Compare(l, op, r) => {
+            let (l, r) = (operand(l), operand(r));
+            let op = match op.value {
                 CmpOp::Eq => quote! { rt::Cmp::Eq },
                 CmpOp::Ne => quote! { rt::Cmp::Ne },
                 CmpOp::Lt => quote! { rt::Cmp::Lt },
@@ -199,14 +195,14 @@ fn condition(e: &Expr, text: &str) -> TokenStream {
         }
         ExprKind::Bool(b) => quote! { #b },
         _ => {
-            let v = operand(e, text);
+            let v = operand(e);
             quote! { rt::sagas::truthy(#v) }
         }
     }
 }
 
-fn parenthesized(e: &Expr, text: &str) -> TokenStream {
-    let inner = condition(e, text);
+fn parenthesized(e: &Expr) -> TokenStream {
+    let inner = condition(e);
     quote! { (#inner) }
 }
 
@@ -224,15 +220,12 @@ fn step(step: &Step, ops: &mut Operations<'_>) -> Option<TokenStream> {
         let c = ops.action(&op.value);
         out = quote! { #out.compensate(#c) };
     }
-    if let Some(text) = step.input.as_ref().and_then(|n| n.as_str()) {
-        let segments: Vec<&str> = text.split('.').map(str::trim).collect();
-        let at = path(&segments);
+    if let Some(StepInput::Path(p)) = &step.input {
+        let at = path(&p.value);
         out = quote! { #out.input(|s| #at.clone()) };
     }
-    if let Some(text) = step.when.as_ref().and_then(|n| n.as_str())
-        && let Ok(expr) = crate::syntax::when::parse(text)
-    {
-        let cond = condition(&expr, text);
+    if let Some(when) = &step.when {
+        let cond = condition(&when.value);
         out = quote! { #out.when(|s| #cond) };
     }
     if let Some(t) = &step.timeout {
@@ -358,8 +351,11 @@ mod tests {
     use super::*;
 
     fn cond(text: &str) -> String {
-        let expr = crate::syntax::when::parse(text).unwrap();
-        condition(&expr, text).to_string()
+        let at = |r: std::ops::Range<usize>| {
+            crate::source::Span::new(crate::source::FileId(0), r.start, r.end)
+        };
+        let expr = crate::syntax::when::parse(text, &at).unwrap();
+        condition(&expr).to_string()
     }
 
     #[test]

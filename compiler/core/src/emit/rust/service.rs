@@ -6,7 +6,7 @@
 
 use super::names::{ident, pascal, snake, snake_ident, url_variable};
 use super::types::{Types, docs};
-use crate::ast::{Field, Route, Service, TypeBody, TypeExpr, TypeExprKind};
+use crate::ast::{Field, Route, Service, TypeExpr, TypeExprKind};
 use crate::check::auth::OWNER_FIELDS;
 use crate::emit::openapi::{auth_applies, success_status};
 use crate::emit::schemas::{Components, Mode, body_mode};
@@ -350,33 +350,21 @@ fn owner_field(model: &Model, route: &Route) -> Option<String> {
         .map(|o| (*o).to_string())
 }
 
-/// Names of sensitive fields reachable from an expression (a work list,
-/// not recursion: see [`crate::emit::reach`]).
+/// Names of sensitive fields reachable from an expression (known per
+/// type once per project: [`Model::sensitive_fields`]).
 fn sensitive(model: &Model, expr: &TypeExpr, out: &mut std::collections::BTreeSet<String>) {
-    use crate::emit::reach::{Follow, field_types, named_in, reachable};
-    let starts = named_in(model, expr, Follow::Everywhere);
-    for i in reachable(model, starts, Follow::Everywhere, |d| field_types(model, d)) {
-        let Some(def) = model.ast.types.get(i) else {
-            continue;
-        };
-        if matches!(def.body, TypeBody::Object { .. }) {
-            out.extend(
-                model
-                    .all_fields(def)
-                    .into_iter()
-                    .filter(|(f, _)| f.constraints.sensitive)
-                    .map(|(f, _)| f.name.value.clone()),
-            );
+    crate::resolve::visit_named(expr, &mut |name, library, _| {
+        if let Some(index) = model.type_index(name, library) {
+            out.extend(model.sensitive_fields(index).iter().cloned());
         }
-    }
+    });
 }
 
 /// `rt::RetrySpec` of a `retry:` (absent: 4 attempts, as Cloudflare Queues
 /// retry 3 times by default, exponential from 1 s up to 1 min).
 pub(super) fn retry_spec(retry: Option<&crate::ast::Retry>) -> TokenStream {
     let r = retry.cloned().unwrap_or_default();
-    let attempts =
-        int(u32::try_from(r.attempts.as_ref().map_or(4, |a| a.value).max(1)).unwrap_or(1));
+    let attempts = checked(r.attempts.as_ref().map_or(4, |a| a.value));
     let backoff = match r.backoff.as_ref().map(|b| b.value.as_str()) {
         Some("fixed") => quote! { rt::Backoff::Fixed },
         Some("linear") => quote! { rt::Backoff::Linear },
@@ -401,6 +389,14 @@ fn opt_str(v: Option<&str>) -> TokenStream {
 /// An integer literal without a type suffix (`201`, not `201u16`).
 fn int(v: impl Into<u64>) -> proc_macro2::Literal {
     proc_macro2::Literal::u64_unsuffixed(v.into())
+}
+
+/// A manifest number the checks keep in range of the field it goes to
+/// (`attempts` 1-100, a route's `status` 200-399 and an error's 400-599,
+/// `failures` within `u32`), as it is written: nothing is converted or
+/// clamped here.
+fn checked(v: i64) -> proc_macro2::Literal {
+    proc_macro2::Literal::i64_unsuffixed(v)
 }
 
 fn opt_u64(v: Option<u64>) -> TokenStream {
@@ -438,8 +434,7 @@ fn route_spec(
     let owner = opt_str(owner.as_deref());
     let rate = match &route.rate_limit {
         Some(r) => {
-            let count = u32::try_from(r.value.count).unwrap_or(u32::MAX);
-            let per = r.value.window_secs;
+            let (count, per) = (r.value.count, r.value.window_secs);
             let scope = match r.value.scope {
                 Some(crate::syntax::rate::Scope::User) => quote! { rt::Scope::User },
                 Some(crate::syntax::rate::Scope::Ip) => quote! { rt::Scope::Ip },
@@ -454,7 +449,7 @@ fn route_spec(
     let idempotent = route.idempotent.as_ref().is_some_and(|i| i.value);
     let timeout = opt_u64(route.timeout.as_ref().map(|t| t.value.millis));
     let cache = opt_u64(route.cache.as_ref().map(|c| c.value.millis / 1000));
-    let status = int(success_status(route));
+    let status = checked(success_status(route));
     let body = match &route.input {
         Some(input) => {
             let schema = components
@@ -492,14 +487,15 @@ fn route_spec(
     }
 }
 
-/// Everything of `generated.rs` but the types: returns the items.
+/// Everything of `generated.rs` but the types: returns the items, in
+/// groups of whole top-level items (one per operation module).
 pub fn service_items(
     model: &Model,
     service: &Service,
     types: &mut Types<'_>,
     schemas_file: &str,
     project_root: &str,
-) -> TokenStream {
+) -> Vec<TokenStream> {
     let mut components = Components::new(model);
     let trait_id = ident(&trait_name(service));
     let mut op_modules = Vec::new();
@@ -532,7 +528,7 @@ pub fn service_items(
             let d = docs(f.constraints.description.as_deref());
             members.push(quote! { #d #rename #skip pub #id: #ty, });
         }
-        let status = int(u16::try_from(e.status.as_ref().map_or(500, |s| s.value)).unwrap_or(500));
+        let status = checked(e.status.as_ref().map_or(500, |s| s.value));
         let title = e
             .description
             .clone()
@@ -591,7 +587,7 @@ pub fn service_items(
         let decode = &parts.decode;
         let init = &parts.init;
         let status_code = success_status(route);
-        let status = int(status_code);
+        let status = checked(status_code);
         let call = quote! { h.#method_id(Context { inner: ctx }, input).await? };
         let reply = if route.output.is_some() && status_code != 204 {
             quote! {
@@ -748,25 +744,18 @@ pub fn service_items(
     let mut jobs = Vec::new();
     for job in &service.jobs {
         let m = snake_ident(&job.name.value);
-        let schedule = job
-            .schedule
-            .as_ref()
-            .and_then(|n| {
-                n.as_str()
-                    .map(str::to_string)
-                    .or_else(|| Some(n.to_json().to_string()))
-            })
-            .unwrap_or_default();
+        let schedule = job.written.as_deref().unwrap_or_default();
         let d = format!(" The `{}` job (`{schedule}`).", job.name.value);
         trait_methods.push(quote! {
             #[doc = #d]
             fn #m(&self, ctx: rt::Context) -> impl Future<Output = Result<(), rt::Problem>> + Send;
         });
         let name = job.name.value.as_str();
+        let cron = job.schedule.as_ref().map_or("", |s| s.value.cron());
         let timeout = opt_u64(job.timeout.as_ref().map(|t| t.value.millis));
-        jobs.push(
-            quote! { rt::JobSpec { name: #name, schedule: #schedule, timeout_ms: #timeout }, },
-        );
+        jobs.push(quote! {
+            rt::JobSpec { name: #name, schedule: #schedule, cron: #cron, timeout_ms: #timeout },
+        });
         let index = proc_macro2::Literal::usize_unsuffixed(jobs.len() - 1);
         registrations.push(quote! {
             let service = {
@@ -955,7 +944,7 @@ pub fn service_items(
     };
     let subscription_count = proc_macro2::Literal::usize_unsuffixed(subscriptions.len());
     let job_count = proc_macro2::Literal::usize_unsuffixed(jobs.len());
-    quote! {
+    let head = quote! {
         #service_spec
 
         /// The event subscriptions, with their retry policies.
@@ -988,11 +977,13 @@ pub fn service_items(
         #state_module
 
         #sagas_module
-
-        #(#op_modules)*
-
-        #call_modules
-    }
+    };
+    // top-level items in groups, each rendered on its own (`files::render_parts`)
+    let mut parts = Vec::with_capacity(op_modules.len() + 2);
+    parts.push(head);
+    parts.extend(op_modules);
+    parts.push(call_modules);
+    parts
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1069,23 +1060,16 @@ fn service_spec(
     let r = service.resilience.clone().unwrap_or_default();
     let timeout = r.timeout.as_ref().map_or(10_000, |t| t.value.millis);
     let retry = r.retry.clone().unwrap_or_default();
-    let attempts =
-        u32::try_from(retry.attempts.as_ref().map_or(1, |a| a.value).max(1)).unwrap_or(1);
+    let attempts = checked(retry.attempts.as_ref().map_or(1, |a| a.value));
     let delay = retry.delay.as_ref().map_or(100, |d| d.value.millis);
     let exponential = retry
         .backoff
         .as_ref()
         .is_some_and(|b| b.value == "exponential");
     let cb = r.circuit_breaker.clone().unwrap_or_default();
-    let failures = u32::try_from(cb.failures.as_ref().map_or(0, |f| f.value).max(0)).unwrap_or(0);
+    let failures = checked(cb.failures.as_ref().map_or(0, |f| f.value));
     let reset = cb.reset.as_ref().map_or(0, |d| d.value.millis);
-    let (timeout, attempts, delay, failures, reset) = (
-        int(timeout),
-        int(attempts),
-        int(delay),
-        int(failures),
-        int(reset),
-    );
+    let (timeout, delay, reset) = (int(timeout), int(delay), int(reset));
     quote! {
         /// The service as the manifest declares it.
         pub static SERVICE: rt::ServiceSpec = rt::ServiceSpec {

@@ -11,7 +11,6 @@
 use super::names::{RESERVED_TYPES, ident, pascal, snake};
 use super::rt;
 use crate::ast::{Constraints, Field, Number, Primitive, TypeBody, TypeExpr, TypeExprKind};
-use crate::emit::reach::{self, Follow};
 use crate::emit::schemas::{Components, Mode};
 use crate::load::Node;
 use crate::resolve::Model;
@@ -34,9 +33,6 @@ pub struct Types<'m> {
     defaults: BTreeMap<String, TokenStream>,
     /// Emitted items by name (sorted output).
     items: BTreeMap<String, TokenStream>,
-    /// Each type's component of the graph of types held by value (for
-    /// `Box`es), once asked for.
-    by_value: Option<Vec<usize>>,
 }
 
 fn doc(text: &str) -> TokenStream {
@@ -84,7 +80,6 @@ impl<'m> Types<'m> {
             patterns: BTreeMap::new(),
             defaults: BTreeMap::new(),
             items: BTreeMap::new(),
-            by_value: None,
         }
     }
 
@@ -195,33 +190,14 @@ impl<'m> Types<'m> {
     /// UUID...): the checks see its canonical text, the schema the text
     /// as sent. Those bodies are checked against the schema first.
     pub fn exact(&self, expr: &TypeExpr) -> bool {
-        // every type it holds, found with a work list (crate::emit::reach)
-        let refers = |def: &'m crate::ast::TypeDef| match &def.body {
-            TypeBody::OneOf { variants, .. } => variants.iter().map(|(_, e)| e).collect(),
-            _ => declarations(self.model, def)
-                .into_iter()
-                .filter_map(|f| f.ty.as_ref())
-                .collect(),
-        };
-        let starts = reach::named_in(self.model, expr, Follow::Everywhere);
-        reach::reachable(self.model, starts, Follow::Everywhere, refers)
-            .into_iter()
-            .filter_map(|i| self.model.ast.types.get(i))
-            .filter(|def| matches!(def.body, TypeBody::Object { .. }))
-            .all(|def| {
-                declarations(self.model, def).iter().all(|f| {
-                    f.ty.as_ref().is_none_or(|t| {
-                        let c = &f.constraints;
-                        let text_checks =
-                            c.pattern.is_some() || c.min_length.is_some() || c.max_length.is_some();
-                        let parsed = matches!(
-                            innermost(t),
-                            TypeExprKind::Primitive(p) if p.is_stringy() && !matches!(p, Primitive::String | Primitive::Email | Primitive::Uri | Primitive::Time | Primitive::Duration)
-                        );
-                        !(text_checks && parsed)
-                    })
-                })
-            })
+        // once per model for every type, not a walk per route
+        let mut exact = true;
+        crate::resolve::visit_named(expr, &mut |name, library, _| {
+            if let Some(index) = self.model.type_index(name, library) {
+                exact &= !self.model.checks_parsed_text(index);
+            }
+        });
+        exact
     }
 
     fn pattern(&mut self, source: &str) -> syn::Ident {
@@ -399,8 +375,9 @@ impl<'m> Types<'m> {
     }
 
     /// Emits every registered type (and those they need), then the inline
-    /// enums, patterns and default functions: the types half of `generated.rs`.
-    pub fn finish(mut self) -> TokenStream {
+    /// enums, patterns and default functions: the types half of
+    /// `generated.rs`, one item (or pattern, or function) per part.
+    pub fn finish(mut self) -> Vec<TokenStream> {
         while let Some((index, mode)) = self.pending.pop_first() {
             if !self.done.insert((index, mode)) {
                 continue;
@@ -441,36 +418,17 @@ impl<'m> Types<'m> {
             let item = enumeration(&name, None, &values);
             self.items.insert(name, item);
         }
-        let mut out = TokenStream::new();
-        for item in self.items.values() {
-            out.extend(item.clone());
-        }
+        let mut out: Vec<TokenStream> = std::mem::take(&mut self.items).into_values().collect();
         for (source, i) in &self.patterns {
             let id = format_ident!("PATTERN_{}", i);
             let d = format!(" `{source}`");
-            out.extend(quote! {
+            out.push(quote! {
                 #[doc = #d]
                 static #id: rt::Pattern = rt::Pattern::new(#source);
             });
         }
-        for f in self.defaults.values() {
-            out.extend(f.clone());
-        }
+        out.extend(std::mem::take(&mut self.defaults).into_values());
         out
-    }
-
-    /// Whether the type at `target`, held by value by the type at `holder`
-    /// (directly or through optional fields), holds `holder` back the same
-    /// way, so the field needs a Box: whether the two share a strongly
-    /// connected component of the by-value graph (computed once, without
-    /// recursion: [`crate::emit::reach`]).
-    fn contains(&mut self, target: usize, holder: usize) -> bool {
-        let model = self.model;
-        let components = self.by_value.get_or_insert_with(|| {
-            let edges = reach::graph(model, Follow::ByValue, |d| reach::field_types(model, d));
-            reach::components(&edges)
-        });
-        target == holder || components.get(target) == components.get(holder)
     }
 
     fn object(
@@ -486,6 +444,15 @@ impl<'m> Types<'m> {
         let mut checks = Vec::new();
         let mut debug_fields = Vec::new();
         let mut used = BTreeSet::new();
+        // every declaration of each field name in the type and its
+        // ancestors, looked up by name (once per type, not once per field)
+        let mut declared: std::collections::HashMap<&str, Vec<&Field>> =
+            std::collections::HashMap::new();
+        if let Some(def) = self.model.ast.types.get(index) {
+            for a in declarations(self.model, def) {
+                declared.entry(a.name.value.as_str()).or_default().push(a);
+            }
+        }
         for f in fields {
             let c = &f.constraints;
             if (mode == Mode::Request && c.read_only) || (mode == Mode::Response && c.write_only) {
@@ -501,10 +468,11 @@ impl<'m> Types<'m> {
             debug_fields.push((json_name.to_string(), field_id.clone(), c.sensitive));
             let context = format!("{}{}", name.trim_end_matches("Input"), pascal(json_name));
             let mut rust_ty = self.rust_type(ty, mode, &context);
-            // a type that holds itself by value needs a Box
+            // a type that holds itself by value needs a Box: this field's
+            // type holds this type back (this type holds it through the field)
             if let TypeExprKind::Named { name: n, library } = &ty.required().kind
                 && let Some(target) = self.model.type_index(n, *library)
-                && self.contains(target, index)
+                && self.model.held_in_cycle(target, index)
             {
                 let inner = self.rust_type(ty.required(), mode, &context);
                 rust_ty = if ty.is_optional() {
@@ -600,9 +568,7 @@ impl<'m> Types<'m> {
             // (the schema is `allOf: [parent, own]`)
             let own = body.to_string();
             let mut seen = vec![own];
-            let def = self.model.ast.types.get(index);
-            let all = def.map(|d| declarations(self.model, d)).unwrap_or_default();
-            for a in all.into_iter().filter(|a| a.name.value == json_name) {
+            for &a in declared.get(json_name).into_iter().flatten() {
                 if std::ptr::eq(a, *f) {
                     continue;
                 }
@@ -719,32 +685,14 @@ impl<'m> Types<'m> {
 /// Every field declaration of an object type and its ancestors,
 /// redeclared ones included (`Model::all_fields` keeps the last).
 fn declarations<'m>(model: &'m Model, def: &'m crate::ast::TypeDef) -> Vec<&'m Field> {
-    let mut out = Vec::new();
-    let mut chain: Vec<&crate::ast::TypeDef> = Vec::new();
-    let mut current = Some(def);
-    while let Some(d) = current {
-        if chain.iter().any(|c| std::ptr::eq(*c, d)) {
-            break;
-        }
-        chain.push(d);
-        current = None;
-        if let TypeBody::Object { extends, fields } = &d.body {
-            out.extend(fields.iter());
-            current = extends.as_ref().and_then(|p| model.named(p));
-        }
-    }
-    out
-}
-
-/// The type inside lists, sets, maps and options.
-fn innermost(expr: &TypeExpr) -> &TypeExprKind {
-    match &expr.kind {
-        TypeExprKind::List(t)
-        | TypeExprKind::Set(t)
-        | TypeExprKind::Map(t)
-        | TypeExprKind::Optional(t) => innermost(t),
-        k => k,
-    }
+    model
+        .extends_chain(def)
+        .into_iter()
+        .flat_map(|d| match &d.body {
+            TypeBody::Object { fields, .. } => fields.as_slice(),
+            _ => &[],
+        })
+        .collect()
 }
 
 /// Names that generated modules define for themselves (`create_order::Input`,

@@ -10,6 +10,7 @@ pub mod calls;
 mod cycles;
 mod deployments;
 mod events;
+mod files;
 mod flow;
 mod lints;
 mod naming;
@@ -104,5 +105,6 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
     deployments::check(model, out);
     system::check(model, out);
     naming::check(model, out);
+    files::check(model, out);
     lints::unused_types(model, out);
 }

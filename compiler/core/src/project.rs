@@ -460,6 +460,24 @@ fn folder_inside(key: &str, text: &str, span: Span, out: &mut Diagnostics) -> Op
             &format!("`{key}` is the project folder itself"),
             "name a folder inside the project, like `gen` or `manifests`",
         )
+    } else if let Some(part) = clean
+        .split('/')
+        .find(|p| p.len() > validate::MAX_FILE_NAME || validate::windows_reserved(p))
+    {
+        let why = if part.len() > validate::MAX_FILE_NAME {
+            format!(
+                "a folder name of {} bytes, more than the {} a file system holds",
+                part.len(),
+                validate::MAX_FILE_NAME
+            )
+        } else {
+            format!("`{part}`, a device name Windows reserves")
+        };
+        project_error(
+            span,
+            &format!("`{key}` goes through {why}"),
+            "name another folder, like `gen` or `manifests`",
+        )
     } else {
         return Some(clean);
     };

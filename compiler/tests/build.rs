@@ -138,6 +138,22 @@ fn a_no_op_rebuild_prints_the_warnings_again() {
     );
 }
 
+/// Runs a freshly copied executable. While the copy is written, another
+/// test thread may fork a child that inherits the open file for a moment,
+/// and exec then fails with ETXTBSY ("Text file busy"); it passes once that
+/// child has exec'd in turn.
+fn output_retrying_busy(command: &mut std::process::Command) -> std::process::Output {
+    for _ in 0..50 {
+        match command.output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            other => return other.unwrap(),
+        }
+    }
+    command.output().unwrap()
+}
+
 #[test]
 fn another_svcc_binary_does_not_take_the_no_op_path() {
     // A rebuilt or upgraded svcc may emit other output: its first build
@@ -147,11 +163,11 @@ fn another_svcc_binary_does_not_take_the_no_op_path() {
     let copy = bin.path().join("svcc");
     std::fs::copy(env!("CARGO_BIN_EXE_svcc"), &copy).unwrap();
     let run = |exe: &Path| {
-        let out = std::process::Command::new(exe)
-            .arg("build")
-            .current_dir(dir.path())
-            .output()
-            .unwrap();
+        let out = output_retrying_busy(
+            std::process::Command::new(exe)
+                .arg("build")
+                .current_dir(dir.path()),
+        );
         assert!(out.status.success(), "{}", stderr(&out));
         stderr(&out)
     };

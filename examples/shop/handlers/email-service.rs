@@ -137,10 +137,7 @@ impl Draft {
 }
 
 /// Why nothing is sent to an address, if it is suppressed.
-fn suppressed(
-    c: &Connection,
-    address: &str,
-) -> sql::Result<Option<RecipientSuppressedReason>> {
+fn suppressed(c: &Connection, address: &str) -> sql::Result<Option<RecipientSuppressedReason>> {
     let reason: Option<String> = c
         .prepare_cached("SELECT reason FROM email_suppressions WHERE address = ?1")?
         .query_row([address.to_lowercase()], |r| r.get(0))

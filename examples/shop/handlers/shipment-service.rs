@@ -88,11 +88,7 @@ fn on_pick_list(c: &Connection, id: rt::Uuid) -> rt::sql::Result<bool> {
 }
 
 /// The parcel a carrier's tracking number belongs to.
-fn tracked(
-    c: &Connection,
-    carrier: Carrier,
-    number: &str,
-) -> rt::sql::Result<Option<rt::Uuid>> {
+fn tracked(c: &Connection, carrier: Carrier, number: &str) -> rt::sql::Result<Option<rt::Uuid>> {
     c.prepare_cached(
         "SELECT shipment_id FROM shipment_tracking WHERE carrier = ?1 AND tracking_number = ?2",
     )?

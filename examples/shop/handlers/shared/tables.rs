@@ -88,10 +88,7 @@ where
 }
 
 /// A column holding a value as JSON (a stored record).
-pub fn json<T: rt::serde::de::DeserializeOwned>(
-    row: &Row<'_>,
-    column: usize,
-) -> sql::Result<T> {
+pub fn json<T: rt::serde::de::DeserializeOwned>(row: &Row<'_>, column: usize) -> sql::Result<T> {
     let text: String = row.get(column)?;
     rt::serde_json::from_str(&text).map_err(|e| sql::Error::conversion(column, e.to_string()))
 }

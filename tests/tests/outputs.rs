@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use svcc_core::ast::{TypeBody, TypeExprKind};
-use svcc_core::emit::{Artifact, DocFormat, Options, build, openapi, schemas};
+use svcc_core::emit::{Artifact, DocFormat, Options, build, schemas};
 
 /// Whether a third-party checker is installed; outside CI a missing one
 /// skips the test (with a note), in CI it fails it: CI must install it.
@@ -206,7 +206,7 @@ fn document(example: &str, service: &str) -> Value {
     let (_, files) = artifacts(example, DocFormat::Json);
     let name = format!(
         "openapi/{}.openapi.json",
-        svcc_core::lower::validate::to_kebab(service)
+        svcc_core::names::to_kebab(service)
     );
     let f = files.iter().find(|f| f.path == name).unwrap();
     serde_json::from_slice(&f.contents).unwrap()
@@ -249,7 +249,7 @@ fn every_operation_and_schema_round_trips_into_openapi() {
                     service.name.value,
                     route.key.value
                 );
-                let status = openapi::success_status(route).to_string();
+                let status = route.success_status().to_string();
                 assert!(
                     op["responses"][&status].is_object(),
                     "{}: no {status}",

@@ -67,7 +67,6 @@ fn picture(model: &Model) -> Picture {
             id(owner)
         }
     };
-    let publishers = crate::check::publishers_of(model);
     for s in &model.ast.services {
         let routes = s.routes.len();
         let plural = if routes == 1 { "route" } else { "routes" };
@@ -84,7 +83,7 @@ fn picture(model: &Model) -> Picture {
             });
         }
         for sub in &s.subscribes {
-            let from = match publishers.get(&sub.event.value.0) {
+            let from = match model.publisher(&sub.event.value.0) {
                 Some(owner) => node_of(owner),
                 None => {
                     external = true;
@@ -125,9 +124,9 @@ fn picture(model: &Model) -> Picture {
             }
         }
         if let Some(trigger) = &saga.trigger {
-            let from = publishers
-                .get(&trigger.value.0)
-                .map_or_else(|| "external".to_string(), |o| node_of(o));
+            let from = model
+                .publisher(&trigger.value.0)
+                .map_or_else(|| "external".to_string(), node_of);
             external |= from == "external";
             edges.push(Edge {
                 from,

@@ -25,6 +25,7 @@ pub mod graph;
 pub mod library;
 pub mod load;
 pub mod lower;
+pub mod names;
 pub mod number;
 pub mod parallel;
 pub mod project;

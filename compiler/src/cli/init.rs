@@ -6,7 +6,8 @@
 use super::fatal;
 use std::path::Path;
 use svcc_core::lower::shape::Ident;
-use svcc_core::lower::validate::{name_ok, to_kebab, to_pascal};
+use svcc_core::lower::validate::name_ok;
+use svcc_core::names::{to_kebab, to_pascal};
 
 /// Creates the project; returns the exit status.
 pub fn run(name: &str) -> u8 {

@@ -2,11 +2,8 @@
 
 use crate::ast::{Route, Service, TypeExprKind};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, suggest};
-use crate::resolve::Model;
+use crate::resolve::{Model, OWNER_FIELDS};
 use crate::source::Spanned;
-
-/// Owner fields looked for when a route does not name one.
-pub const OWNER_FIELDS: [&str; 3] = ["ownerId", "customerId", "userId"];
 
 /// Runs every auth check of one service.
 pub fn check(model: &Model, service: &Service, out: &mut Diagnostics) {

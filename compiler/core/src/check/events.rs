@@ -3,66 +3,12 @@
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, suggest};
 use crate::resolve::Model;
-use crate::source::Span;
-use std::collections::{BTreeMap, BTreeSet};
-
-/// Who publishes an event.
-#[derive(Clone, Debug)]
-pub struct Publisher {
-    /// Service or saga name.
-    pub owner: String,
-    /// The event key.
-    pub span: Span,
-}
-
-/// Every published event with its publishers, in declaration order:
-/// services (a state transition's event counts even when `events.publishes`
-/// does not list it; its payload is the entity), then sagas.
-pub fn publishers(model: &Model) -> BTreeMap<String, Vec<Publisher>> {
-    let mut map: BTreeMap<String, Vec<Publisher>> = BTreeMap::new();
-    let mut add = |event: String, owner: &str, span: Span| {
-        map.entry(event).or_default().push(Publisher {
-            owner: owner.to_string(),
-            span,
-        });
-    };
-    for s in &model.ast.services {
-        for p in &s.publishes {
-            add(p.event.value.0.clone(), &s.name.value, p.event.span);
-        }
-    }
-    for s in &model.ast.services {
-        for (event, span) in transition_events(s) {
-            if !s.publishes.iter().any(|p| p.event.value.0 == event) {
-                add(event, &s.name.value, span);
-            }
-        }
-    }
-    for saga in &model.ast.sagas {
-        for p in &saga.publishes {
-            add(p.event.value.0.clone(), &saga.name.value, p.event.span);
-        }
-    }
-    map
-}
-
-/// Events a service's state transitions emit, each once, with the first span.
-pub fn transition_events(s: &crate::ast::Service) -> Vec<(String, crate::source::Span)> {
-    let mut out: Vec<(String, crate::source::Span)> = Vec::new();
-    for t in s.state.iter().flat_map(|sm| sm.transitions.iter()) {
-        if let Some(e) = &t.emits
-            && !out.iter().any(|(n, _)| *n == e.value.0)
-        {
-            out.push((e.value.0.clone(), e.span));
-        }
-    }
-    out
-}
+use std::collections::BTreeSet;
 
 /// Runs the project-wide event checks.
 pub fn check(model: &Model, out: &mut Diagnostics) {
-    let publishers = publishers(model);
-    for (event, list) in &publishers {
+    let publishers = model.publishers();
+    for (event, list) in publishers {
         if let [first, rest @ ..] = list.as_slice() {
             for again in rest {
                 out.push(
@@ -120,7 +66,7 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
             consumed.insert(t.value.0.clone());
         }
     }
-    for (event, list) in &publishers {
+    for (event, list) in publishers {
         if consumed.contains(event) {
             continue;
         }

@@ -8,7 +8,8 @@
 //! [`super::naming`]; this is about one name alone (E0111).
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::lower::validate::{MAX_FILE_NAME, RUST_KEYWORDS, to_kebab, to_snake, windows_reserved};
+use crate::lower::validate::{MAX_FILE_NAME, RUST_KEYWORDS, windows_reserved};
+use crate::names::{to_kebab, to_snake};
 use crate::resolve::Model;
 use crate::source::Spanned;
 

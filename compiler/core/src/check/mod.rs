@@ -63,12 +63,6 @@ fn named_service<'m>(
     (None, Some(d))
 }
 
-/// Events a service's state transitions emit (published even when
-/// `events.publishes` does not list them).
-pub fn transition_events_of(s: &crate::ast::Service) -> Vec<(String, crate::source::Span)> {
-    events::transition_events(s)
-}
-
 /// Whether `text` is a value of the string-encoded primitive `p` (`date`,
 /// `datetime`, `time`, `uuid`, ...), as `svcc check` judges defaults and
 /// examples.
@@ -79,14 +73,6 @@ pub fn fits_format(p: crate::ast::Primitive, text: &str) -> bool {
 /// Why a value looks like a secret, if it does (`sk_live_...`, a JWT, ...).
 pub fn secret_like(value: &str) -> Option<String> {
     deployments::secret_value(value, true)
-}
-
-/// The first publisher (service or saga) of every event.
-pub fn publishers_of(model: &Model) -> std::collections::BTreeMap<String, String> {
-    events::publishers(model)
-        .into_iter()
-        .filter_map(|(event, list)| Some((event, list.first()?.owner.clone())))
-        .collect()
 }
 
 /// Runs every check.

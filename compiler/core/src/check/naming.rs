@@ -7,7 +7,7 @@
 
 use crate::ast::{Origin, Service, TypeBody};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::lower::validate::{to_kebab, to_pascal, to_snake};
+use crate::names::{to_kebab, to_pascal, to_snake};
 use crate::resolve::Model;
 use crate::source::{Span, Spanned};
 use std::collections::HashMap;

@@ -13,7 +13,6 @@ pub fn document(model: &Model, project: &str, version: &str) -> Value {
     let mut channels = Map::new();
     let mut messages = Map::new();
     let mut operations = Map::new();
-    let publishers = crate::check::publishers_of(model);
     let mut events: Vec<(String, Value, Option<String>)> = Vec::new();
     for s in &model.ast.services {
         for p in &s.publishes {
@@ -28,7 +27,7 @@ pub fn document(model: &Model, project: &str, version: &str) -> Value {
             .as_ref()
             .and_then(|sm| sm.entity.as_ref())
             .and_then(|e| model.type_index(&e.value, false));
-        for (event, _) in crate::check::transition_events_of(s) {
+        for (event, _) in s.transition_events() {
             let schema = entity.map_or(json!({}), |i| components.reference(i, Mode::Response));
             events.push((
                 event,
@@ -86,7 +85,7 @@ pub fn document(model: &Model, project: &str, version: &str) -> Value {
                 "messages": { id.clone(): { "$ref": format!("#/components/messages/{id}") } },
             }),
         );
-        if let Some(sender) = publishers.get(event) {
+        if let Some(sender) = model.publisher(event) {
             operations.insert(
                 format!("{}Sends{id}", operation_prefix(sender)),
                 json!({
@@ -165,15 +164,15 @@ fn asyncapi_discriminators(value: &mut Value) {
 
 /// `Order.created` -> `OrderCreated`.
 fn channel_id(event: &str) -> String {
-    crate::lower::validate::to_pascal(event)
+    crate::names::to_pascal(event)
 }
 
 fn operation_prefix(owner: &str) -> String {
-    crate::lower::validate::to_camel(owner)
+    crate::names::to_camel(owner)
 }
 
 /// The queue an event travels on: `Order.created` -> `order-created` (the
 /// one documented mapping, shared with the wrangler emitter).
 pub fn queue_name(event: &str) -> String {
-    crate::lower::validate::to_kebab(event)
+    crate::names::to_kebab(event)
 }

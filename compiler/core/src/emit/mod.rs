@@ -17,7 +17,7 @@ pub mod schemas;
 pub mod wrangler;
 pub mod yaml;
 
-use crate::lower::validate::to_kebab;
+use crate::names::to_kebab;
 use crate::project::Config;
 use crate::resolve::Model;
 

@@ -132,29 +132,6 @@ fn route_tags(service: &Service, route: &Route) -> Vec<String> {
     }
 }
 
-/// The success status: as written (the checks keep it within 200-399),
-/// else 202 for async, 201 for a POST with an output, 204 without output,
-/// 200 otherwise.
-pub fn success_status(route: &Route) -> i64 {
-    if let Some(s) = &route.status {
-        return s.value;
-    }
-    if route.is_async {
-        202
-    } else if route.output.is_none() {
-        204
-    } else if route.method.value == Method::Post {
-        201
-    } else {
-        200
-    }
-}
-
-/// Whether callers of the route must (or may) authenticate.
-pub fn auth_applies(service: &Service, route: &Route) -> bool {
-    service.has_auth() && route.auth.as_ref().is_none_or(|a| a.value != "none")
-}
-
 fn operation(
     model: &Model,
     service: &Service,
@@ -199,7 +176,7 @@ fn operation(
     }
     // keyed by status code: a sorted map writes them in order
     let mut responses: BTreeMap<String, Value> = BTreeMap::new();
-    let status = success_status(route);
+    let status = route.success_status();
     responses.insert(status.to_string(), success(route, status, components));
     for (code, errors) in declared(service, route) {
         responses.insert(code.to_string(), declared_response(model, &errors));
@@ -215,7 +192,7 @@ fn operation(
     if has_params || route.input.is_some() || idempotent {
         builtin("400", "BadRequest");
     }
-    if auth_applies(service, route) {
+    if service.auth_applies(route) {
         builtin("401", "Unauthorized");
         if route.permission.is_some() || has_plans {
             builtin("403", "Forbidden");
@@ -531,16 +508,7 @@ fn extensions(route: &Route, op: &mut Map<String, Value>) {
 
 /// The service's pricing plans, for `x-svcc-plans`.
 fn plans(model: &Model, service: &Service) -> Option<Value> {
-    let pricing: Vec<_> = model
-        .ast
-        .pricing
-        .iter()
-        .filter(|p| {
-            p.service
-                .as_ref()
-                .is_some_and(|s| s.value == service.name.value)
-        })
-        .collect();
+    let pricing: Vec<_> = model.pricing_of(service).collect();
     if pricing.is_empty() {
         return None;
     }

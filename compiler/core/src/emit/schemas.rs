@@ -273,7 +273,7 @@ impl<'m> Components<'m> {
 }
 
 fn pascal(tag: &str) -> String {
-    crate::lower::validate::to_pascal(tag)
+    crate::names::to_pascal(tag)
 }
 
 /// `T?`: the value may also be null.

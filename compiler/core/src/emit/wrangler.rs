@@ -15,7 +15,7 @@
 
 use crate::ast::{Deployment, Service};
 use crate::load::Node;
-use crate::lower::validate::to_kebab;
+use crate::names::{to_kebab, to_screaming};
 use crate::resolve::Model;
 use serde_json::{Map, Value, json};
 
@@ -29,29 +29,9 @@ pub fn dead_letter_queue(event: &str) -> String {
     format!("{}-dlq", queue_name(event))
 }
 
-/// `Order.created` -> `ORDER_CREATED`.
-fn screaming(name: &str) -> String {
-    crate::lower::validate::to_snake(name).to_ascii_uppercase()
-}
-
 /// The Worker's name: the deployment's name in kebab-case.
 pub fn worker_name(d: &Deployment) -> String {
     to_kebab(&d.name.value)
-}
-
-/// Sagas whose trigger this service publishes: it coordinates them.
-fn coordinated_sagas<'m>(model: &'m Model, service: &Service) -> Vec<&'m crate::ast::Saga> {
-    let transitions = crate::check::transition_events_of(service);
-    let publishes = |event: &str| {
-        service.publishes.iter().any(|p| p.event.value.0 == event)
-            || transitions.iter().any(|(e, _)| e == event)
-    };
-    model
-        .ast
-        .sagas
-        .iter()
-        .filter(|s| s.trigger.as_ref().is_some_and(|t| publishes(&t.value.0)))
-        .collect()
 }
 
 /// The bindings every environment repeats.
@@ -80,8 +60,8 @@ fn bindings(model: &Model, d: &Deployment, service: &Service) -> Map<String, Val
     let mut objects: Vec<Value> = of_kind("durableObjects")
         .map(|b| json!({ "name": b.name.value, "class_name": setting(&b.settings, "class") }))
         .collect();
-    for saga in coordinated_sagas(model, service) {
-        objects.push(json!({ "name": format!("SVCC_SAGA_{}", screaming(&saga.name.value)), "class_name": format!("{}Saga", saga.name.value) }));
+    for saga in model.coordinated(service) {
+        objects.push(json!({ "name": format!("SVCC_SAGA_{}", to_screaming(&saga.name.value)), "class_name": format!("{}Saga", saga.name.value) }));
     }
     if !objects.is_empty() {
         out.insert("durable_objects".into(), json!({ "bindings": objects }));
@@ -103,19 +83,15 @@ fn queues(model: &Model, service: &Service) -> Map<String, Value> {
         .iter()
         .map(|p| p.event.value.0.clone())
         .collect();
-    published.extend(
-        crate::check::transition_events_of(service)
-            .into_iter()
-            .map(|(e, _)| e),
-    );
-    for saga in coordinated_sagas(model, service) {
+    published.extend(service.transition_events().into_iter().map(|(e, _)| e));
+    for saga in model.coordinated(service) {
         published.extend(saga.publishes.iter().map(|p| p.event.value.0.clone()));
     }
     published.sort();
     published.dedup();
     let producers: Vec<Value> = published
         .iter()
-        .map(|e| json!({ "binding": format!("SVCC_QUEUE_{}", screaming(e)), "queue": queue_name(e) }))
+        .map(|e| json!({ "binding": format!("SVCC_QUEUE_{}", to_screaming(e)), "queue": queue_name(e) }))
         .collect();
     let mut consumers: Vec<Value> = Vec::new();
     for sub in &service.subscribes {
@@ -135,7 +111,7 @@ fn queues(model: &Model, service: &Service) -> Map<String, Value> {
         }
         consumers.push(c);
     }
-    for saga in coordinated_sagas(model, service) {
+    for saga in model.coordinated(service) {
         if let Some(t) = &saga.trigger
             && !service.subscribes.iter().any(|s| s.event.value == t.value)
         {
@@ -167,7 +143,7 @@ fn rate_limits(service: &Service) -> Vec<Value> {
             _ => continue,
         };
         out.push(json!({
-            "name": format!("SVCC_RATE_LIMIT_{}", screaming(&op.value)),
+            "name": format!("SVCC_RATE_LIMIT_{}", to_screaming(&op.value)),
             "namespace_id": (1001 + i).to_string(),
             "simple": { "limit": limit, "period": period },
         }));
@@ -248,7 +224,7 @@ pub fn config(model: &Model, d: &Deployment, out_depth: usize) -> Option<Value> 
         c.insert("vars".into(), Value::Object(v));
     }
     c.extend(bindings(model, d, service));
-    let sagas = coordinated_sagas(model, service);
+    let sagas = model.coordinated(service);
     let mut classes: Vec<String> = d
         .bindings
         .iter()
@@ -343,4 +319,46 @@ pub fn toml(d: &Deployment, config: &Value) -> String {
     let mut out = secrets_comment(d, "#");
     out.push_str(&toml::to_string_pretty(config).unwrap_or_default());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::SourceInput;
+
+    /// A saga started by an external event runs in the first service (by
+    /// name) that subscribes to it; that service's Worker binds the saga's
+    /// Durable Object. (The wrangler emitter used to look only for the
+    /// trigger's publisher, so this Worker lacked the binding its code
+    /// uses.)
+    const PROJECT: &str = r#"
+kind: Service
+name: AuditService
+types:
+  Payment: { fields: { id: uuid } }
+events:
+  subscribes:
+    Payment.settled: { handler: onSettled, external: true, payload: Payment }
+---
+kind: Saga
+name: Settlement
+trigger: Payment.settled
+steps: []
+---
+kind: Deployment
+name: AuditEdge
+service: AuditService
+target: cloudflare
+compatibilityDate: 2025-10-10
+"#;
+
+    #[test]
+    fn the_worker_running_a_saga_binds_its_object() {
+        let analysis = crate::check_project(None, &[SourceInput::new("p.yaml", PROJECT)]);
+        let model = &analysis.model;
+        let d = &model.ast.deployments[0];
+        let config = super::config(model, d, 1).map(|c| c.to_string());
+        let config = config.unwrap_or_default();
+        assert!(config.contains("SVCC_SAGA_SETTLEMENT"), "{config}");
+        assert!(config.contains("SettlementSaga"), "{config}");
+    }
 }

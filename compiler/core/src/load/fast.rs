@@ -16,7 +16,7 @@
 //! example manifests and on random YAML-like text.
 
 use super::node::{Document, Entry, Node, NodeKind};
-use super::yaml::resolve_plain;
+use super::scalar::resolve_plain;
 use crate::source::{FileId, Span, Spanned};
 
 /// Deepest nesting this path handles; deeper files go to saphyr (which

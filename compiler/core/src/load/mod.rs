@@ -8,6 +8,7 @@
 
 mod fast;
 pub mod node;
+mod scalar;
 mod toml;
 mod yaml;
 

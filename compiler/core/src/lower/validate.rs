@@ -11,6 +11,7 @@
 use super::shape::{Block, Ident, Value};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, suggest};
 use crate::load::{Node, NodeKind};
+use crate::names::{to_camel, to_kebab, to_pascal, words};
 use crate::source::Span;
 
 /// Validates `node` against `value`; `owner` is the key that holds it.
@@ -355,72 +356,6 @@ pub fn name_ok(text: &str, rule: Ident) -> bool {
     }
 }
 
-/// Splits a name into lower-case words at `_`, `-`, spaces and case changes.
-pub fn words(text: &str) -> Vec<String> {
-    let mut words: Vec<String> = Vec::new();
-    let mut current = String::new();
-    let chars: Vec<char> = text.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        if !c.is_ascii_alphanumeric() {
-            if !current.is_empty() {
-                words.push(std::mem::take(&mut current));
-            }
-            continue;
-        }
-        let boundary = c.is_ascii_uppercase()
-            && i > 0
-            && (chars[i - 1].is_ascii_lowercase()
-                || chars[i - 1].is_ascii_digit()
-                || (chars[i - 1].is_ascii_uppercase()
-                    && chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase())));
-        if boundary && !current.is_empty() {
-            words.push(std::mem::take(&mut current));
-        }
-        current.push(c.to_ascii_lowercase());
-    }
-    if !current.is_empty() {
-        words.push(current);
-    }
-    words
-}
-
-fn capitalise(word: &str) -> String {
-    let mut c = word.chars();
-    match c.next() {
-        Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
-        None => String::new(),
-    }
-}
-
-/// `order_service` -> `OrderService`.
-pub fn to_pascal(text: &str) -> String {
-    words(text).iter().map(|w| capitalise(w)).collect()
-}
-
-/// `CreateOrder` -> `createOrder`.
-pub fn to_camel(text: &str) -> String {
-    let w = words(text);
-    let mut out = String::new();
-    for (i, word) in w.iter().enumerate() {
-        if i == 0 {
-            out.push_str(word);
-        } else {
-            out.push_str(&capitalise(word));
-        }
-    }
-    out
-}
-
-/// `getOrder` -> `get_order` (what generated Rust uses).
-pub fn to_snake(text: &str) -> String {
-    words(text).join("_")
-}
-
-/// `My Shop` -> `my-shop`.
-pub fn to_kebab(text: &str) -> String {
-    words(text).join("-")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -459,9 +394,5 @@ mod tests {
         assert!(name_ok("customer_id", Ident::CamelOrSnake));
         assert!(!name_ok("create_Order", Ident::CamelOrSnake));
         assert!(name_ok("my-shop", Ident::Kebab));
-        assert_eq!(to_pascal("order_service"), "OrderService");
-        assert_eq!(to_camel("CreateOrder"), "createOrder");
-        assert_eq!(to_snake("getOrderByID"), "get_order_by_id");
-        assert_eq!(to_snake("HTTPServer"), "http_server");
     }
 }

@@ -3,13 +3,17 @@
 //! Builds the tables of types (project types shadow library ones; the
 //! `schema:` prefix always means the library), services and operations,
 //! reports duplicate names (E0104) and unknown types (E0200, once per name,
-//! however often it is used: no cascades). The result, [`Model`], is what
+//! however often it is used: no cascades), and works out the facts that
+//! checks and emitters share (`shared.rs`: event publishers, saga
+//! coordinators, pricing, owner fields). The result, [`Model`], is what
 //! every check and every emitter reads.
 
 mod facts;
+mod shared;
 mod walk;
 
 pub use facts::Components;
+pub use shared::{OWNER_FIELDS, Publisher};
 pub use walk::{Owner, TypeUse, type_uses};
 
 use crate::ast::{Ast, Field, Origin, TypeBody, TypeDef, TypeExpr, TypeExprKind};
@@ -34,6 +38,8 @@ pub struct Model {
     pub unknown_types: Vec<String>,
     /// Facts about the graph of types, computed on first use.
     facts: std::sync::OnceLock<facts::TypeFacts>,
+    /// Publishers of events and coordinators of sagas ([`shared`]).
+    shared: shared::Shared,
 }
 
 impl Model {
@@ -151,6 +157,7 @@ pub fn resolve(ast: Ast, incomplete: bool, out: &mut Diagnostics) -> Model {
     index_types(&ast, &mut model, out);
     index_services(&ast, &mut model, out);
     index_documents(&ast, out);
+    model.shared = shared::Shared::of(&ast);
     model.ast = ast;
     if !model.incomplete {
         model.unknown_types = report_unknown_types(&model, out);

@@ -7,7 +7,7 @@ use super::service::{service_items, stubs, trait_name};
 use super::types::Types;
 use crate::ast::Service;
 use crate::emit::schemas::{Components, body_mode};
-use crate::lower::validate::{to_kebab, to_snake};
+use crate::names::{to_kebab, to_snake};
 use crate::project::{Config, RuntimeDep};
 use crate::resolve::Model;
 use proc_macro2::TokenStream;
@@ -238,14 +238,7 @@ pub fn main_rs(model: &Model, service: &Service) -> String {
         .first()
         .map_or("<role>", |r| r.name.value.as_str());
     let plan = model
-        .ast
-        .pricing
-        .iter()
-        .filter(|p| {
-            p.service
-                .as_ref()
-                .is_some_and(|s| s.value == service.name.value)
-        })
+        .pricing_of(service)
         .flat_map(|p| p.plans.iter())
         .find_map(|p| p.name.as_ref())
         .map(|p| format!(" --plan {}", p.value))

@@ -12,16 +12,23 @@
 //! handler trait, clients, route table), [`sagas`] (the sagas the service
 //! coordinates), [`files`] (the crate's files).
 
+mod calls;
+mod events;
 pub mod files;
+mod inputs;
+mod lit;
 pub mod names;
+mod operations;
+mod routes;
 pub mod rt;
 pub mod sagas;
 pub mod service;
+mod state;
 pub mod types;
 
 use crate::ast::Service;
 use crate::emit::Artifact;
-use crate::lower::validate::to_kebab;
+use crate::names::to_kebab;
 use crate::project::Config;
 use crate::resolve::Model;
 

@@ -2,7 +2,8 @@
 //! PascalCase types, keywords made raw (`r#type`) or suffixed where Rust
 //! forbids raw identifiers (`self_`).
 
-use crate::lower::validate::{RUST_KEYWORDS as KEYWORDS, to_pascal, to_snake};
+use crate::lower::validate::RUST_KEYWORDS as KEYWORDS;
+use crate::names::{to_pascal, to_snake};
 use proc_macro2::{Ident, Span};
 
 /// Keywords that cannot be raw identifiers.

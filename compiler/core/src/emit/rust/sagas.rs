@@ -6,72 +6,21 @@
 //!
 //! Why it exists: a saga is a document of its own, but something has to
 //! run it. The service that publishes a saga's trigger coordinates it
-//! ([`coordinator`]): its process starts the saga from the trigger's
+//! ([`Model::coordinator`]): its process starts the saga from the trigger's
 //! delivery and drives it; the runtime binds each named operation to an
 //! HTTP call or, for the service's own transitions, to an in-process call
 //! (`runtime/src/sagas.rs`).
 
 use super::names::{snake_ident, url_variable};
-use super::service::{retry_spec, route_auth_kind};
+use super::rt::{retry_spec, route_auth_kind};
 use crate::ast::{Compensation, Saga, SagaItem, Service, Step, StepInput};
-use crate::lower::validate::to_kebab;
+use crate::names::to_kebab;
 use crate::resolve::Model;
 use crate::syntax::path::DataPath;
 use crate::syntax::reference::OperationRef;
 use crate::syntax::when::{CmpOp, Expr, ExprKind};
 use proc_macro2::TokenStream;
 use quote::quote;
-
-/// The service that coordinates `saga`: the publisher of its trigger (a
-/// service that lists it in `publishes` or whose transition emits it);
-/// for a trigger that another saga publishes, that saga's coordinator;
-/// for an external event, the first service (by name) that subscribes to
-/// it. `None` when nothing in the project touches the trigger.
-pub fn coordinator<'m>(model: &'m Model, saga: &Saga) -> Option<&'m str> {
-    let mut saga = saga;
-    // A chain of sagas is at most as long as there are sagas.
-    for _ in 0..=model.ast.sagas.len() {
-        let trigger = saga.trigger.as_ref()?.value.0.as_str();
-        if let Some(s) = model.ast.services.iter().find(|s| {
-            s.publishes.iter().any(|p| p.event.value.0 == trigger)
-                || s.state.as_ref().is_some_and(|sm| {
-                    sm.transitions
-                        .iter()
-                        .any(|t| t.emits.as_ref().is_some_and(|e| e.value.0 == trigger))
-                })
-        }) {
-            return Some(s.name.value.as_str());
-        }
-        match model
-            .ast
-            .sagas
-            .iter()
-            .find(|g| g.publishes.iter().any(|p| p.event.value.0 == trigger))
-        {
-            Some(publisher) => saga = publisher,
-            None => {
-                return model
-                    .ast
-                    .services
-                    .iter()
-                    .filter(|s| s.subscribes.iter().any(|x| x.event.value.0 == trigger))
-                    .map(|s| s.name.value.as_str())
-                    .min();
-            }
-        }
-    }
-    None
-}
-
-/// The sagas `service` coordinates, in the project's order.
-pub fn coordinated<'m>(model: &'m Model, service: &Service) -> Vec<&'m Saga> {
-    model
-        .ast
-        .sagas
-        .iter()
-        .filter(|g| coordinator(model, g) == Some(service.name.value.as_str()))
-        .collect()
-}
 
 /// Operations of one service's sagas, numbered in the order first used.
 struct Operations<'m> {
@@ -291,7 +240,7 @@ fn saga_fn(saga: &Saga, ops: &mut Operations<'_>) -> Option<TokenStream> {
 /// The `sagas` module of `service` (empty when it coordinates none) and
 /// the lines of `service()` that register its sagas.
 pub fn saga_items(model: &Model, service: &Service) -> (TokenStream, Vec<TokenStream>) {
-    let sagas = coordinated(model, service);
+    let sagas = model.coordinated(service);
     if sagas.is_empty() {
         return (quote! {}, Vec::new());
     }

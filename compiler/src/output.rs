@@ -36,6 +36,7 @@ use std::path::Path;
 use svcc_core::emit::{Artifact, safe_path};
 
 pub use spot::check_folder;
+pub use write::TEMP_PREFIX;
 
 /// The manifest's file name inside the output folder.
 pub const MANIFEST: &str = ".svcc-manifest.json";

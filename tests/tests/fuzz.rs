@@ -210,3 +210,39 @@ fn the_deepest_type_expression_check_allows_builds_readable_outputs() {
         assert!(openapi.is_some_and(|f| f.contents.len() < 100_000));
     }
 }
+
+#[test]
+fn a_long_chain_of_types_builds_without_overflowing_the_stack() {
+    use svcc_core::emit::{DocFormat, Options};
+    // each type holds the next: valid, and about 20,000 of them overflowed
+    // the stack of `svcc build --target rust` (walks that recursed once
+    // per type); this thread has 2 MiB, a quarter of the main thread's
+    let n = 8_000;
+    let mut text = String::from("kind: Service\nname: ChainService\ntypes:\n");
+    for i in 0..n {
+        let next = if i + 1 < n {
+            format!("T{}", i + 1)
+        } else {
+            "string".into()
+        };
+        text.push_str(&format!(
+            "  T{i}: {{ fields: {{ id: uuid, secret: {{ type: string, sensitive: true }}, next: {next}? }} }}\n"
+        ));
+    }
+    text.push_str("routes:\n  GET /t/{id}: { operation: getT, output: T0 }\n");
+    let analysis = check_project(None, &[SourceInput::new("chain.yaml", text.into_bytes())]);
+    assert!(!analysis.has_errors(), "{:?}", analysis.diagnostics);
+    let options = Options {
+        targets: vec!["rust".into(), "openapi".into()],
+        openapi_format: DocFormat::Json,
+        wrangler_toml: false,
+        handler_files: Vec::new(),
+    };
+    let files = svcc_core::emit::build(&analysis.model, &analysis.config, &options);
+    let generated = files
+        .iter()
+        .find(|f| f.path.ends_with("src/generated.rs"))
+        .map(|f| String::from_utf8_lossy(&f.contents).into_owned())
+        .unwrap_or_default();
+    assert!(generated.contains(&format!("pub struct T{}", n - 1)));
+}

@@ -201,8 +201,11 @@ pub fn parse(sources: &mut SourceMap, name: &str, bytes: &[u8], out: &mut Diagno
         out.push(d);
     }
     let get = |a: &str, b: &str| root.get(a).and_then(|n| n.get(b));
-    if let Some(n) = get("project", "name").and_then(Node::as_str) {
+    if let Some(node) = get("project", "name")
+        && let Some(n) = node.as_str()
+    {
         config.name = n.to_string();
+        project_name_is_a_file_name(n, node.span, out);
     }
     if let Some(v) = get("project", "version") {
         if let Some(text) = v.as_str().filter(|t| crate::check_semver(t)) {
@@ -375,6 +378,32 @@ fn strings(node: &Node) -> impl Iterator<Item = &str> {
         .filter_map(Node::as_str)
 }
 
+/// The project's name names the AsyncAPI document
+/// (`asyncapi/<name>.asyncapi.yaml`): a name no file can have is refused
+/// before a build starts writing.
+fn project_name_is_a_file_name(name: &str, span: Span, out: &mut Diagnostics) {
+    const SUFFIX: &str = ".asyncapi.yaml";
+    if validate::windows_reserved(name) {
+        out.push(project_error(
+            span,
+            &format!(
+                "svcc.toml: `name = \"{name}\"` names files with a device name Windows reserves"
+            ),
+            "choose another name, like `my-shop`",
+        ));
+    } else if name.len() + SUFFIX.len() > validate::MAX_FILE_NAME {
+        out.push(project_error(
+            span,
+            &format!(
+                "svcc.toml: the project's name makes `asyncapi/<name>{SUFFIX}` a file name of {} bytes, more than {}",
+                name.len() + SUFFIX.len(),
+                validate::MAX_FILE_NAME
+            ),
+            &format!("shorten it to at most {} characters", validate::MAX_FILE_NAME - SUFFIX.len()),
+        ));
+    }
+}
+
 fn project_error(span: Span, message: &str, help: &str) -> Diagnostic {
     Diagnostic::error(Code::E0009, span, format!("svcc.toml: {message}"))
         .label("invalid")
@@ -430,6 +459,24 @@ fn folder_inside(key: &str, text: &str, span: Span, out: &mut Diagnostics) -> Op
             span,
             &format!("`{key}` is the project folder itself"),
             "name a folder inside the project, like `gen` or `manifests`",
+        )
+    } else if let Some(part) = clean
+        .split('/')
+        .find(|p| p.len() > validate::MAX_FILE_NAME || validate::windows_reserved(p))
+    {
+        let why = if part.len() > validate::MAX_FILE_NAME {
+            format!(
+                "a folder name of {} bytes, more than the {} a file system holds",
+                part.len(),
+                validate::MAX_FILE_NAME
+            )
+        } else {
+            format!("`{part}`, a device name Windows reserves")
+        };
+        project_error(
+            span,
+            &format!("`{key}` goes through {why}"),
+            "name another folder, like `gen` or `manifests`",
         )
     } else {
         return Some(clean);

@@ -10,6 +10,7 @@ pub mod calls;
 mod cycles;
 mod deployments;
 mod events;
+mod files;
 mod flow;
 mod lints;
 mod naming;
@@ -62,6 +63,13 @@ fn named_service<'m>(
     (None, Some(d))
 }
 
+/// Whether `text` is a value of the string-encoded primitive `p` (`date`,
+/// `datetime`, `time`, `uuid`, ...), as `svcc check` judges defaults and
+/// examples.
+pub fn fits_format(p: crate::ast::Primitive, text: &str) -> bool {
+    values::string_format_ok(p, text)
+}
+
 /// Why a value looks like a secret, if it does (`sk_live_...`, a JWT, ...).
 pub fn secret_like(value: &str) -> Option<String> {
     deployments::secret_value(value, true)
@@ -83,5 +91,6 @@ pub fn check(model: &Model, out: &mut Diagnostics) {
     deployments::check(model, out);
     system::check(model, out);
     naming::check(model, out);
+    files::check(model, out);
     lints::unused_types(model, out);
 }

@@ -6,6 +6,8 @@ use crate::ast::{Constraints, Number, Primitive, TypeBody, TypeExpr, TypeExprKin
 use crate::load::{Node, NodeKind};
 use crate::resolve::Model;
 use crate::source::Span;
+use regex::Regex;
+use std::sync::LazyLock;
 
 /// Why a value does not fit.
 #[derive(Debug)]
@@ -254,18 +256,21 @@ fn fits_primitive(p: Primitive, node: &Node) -> Result<(), Problem> {
         _ => false,
     };
     if ok {
-        Ok(())
-    } else {
-        problem(
-            node,
-            format!(
-                "`{}` is not a valid `{}`",
-                node.scalar_text()
-                    .unwrap_or_else(|| node.describe().to_string()),
-                p.name()
-            ),
-        )
+        return Ok(());
     }
+    let text = node
+        .scalar_text()
+        .unwrap_or_else(|| node.describe().to_string());
+    let form = match p {
+        Primitive::Date => " (RFC 3339, like `2024-02-29`)",
+        Primitive::Datetime => " (RFC 3339, like `1979-05-27T07:32:00-08:00`)",
+        Primitive::Time => " (RFC 3339, like `07:32:00Z`, with its offset)",
+        _ => "",
+    };
+    problem(
+        node,
+        format!("`{text}` is not a valid `{}`{form}", p.name()),
+    )
 }
 
 fn is_decimal(s: &str) -> bool {
@@ -278,25 +283,72 @@ fn is_decimal(s: &str) -> bool {
         && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
 }
 
-fn digits(s: &str, n: usize) -> bool {
-    s.len() == n && s.bytes().all(|b| b.is_ascii_digit())
+/// RFC 3339 `full-date`, JSON Schema's `date`: `2024-02-29`.
+static DATE: LazyLock<Option<Regex>> = LazyLock::new(|| anchored("[0-9]{4}-[0-9]{2}-[0-9]{2}"));
+
+/// RFC 3339 `full-time`, JSON Schema's `time`: `07:32:00.5-08:00`, with the
+/// hour, minute, second and offset captured.
+static TIME: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    anchored("([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\\.[0-9]+)?(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))")
+});
+
+/// A constant pattern, matching whole strings (a test compiles both).
+fn anchored(pattern: &str) -> Option<Regex> {
+    Regex::new(&format!("^{pattern}$")).ok()
 }
 
+/// `2024-02-29`: the RFC 3339 form, and a day of the calendar (jiff knows
+/// the months' lengths and the leap years: `2023-02-29` is not one).
 fn is_date(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    matches!(parts.as_slice(), [y, m, d] if digits(y, 4) && digits(m, 2) && digits(d, 2)
-        && (1..=12).contains(&m.parse::<u32>().unwrap_or(0))
-        && (1..=31).contains(&d.parse::<u32>().unwrap_or(0)))
+    DATE.as_ref().is_some_and(|r| r.is_match(s)) && s.parse::<jiff::civil::Date>().is_ok()
 }
 
+/// `07:32:00Z`, `07:32:00.25-08:00`: the RFC 3339 form, a time of day
+/// (jiff: no hour 25, no minute 60), an offset of at most 23:59 (the
+/// RFC's `time-numoffset`), and a leap second only where it can be one, at
+/// 23:59:60 UTC, as JSON Schema's `time` format (which the runtime checks
+/// request bodies with) has it.
 fn is_time(s: &str) -> bool {
-    let main = s.split(['Z', 'z', '+']).next().unwrap_or("");
-    let main = main.split('.').next().unwrap_or("");
-    let parts: Vec<&str> = main.split(':').collect();
-    matches!(parts.as_slice(), [h, m, sec] if digits(h, 2) && digits(m, 2) && digits(sec, 2))
+    let Some(c) = TIME.as_ref().and_then(|r| r.captures(s)) else {
+        return false;
+    };
+    let number = |i: usize| {
+        c.get(i)
+            .map_or(0, |m| m.as_str().parse::<i32>().unwrap_or(99))
+    };
+    let (hour, minute, second) = (number(1), number(2), number(3));
+    let civil = |h: i32, m: i32, sec: i32| {
+        let (h, m, sec) = (i8::try_from(h), i8::try_from(m), i8::try_from(sec));
+        matches!((h, m, sec), (Ok(h), Ok(m), Ok(sec)) if jiff::civil::Time::new(h, m, sec, 0).is_ok())
+    };
+    // jiff has no leap seconds: it checks :59 in their place
+    if !civil(hour, minute, second.min(59)) || second > 60 {
+        return false;
+    }
+    let sign = match c.get(4).map(|m| m.as_str()) {
+        Some("-") => -1,
+        _ => 1,
+    };
+    let (offset_hours, offset_minutes) = (number(5), number(6));
+    if offset_hours > 23 || offset_minutes > 59 {
+        return false;
+    }
+    if second == 60 {
+        // the time in UTC must be 23:59
+        let utc =
+            (hour * 60 + minute - sign * (offset_hours * 60 + offset_minutes)).rem_euclid(24 * 60);
+        return utc == 23 * 60 + 59;
+    }
+    true
 }
 
-fn string_format_ok(p: Primitive, s: &str) -> bool {
+/// `1979-05-27T07:32:00-08:00`: a date, `T` (or `t`), a time.
+fn is_datetime(s: &str) -> bool {
+    s.split_once(['T', 't'])
+        .is_some_and(|(d, t)| is_date(d) && is_time(t))
+}
+
+pub(super) fn string_format_ok(p: Primitive, s: &str) -> bool {
     match p {
         Primitive::Uuid => {
             let groups: Vec<&str> = s.split('-').collect();
@@ -315,11 +367,70 @@ fn string_format_ok(p: Primitive, s: &str) -> bool {
                     .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
         }),
         Primitive::Date => is_date(s),
-        Primitive::Datetime => s
-            .split_once(['T', 't'])
-            .is_some_and(|(d, t)| is_date(d) && is_time(t)),
+        Primitive::Datetime => is_datetime(s),
         Primitive::Time => is_time(s),
         Primitive::Duration => s.starts_with('P'),
         _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_patterns_compile() {
+        assert!(DATE.is_some() && TIME.is_some());
+    }
+
+    #[test]
+    fn dates_and_times_are_exactly_rfc_3339() {
+        let date = |s| string_format_ok(Primitive::Date, s);
+        let time = |s| string_format_ok(Primitive::Time, s);
+        let datetime = |s| string_format_ok(Primitive::Datetime, s);
+        // refused before: negative offsets
+        assert!(datetime("1979-05-27T07:32:00-08:00"));
+        assert!(datetime("1979-05-27t07:32:00.999999z"));
+        assert!(date("2024-02-29") && date("2000-02-29") && date("0001-01-01"));
+        assert!(time("23:59:60Z") && time("15:59:60-08:00") && time("00:00:00+23:59"));
+        // accepted before: hour 25, an offset without its colon, days
+        // that February does not have
+        for bad in [
+            "1979-05-27T25:00:00Z",
+            "1979-05-27T07:32:00+0200",
+            "1979-05-27T07:32:00",
+            "1979-05-27 07:32:00Z",
+            "1979-05-27T07:32Z",
+            "1979-05-27T07:32:00.Z",
+            "1979-05-27T07:32:00+24:00",
+            "1979-05-27T07:32:00Z[Europe/Paris]",
+            "1979-05-27T07:60:00Z",
+            "1979-05-27T12:00:60Z",
+        ] {
+            assert!(!datetime(bad), "{bad}");
+        }
+        for bad in [
+            "2023-02-29",
+            "2024-02-30",
+            "2024-04-31",
+            "2024-13-01",
+            "2024-00-10",
+            "2024-1-01",
+            "+2024-01-01",
+            "20240101",
+            "2024-01-01T00:00:00Z",
+        ] {
+            assert!(!date(bad), "{bad}");
+        }
+        for bad in [
+            "24:00:00Z",
+            "10:00:00",
+            "10:00Z",
+            "10:00:61Z",
+            "1:00:00Z",
+            "10:00:00+2",
+        ] {
+            assert!(!time(bad), "{bad}");
+        }
     }
 }

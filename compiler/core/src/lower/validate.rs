@@ -269,6 +269,32 @@ fn wrong_type(node: &Node, expected: &str) -> Diagnostic {
     .label(format!("expected {expected}"))
 }
 
+/// Rust's keywords, strict and reserved: generated identifiers that are
+/// one are made raw (`r#type`), and no crate can be named like one.
+pub const RUST_KEYWORDS: [&str; 51] = [
+    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
+    "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
+    "self", "Self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where",
+    "while", "async", "await", "dyn", "abstract", "become", "box", "do", "final", "macro",
+    "override", "priv", "typeof", "unsized", "virtual", "yield", "try",
+];
+
+/// The longest file name (one path component, in bytes) that Linux, macOS
+/// and Windows file systems all hold.
+pub const MAX_FILE_NAME: usize = 255;
+
+/// Whether `stem` (the part before the first dot) is a device name that
+/// Windows reserves in every folder, with any extension (`CON`, `nul.txt`,
+/// `COM1`): such a file cannot be created there.
+pub fn windows_reserved(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or(name).trim_end_matches(' ');
+    let upper = stem.to_ascii_uppercase();
+    matches!(upper.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || (upper.len() == 4
+            && (upper.starts_with("COM") || upper.starts_with("LPT"))
+            && upper.as_bytes()[3].is_ascii_digit())
+}
+
 /// Reports a name that breaks `rule`, suggesting a conforming spelling.
 pub fn check_name(text: &str, rule: Ident, span: Span, out: &mut Diagnostics) {
     if name_ok(text, rule) {
@@ -333,6 +359,32 @@ pub fn name_ok(text: &str, rule: Ident) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_device_names_with_any_extension() {
+        for n in [
+            "con",
+            "CON",
+            "Nul",
+            "nul.openapi.yaml",
+            "com1",
+            "LPT9",
+            "aux ",
+        ] {
+            assert!(windows_reserved(n), "{n}");
+        }
+        for n in [
+            "console",
+            "con-service",
+            "com",
+            "com10",
+            "lpt",
+            "nuls",
+            "null",
+        ] {
+            assert!(!windows_reserved(n), "{n}");
+        }
+    }
 
     #[test]
     fn naming_rules() {

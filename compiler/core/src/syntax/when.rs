@@ -90,6 +90,8 @@ pub enum ExprKind {
 /// Parses a `when` expression; `to_span` maps byte ranges of `text` to
 /// source spans.
 pub fn parse(text: &str, to_span: &dyn Fn(Range<usize>) -> Span) -> Result<Expr, SyntaxError> {
+    // before the grammar, which recurses once per level
+    too_deep(text)?;
     let mut pairs = WhenParser::parse(Rule::when, text).map_err(|e| {
         from_pest(&e, text, "`when` expression", |r| match r {
             Rule::expr | Rule::and_expr | Rule::unary | Rule::comparison | Rule::operand => {
@@ -117,6 +119,63 @@ pub fn parse(text: &str, to_span: &dyn Fn(Range<usize>) -> Span) -> Result<Expr,
             )
         })?;
     Ok(Builder { to_span }.build(expr))
+}
+
+/// How deeply parentheses and `not`s may nest in a `when` expression, as
+/// type expressions nest at most 32 levels
+/// ([`crate::syntax::type_expr::MAX_DEPTH`]): the grammar, the type
+/// checker and the emitter each recurse once per level, and about 1,000
+/// levels of `((...))` overflowed the stack of `svcc check`.
+pub const MAX_DEPTH: usize = 32;
+
+/// Refuses nesting past [`MAX_DEPTH`]: open parentheses plus the `not`s
+/// waiting for their operand, outside string literals.
+fn too_deep(text: &str) -> Result<(), SyntaxError> {
+    let bytes = text.as_bytes();
+    let (mut parens, mut nots, mut i) = (0usize, 0usize, 0usize);
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    while let Some(&b) = bytes.get(i) {
+        let start = i;
+        i += 1;
+        match b {
+            b'"' | b'\'' => {
+                // a string literal: skip to its end
+                while bytes.get(i).is_some_and(|&c| c != b) {
+                    i += 1;
+                }
+                i += 1;
+                nots = 0;
+            }
+            b'(' => parens += 1,
+            b')' => {
+                parens = parens.saturating_sub(1);
+                nots = 0;
+            }
+            _ if word(b) => {
+                while bytes
+                    .get(i)
+                    .is_some_and(|&c| word(c) || c == b'.' || c == b'-')
+                {
+                    i += 1;
+                }
+                if text.get(start..i) == Some("not") {
+                    nots += 1;
+                } else if !matches!(text.get(start..i), Some("and" | "or")) {
+                    nots = 0;
+                }
+            }
+            _ => {}
+        }
+        if parens + nots > MAX_DEPTH {
+            return Err(SyntaxError::new(
+                start..i.min(text.len()),
+                format!("`when` expression nested more than {MAX_DEPTH} levels deep"),
+                format!("level {} starts here", MAX_DEPTH + 1),
+            )
+            .help("split the condition: `and`/`or` chains of any length need no parentheses, and `not not x` is `x`"));
+        }
+    }
+    Ok(())
 }
 
 /// Turns pest pairs into [`Expr`]s with source spans.
@@ -251,6 +310,25 @@ mod tests {
 
     fn read(text: &str) -> Result<Expr, SyntaxError> {
         parse(text, &at)
+    }
+
+    #[test]
+    fn nesting_stops_at_the_limit() {
+        let nested = |n: usize| format!("{}input.x == 1{}", "(".repeat(n), ")".repeat(n));
+        assert!(read(&nested(MAX_DEPTH)).is_ok());
+        assert_eq!(
+            read(&nested(MAX_DEPTH + 1)).unwrap_err().range,
+            MAX_DEPTH..MAX_DEPTH + 1
+        );
+        assert!(read(&nested(100_000)).is_err());
+        let nots = |n: usize| format!("{}input.vip", "not ".repeat(n));
+        assert!(read(&nots(MAX_DEPTH)).is_ok());
+        assert!(read(&nots(MAX_DEPTH + 1)).is_err());
+        // flat chains and brackets in strings do not count
+        let flat = vec!["not input.a == 1"; 200].join(" and ");
+        assert!(read(&flat).is_ok());
+        let quoted = format!("input.s == '{}'", "(".repeat(100));
+        assert!(read(&quoted).is_ok());
     }
 
     #[test]

@@ -2,16 +2,9 @@
 //! PascalCase types, keywords made raw (`r#type`) or suffixed where Rust
 //! forbids raw identifiers (`self_`).
 
+use crate::lower::validate::RUST_KEYWORDS as KEYWORDS;
 use crate::names::{to_pascal, to_snake};
 use proc_macro2::{Ident, Span};
-
-const KEYWORDS: [&str; 51] = [
-    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
-    "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
-    "self", "Self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where",
-    "while", "async", "await", "dyn", "abstract", "become", "box", "do", "final", "macro",
-    "override", "priv", "typeof", "unsized", "virtual", "yield", "try",
-];
 
 /// Keywords that cannot be raw identifiers.
 const NOT_RAW: [&str; 5] = ["self", "Self", "super", "crate", "_"];

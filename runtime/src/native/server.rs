@@ -291,28 +291,13 @@ fn saga_binder(
 /// `GET /sagas/{id}` of a service that authenticates: callers need the
 /// `sagas:read` permission (granted by `*`, an admin's).
 static SAGA_HISTORY: RouteSpec = RouteSpec {
-    method: "GET",
-    path: "/sagas/{id}",
-    operation: "getSaga",
     auth: RouteAuth::Required,
     permission: Some("sagas:read"),
-    owner_field: None,
-    rate_limit: None,
-    idempotent: false,
-    timeout_ms: None,
-    cache_seconds: None,
-    status: 200,
-    body: None,
-    sensitive: &[],
-    deprecated: false,
+    ..RouteSpec::builtin("GET", "/sagas/{id}", "getSaga")
 };
 
 /// `GET /sagas/{id}` of a service that does not authenticate.
-static SAGA_HISTORY_OPEN: RouteSpec = RouteSpec {
-    auth: RouteAuth::None,
-    permission: None,
-    ..SAGA_HISTORY
-};
+static SAGA_HISTORY_OPEN: RouteSpec = RouteSpec::builtin("GET", "/sagas/{id}", "getSaga");
 
 /// `GET /sagas/{id}`: a saga's history (each step's status, attempts,
 /// input, output, error and compensation) as JSON.

@@ -271,28 +271,20 @@ pub(crate) fn transition_routes(
         .iter()
         .map(|(t, f)| {
             // Built once per transition when the service starts.
+            let path = Box::leak(crate::spec::transition_path(t.name).into_boxed_str());
             let spec: &'static RouteSpec = Box::leak(Box::new(RouteSpec {
-                method: "POST",
-                path: Box::leak(crate::spec::transition_path(t.name).into_boxed_str()),
-                operation: t.name,
                 auth: if service.auth == crate::spec::AuthKind::None {
                     RouteAuth::None
                 } else {
                     RouteAuth::Required
                 },
                 permission: Some(crate::spec::TRANSITION_PERMISSION),
-                owner_field: None,
-                rate_limit: None,
                 idempotent: true,
-                timeout_ms: None,
-                cache_seconds: None,
-                status: 200,
                 body: Some(crate::spec::BodySpec {
                     schema: TRANSITION_BODY,
                     required: true,
                 }),
-                sensitive: &[],
-                deprecated: false,
+                ..RouteSpec::builtin("POST", path, t.name)
             }));
             let f = f.clone();
             let handler: Handler = Arc::new(move |ctx, mut req| {

@@ -104,6 +104,34 @@ pub struct RouteSpec {
     pub deprecated: bool,
 }
 
+impl RouteSpec {
+    /// A route of the runtime's own: no caller needed, no permission,
+    /// limits, timeout, cache or body, answering 200. Built-in routes
+    /// start from it and set what differs (`..RouteSpec::builtin(..)`).
+    pub const fn builtin(
+        method: &'static str,
+        path: &'static str,
+        operation: &'static str,
+    ) -> RouteSpec {
+        RouteSpec {
+            method,
+            path,
+            operation,
+            auth: RouteAuth::None,
+            permission: None,
+            owner_field: None,
+            rate_limit: None,
+            idempotent: false,
+            timeout_ms: None,
+            cache_seconds: None,
+            status: 200,
+            body: None,
+            sensitive: &[],
+            deprecated: false,
+        }
+    }
+}
+
 /// A request body.
 #[derive(Clone, Copy, Debug)]
 pub struct BodySpec {
